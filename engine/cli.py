@@ -1,0 +1,45 @@
+"""The ``tradepit`` command: one entry point, subcommands dispatched to their modules."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module, help); each module has ``add_arguments(parser)`` and ``run(args) -> int``
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("engine.serve", "run an engine and gateways on one data dir"),
+    "engine": ("engine.shell_main", "run the engine alone"),
+    "gateway": ("gateway.main", "run one gateway over a log"),
+    "replay": ("engine.replay.cli", "verify, serve, inspect or export a recorded session"),
+    "bench": ("engine.bench", "run one benchmark: a table, then one JSON line"),
+    "log": ("engine.log.cli", "inspect a log: verify, dump"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tradepit", description=__doc__)
+    subs = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # not built yet
+            raise
+        sub = subs.add_parser(name, help=help_text)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "serve":
+        parser.error(f"unrecognised arguments: {' '.join(extra)}")
+    args.extra = extra
+    try:
+        code: int = args._run(args)
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""tradepit gateway: projects the log into REST answers and per-team WebSocket streams."""

@@ -1,0 +1,18 @@
+# Sourced by the scripts: make sure .venv exists and holds the project with its dev extras.
+# Reinstalls only when pyproject.toml changed since the last install.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+py="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    echo "tradepit: creating .venv" >&2
+    "$py" -m venv .venv
+fi
+stamp=.venv/.tradepit-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "tradepit: installing the project and its dev extras into .venv" >&2
+    .venv/bin/python -m pip install -q --upgrade pip >&2
+    .venv/bin/python -m pip install -q -e '.[dev]' >&2
+    touch "$stamp"
+fi
+export PATH="$root/.venv/bin:$PATH"
