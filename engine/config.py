@@ -40,23 +40,44 @@ class RoleRules(_Section, frozen=True, kw_only=True):
 def _default_roles() -> dict[str, RoleRules]:
     return {
         "market_maker": RoleRules(
-            maker_fee=2, taker_fee=-1, limit_per_option=50, limit_per_underlying=50,
-            total_limit=200, orders_per_second=10, max_order_size=1000,
+            maker_fee=2,
+            taker_fee=-1,
+            limit_per_option=50,
+            limit_per_underlying=50,
+            total_limit=200,
+            orders_per_second=10,
+            max_order_size=1000,
             order_types=("limit", "market", "quote"),
         ),
         "hedge_fund": RoleRules(
-            maker_fee=1, taker_fee=-2, limit_per_option=150, limit_per_underlying=200,
-            total_limit=500, orders_per_second=5, max_order_size=500,
-            order_types=("limit", "market"), one_side_per_instrument=True,
+            maker_fee=1,
+            taker_fee=-2,
+            limit_per_option=150,
+            limit_per_underlying=200,
+            total_limit=500,
+            orders_per_second=5,
+            max_order_size=500,
+            order_types=("limit", "market"),
+            one_side_per_instrument=True,
         ),
         "arbitrage": RoleRules(
-            maker_fee=1, taker_fee=-2, limit_per_option=100, limit_per_underlying=100,
-            total_limit=300, orders_per_second=7, max_order_size=500,
+            maker_fee=1,
+            taker_fee=-2,
+            limit_per_option=100,
+            limit_per_underlying=100,
+            total_limit=300,
+            orders_per_second=7,
+            max_order_size=500,
             order_types=("limit", "market"),
         ),
         "retail": RoleRules(
-            maker_fee=-1, taker_fee=-3, limit_per_option=None, limit_per_underlying=None,
-            total_limit=50, orders_per_second=1, max_order_size=100,
+            maker_fee=-1,
+            taker_fee=-3,
+            limit_per_option=None,
+            limit_per_underlying=None,
+            total_limit=50,
+            orders_per_second=1,
+            max_order_size=100,
             order_types=("limit", "market"),
         ),
     }
@@ -118,12 +139,16 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
 
 
 class RegimeConfig(_Section, frozen=True, kw_only=True):
-    vols: dict[str, float] = {"low": 0.10, "medium": 0.20, "high": 0.50}
-    transitions: dict[str, tuple[float, float, float]] = {
-        "low": (0.95, 0.04, 0.01),
-        "medium": (0.02, 0.94, 0.04),
-        "high": (0.01, 0.09, 0.90),
-    }
+    vols: dict[str, float] = msgspec.field(
+        default_factory=lambda: {"low": 0.10, "medium": 0.20, "high": 0.50}
+    )
+    transitions: dict[str, tuple[float, float, float]] = msgspec.field(
+        default_factory=lambda: {
+            "low": (0.95, 0.04, 0.01),
+            "medium": (0.02, 0.94, 0.04),
+            "high": (0.01, 0.09, 0.90),
+        }
+    )
     initial: str = "medium"
 
 
@@ -161,7 +186,9 @@ def _default_headlines() -> tuple[Headline, ...]:
 
 class NewsConfig(_Section, frozen=True, kw_only=True):
     mean_gap_sim_seconds: float = 2.5 * 3600
-    kind_weights: dict[str, float] = {"regime_shift": 0.4, "price_jump": 0.3, "none": 0.3}
+    kind_weights: dict[str, float] = msgspec.field(
+        default_factory=lambda: {"regime_shift": 0.4, "price_jump": 0.3, "none": 0.3}
+    )
     jump_min: float = 0.005
     jump_max: float = 0.02
     headlines: tuple[Headline, ...] = msgspec.field(default_factory=_default_headlines)

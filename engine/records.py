@@ -145,6 +145,7 @@ class OrderAccepted(Event, frozen=True, kw_only=True, tag="order_accepted"):
     client_order_id: str | None = None
     request_id: str | None = None
     quote: bool = False  # one side of a market maker's quote
+    duplicate: bool = False  # a repeated client_order_id: this restates the live original
 
 
 class OrderRejected(Event, frozen=True, kw_only=True, tag="order_rejected"):
@@ -153,7 +154,7 @@ class OrderRejected(Event, frozen=True, kw_only=True, tag="order_rejected"):
     team_id: str | None
     code: str
     message: str
-    details: dict[str, str | int | float | bool | None] = {}
+    details: dict[str, str | int | float | bool | None] = msgspec.field(default_factory=dict)
     command: str = ""  # tag of the refused command
     instrument_id: str | None = None
     order_id: str | None = None
