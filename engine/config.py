@@ -298,7 +298,8 @@ def load(path: str | Path | None = None, **overrides: object) -> Config:
         if isinstance(profile, dict) and profile.get("profile") == "competition":
             data = _merge(COMPETITION, data)
     data = _merge(data, dict(overrides))
-    return from_dict(data)
+    # overlay onto the full defaults, so a file may set one key of a role or section
+    return from_dict(_merge(msgspec.to_builtins(Config()), data))
 
 
 def _check(config: Config) -> None:
