@@ -1,0 +1,118 @@
+"""Run the real ``tradepit serve`` (engine + gateway processes) on loopback for a test."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Fast ticks so a test sees a few within seconds; otherwise the embedded defaults.
+FAST_CONFIG = """
+[schedule]
+tick_seconds = 0.25
+pre_open_ticks = 1
+auction_ticks = 1
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(
+        self, data_dir: Path, port: int, process: subprocess.Popen[bytes], gateways: int
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.process = process
+        self.gateways = gateways
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def gateway_url(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.port + index}"
+
+    def session_dir(self) -> Path:
+        sessions = [p for p in self.data_dir.iterdir() if (p / "log").is_dir()]
+        assert len(sessions) == 1, sessions
+        return sessions[0]
+
+    def register(self, name: str, role: str) -> dict[str, str]:
+        r = httpx.post(f"{self.url}/game/teams/register", json={"team_name": name, "role": role})
+        assert r.status_code == 200, r.text
+        data: dict[str, str] = r.json()["data"]
+        return data
+
+
+def _pump(process: subprocess.Popen[bytes], log: Path, ready: threading.Event) -> None:
+    """Copy the server's output to a file; flag the banner that says every gateway listens."""
+    assert process.stdout is not None
+    with log.open("wb") as out:
+        for line in process.stdout:
+            out.write(line)
+            out.flush()
+            if line.startswith(b"tradepit is running"):
+                ready.set()
+    ready.set()  # exited: the waiter checks poll()
+
+
+@contextlib.contextmanager
+def running_server(
+    tmp: Path, *extra: str, config: str = FAST_CONFIG, gateways: int = 1, port: int | None = None
+) -> Iterator[Server]:
+    port = port or free_port()
+    cfg = tmp / "config.toml"
+    cfg.write_text(config)
+    data = tmp / "data"
+    cmd = [
+        sys.executable,
+        "-m",
+        "engine.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data),
+        "--config",
+        str(cfg),
+        "--seed",
+        "7",
+        "--gateways",
+        str(gateways),
+        *extra,
+    ]
+    process = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy()
+    )
+    ready = threading.Event()
+    pump = threading.Thread(target=_pump, args=(process, tmp / "serve.log", ready), daemon=True)
+    pump.start()
+    try:
+        if not ready.wait(90) or process.poll() is not None:
+            raise RuntimeError(f"tradepit serve did not start:\n{(tmp / 'serve.log').read_text()}")
+        yield Server(data, port, process, gateways)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        pump.join(5)
