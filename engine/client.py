@@ -39,7 +39,7 @@ def read_address(data_dir: Path) -> tuple[str, int] | None:
 
 
 class _Slot:
-    __slots__ = ("done", "answer")
+    __slots__ = ("answer", "done")
 
     def __init__(self) -> None:
         self.done = trio.Event()

@@ -2,7 +2,7 @@
 
 Every number of the game lives here, with SPEC's values as defaults, so an empty file
 is a valid config. A bad config fails at start with the key path and the reason
-(msgspec names the path, e.g. ``Expected `int`, got `str` - at `$.roles.hedge_fund.max_order_size```).
+(msgspec names it: ``Expected `int`, got `str` - at `$.roles[...].max_order_size```).
 Money is in integer cents. Each section belongs to one part of the system; add new
 fields with defaults, at the end of their section.
 """

@@ -1,4 +1,4 @@
-"""The tradable instruments, derived from the config: underlyings plus a call and a put per strike."""
+"""The tradable instruments from the config: underlyings, and a call and a put per strike."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ it was never answered, and its events are a function of the command.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -202,10 +203,11 @@ class Engine:
         replies_send, replies = trio.open_memory_channel[Message](10_000)
 
         def answer(result: Reply | Refused) -> None:
-            try:
+            # a gateway that stopped reading loses answers; it never stalls the engine
+            with contextlib.suppress(
+                trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError
+            ):
                 replies_send.send_nowait(result)
-            except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-                pass  # a gateway that stopped reading loses answers, never stalls the engine
 
         async def write() -> None:
             async for message in replies:
