@@ -26,7 +26,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeAlias
 
@@ -49,6 +49,7 @@ from engine.records import (
     SubmitQuote,
     stamp,
 )
+from engine.replay.reexecute import Divergence, Reexecution
 from engine.schedule import plan
 from engine.wire import FrameError, FrameReader, Message, Refused, Reply, Request, frame
 
@@ -128,7 +129,7 @@ class Engine:
         self.next_seq = head + 1
         if missing:
             log.warning("completing %d events of a command cut off by a torn tail", len(missing))
-            self.writer.append(missing)
+            self.writer.append(list(missing))
             self.next_seq = missing[-1].seq + 1
         log.info("resumed %s at seq %d", self.data_dir, self.next_seq - 1)
 
@@ -311,41 +312,25 @@ class Engine:
                 await self.submit(command)
 
 
-def rebuild(records: object) -> tuple[Exchange, int, list[AnyRecord]]:
+def rebuild(records: Iterable[AnyRecord]) -> tuple[Exchange, int, list[Event]]:
     """Re-execute a recorded log into a fresh core.
 
     Returns the core, the last recorded seq, and the events missing after the last
     command if its group was cut off by a torn tail. Raises ``EngineError`` when a
     recorded event differs from the re-executed one.
     """
-    core: Exchange | None = None
-    expected: list[Event] = []
-    head = 0
-    for record in records:  # type: ignore[attr-defined]
-        head = record.seq
-        if isinstance(record, Command):
-            if expected:
-                raise EngineError(
-                    f"log diverges at seq {expected[0].seq}: the recorded command at seq "
-                    f"{record.seq} came before all of its predecessor's events"
-                )
-            if isinstance(record, StartSession):
-                core = Exchange(configmod.from_json(record.config), record.seed, record.session_id)
-            if core is None:
-                raise EngineError("the log does not start with a session record")
-            expected = list(reversed(core.apply(record)))
-        else:
-            if not expected:
-                raise EngineError(f"log diverges at seq {record.seq}: an event with no command")
-            want = expected.pop()
-            if want != record:
-                raise EngineError(
-                    f"log diverges at seq {record.seq}: recorded {record!r}, "
-                    f"re-executed {want!r} (use `tradepit replay verify` for details)"
-                )
-    if core is None:
-        raise EngineError("the log is empty")
-    return core, head, list(reversed(expected))
+    run = Reexecution()
+    try:
+        for record in records:
+            run.feed(record)
+    except Divergence as exc:
+        raise EngineError(
+            f"the log diverges from this engine at seq {exc.seq} ({exc.why}); "
+            "run `tradepit replay verify` on it for details"
+        ) from None
+    if run.core is None:
+        raise EngineError("the log holds no session record")
+    return run.core, run.head, run.missing()
 
 
 def _write_atomic(path: Path, text: str) -> None:
