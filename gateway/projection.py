@@ -80,6 +80,7 @@ class Projection:
         self._configure(config or configmod.Config())
         self.session_id: str | None = None
         self.applied_seq = 0
+        self.last_ts = 0
         self.phase = "closed"
         self.tick_number = 0
         self.teams: dict[str, TeamState] = {}
@@ -124,6 +125,7 @@ class Projection:
             if record.seq <= self.applied_seq:
                 return []  # already folded (a reader restarted behind us)
             self.applied_seq = record.seq
+        self.last_ts = record.ts
         ts = iso_timestamp(record.ts)
         match record:
             case StartSession():

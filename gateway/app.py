@@ -1,0 +1,47 @@
+"""The gateway's ASGI application: ``/ws`` to the pure-ASGI handler, the rest to Quart.
+
+One host:port serves both, as the seed's URLs require. The dispatcher also times every
+HTTP request for the latency histogram of ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gateway import ws
+from gateway.rest import create_app
+from gateway.service import Gateway
+
+WS_PATHS = ("/ws", "/exchange/ws")
+
+
+class App:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self.rest: Any = create_app(gw)  # Quart's ASGI types are narrower than our dicts
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "websocket":
+            if scope.get("path") in WS_PATHS:
+                await ws.handle(self.gw, scope, receive, send)
+            else:
+                await receive()
+                await send({"type": "websocket.close", "code": 1008})  # before accept: 403
+            return
+        if kind != "http":
+            await self.rest(scope, receive, send)  # lifespan
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def timed_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.rest(scope, receive, timed_send)
+        finally:
+            self.gw.metrics.observe_request(time.perf_counter() - started, status[0])

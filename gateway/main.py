@@ -1,0 +1,115 @@
+"""``tradepit gateway``: one gateway process over a session's log.
+
+``serve_gateway`` is the embeddable form: it follows the log from seq 1, keeps the
+projection, serves REST and ``/ws`` on one port with hypercorn's trio worker, and
+reports the bound port through ``task_status`` once it has caught up with the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+
+from engine import config as configmod
+from engine.client import EngineClient
+from gateway.app import App
+from gateway.service import Engine, Gateway
+from gateway.source import LogSource, RecordSource
+
+log = logging.getLogger("tradepit.gateway")
+
+#: How long a starting gateway may spend replaying the log before it serves anyway.
+CATCH_UP_SECONDS = 60.0
+
+
+def hypercorn_config(host: str, port: int) -> HypercornConfig:
+    hc = HypercornConfig()
+    hc.bind = [f"{host}:{port}"]
+    hc.accesslog = None
+    hc.loglevel = "WARNING"
+    hc.graceful_timeout = 2.0
+    return hc
+
+
+async def serve_gateway(
+    config: configmod.Config,
+    data_dir: Path,
+    port: int,
+    *,
+    host: str | None = None,
+    engine: Engine | None = None,
+    source: RecordSource | None = None,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve one gateway until cancelled; ``task_status.started(bound_port)``.
+
+    ``engine`` defaults to an ``EngineClient`` on ``data_dir`` and ``source`` to the
+    file log in ``data_dir/log``; tests pass in-memory ones.
+    """
+    data_dir = Path(data_dir)
+    async with trio.open_nursery() as nursery:
+        if engine is None:
+            client = EngineClient(data_dir)
+            await nursery.start(client.run)
+            engine = client
+        gw = Gateway(config, engine, source or LogSource(data_dir / "log"))
+        bound = await nursery.start(serve_app, gw, host or config.gateway.host, port)
+        task_status.started(bound)
+
+
+async def serve_app(
+    gw: Gateway,
+    host: str,
+    port: int,
+    *,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Follow the log into ``gw``; once caught up, serve it on ``host:port``."""
+    async with trio.open_nursery() as nursery:
+        await nursery.start(gw.follow)
+        with trio.move_on_after(CATCH_UP_SECONDS):
+            await gw.caught_up.wait()
+        binds: list[str] = await nursery.start(serve, App(gw), hypercorn_config(host, port))
+        log.info("gateway on %s", binds[0])
+        task_status.started(int(binds[0].rsplit(":", 1)[1]))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, required=True, help="the session directory")
+    parser.add_argument("--port", type=int, default=None, help="HTTP and WebSocket port")
+    parser.add_argument("--host", default=None, help="address to serve on (127.0.0.1)")
+    parser.add_argument("--config", type=Path, help="TOML config (the [gateway] section)")
+
+
+async def _run(config: configmod.Config, data_dir: Path, port: int, host: str | None) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(lambda task_status: serve_gateway(
+                config, data_dir, port, host=host, task_status=task_status))  # fmt: skip
+            async for signum in signals:
+                log.info("%s: stopping", signal.Signals(signum).name)
+                nursery.cancel_scope.cancel()
+                break
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = configmod.load(args.config)
+    except configmod.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    port = args.port if args.port is not None else config.gateway.port
+    trio.run(_run, config, args.data_dir, port, args.host)
+    return 0

@@ -1,0 +1,189 @@
+"""The REST API on quart-trio: thin handlers over ``Gateway``, SPEC's envelope everywhere.
+
+Every path is served bare and under ``/exchange`` (the reference API's prefix; the seed
+posts to the bare ``/orders``). Every answer, success or not, is
+``{success, request_id, order_id, data, error: {code, message, details}, timestamp}``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from quart import Response, request
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from gateway import openapi
+from gateway.errors import ApiError
+from gateway.messages import encode, iso_timestamp
+from gateway.service import Gateway
+from gateway.state import TeamState
+
+PREFIXES = ("", "/exchange")
+HTTP_CODES = {
+    400: "INVALID_JSON",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
+Handler = Callable[..., Awaitable[Response]]
+
+
+def _request_id() -> str:
+    return request.headers.get("X-Request-ID") or f"req_{secrets.token_hex(6)}"
+
+
+def envelope(
+    data: Any = None,
+    *,
+    status: int = 200,
+    order_id: str | None = None,
+    error: ApiError | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    request_id = (error.request_id if error else None) or _request_id()
+    body = {
+        "success": error is None,
+        "request_id": request_id,
+        "order_id": order_id,
+        "data": data,
+        "error": None
+        if error is None
+        else {"code": error.code, "message": error.message, "details": error.details},
+        "timestamp": iso_timestamp(time.time_ns()),
+    }
+    return Response(encode(body), status=status, headers=headers, content_type="application/json")
+
+
+def failure(error: ApiError) -> Response:
+    return envelope(status=error.status, error=error, headers=error.headers())
+
+
+def create_app(gw: Gateway) -> QuartTrio:
+    app = QuartTrio("tradepit.gateway")
+    app.config["MAX_CONTENT_LENGTH"] = gw.settings.max_body_bytes
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+
+    def route(path: str, methods: list[str]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for prefix in PREFIXES:
+                app.add_url_rule(
+                    prefix + path,
+                    endpoint=prefix + handler.__name__,
+                    view_func=handler,
+                    methods=methods,
+                )
+            return handler
+
+        return register
+
+    async def body() -> bytes:
+        data = await request.get_data(cache=False, as_text=False)
+        assert isinstance(data, bytes)
+        return data
+
+    def team() -> TeamState:
+        return gw.authenticate(request.headers.get("X-API-Key"))
+
+    @route("/game/teams/register", ["POST"])
+    async def register_team() -> Response:
+        return envelope(await gw.register(await body()))
+
+    @route("/game/teams/<team_id>", ["GET"])
+    async def get_team(team_id: str) -> Response:
+        if gw.projection.team(team_id) is None:
+            raise ApiError("TEAM_NOT_FOUND", f"no team {team_id!r}")
+        return envelope(gw.projection.team_view(team_id))
+
+    @route("/orders", ["POST"])
+    async def submit_order() -> Response:
+        me = team()
+        data = await gw.submit_order(me, await body())
+        return envelope(data, order_id=data["order_id"])
+
+    @route("/quotes", ["POST"])
+    async def submit_quote() -> Response:
+        me = team()
+        return envelope(await gw.submit_quote(me, await body()))
+
+    @route("/orders/<order_id>", ["DELETE"])
+    async def cancel_order(order_id: str) -> Response:
+        me = team()
+        return envelope(await gw.cancel(me, order_id), order_id=order_id)
+
+    @route("/orders", ["DELETE"])
+    async def cancel_all() -> Response:
+        me = team()
+        return envelope(await gw.cancel_all(me, request.args.get("instrument_id")))
+
+    @route("/orders", ["GET"])
+    async def open_orders() -> Response:
+        me = team()
+        return envelope(gw.projection.open_orders(me.team_id, request.args.get("instrument_id")))
+
+    @route("/positions", ["GET"])
+    async def positions() -> Response:
+        return envelope(gw.projection.positions_view(team().team_id))
+
+    @route("/positions/<team_id>", ["GET"])
+    async def team_positions(team_id: str) -> Response:
+        me = gw.own_team(team(), team_id)
+        return envelope(gw.projection.positions_view(me.team_id))
+
+    @route("/orderbook/<instrument_id>", ["GET"])
+    async def orderbook(instrument_id: str) -> Response:
+        if instrument_id not in gw.projection.instruments:
+            raise ApiError(
+                "INVALID_INSTRUMENT", f"unknown instrument {instrument_id!r}", status=404
+            )
+        return envelope(gw.projection.book_view(instrument_id))
+
+    @route("/instruments", ["GET"])
+    async def instruments() -> Response:
+        return envelope(gw.projection.instruments_view())
+
+    @route("/events", ["GET"])
+    async def events() -> Response:
+        me = team()
+        page, head = gw.events(me, dict(request.args))
+        data = {
+            "events": [msgspec.Raw(m) for m in page],
+            "count": len(page),
+            "last_seq": head,
+        }
+        return envelope(data)
+
+    @route("/health", ["GET"])
+    async def health() -> Response:
+        return envelope(gw.health())
+
+    @route("/metrics", ["GET"])
+    async def metrics() -> Response:
+        return Response(gw.render_metrics(), content_type="text/plain; version=0.0.4")
+
+    @route("/openapi.json", ["GET"])
+    async def openapi_document() -> Response:
+        return Response(encode(openapi.document()), content_type="application/json")
+
+    @app.errorhandler(ApiError)
+    async def api_error(error: ApiError) -> Response:
+        return failure(error)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = HTTP_CODES.get(status, "INVALID_REQUEST" if status < 500 else "INTERNAL_ERROR")
+        return failure(ApiError(code, error.description or error.name, status=status))
+
+    @app.errorhandler(Exception)
+    async def internal_error(error: Exception) -> Response:
+        app.logger.exception("unhandled error", exc_info=error)
+        return failure(ApiError("INTERNAL_ERROR", "internal error; the request may be retried"))
+
+    return app

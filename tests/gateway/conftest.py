@@ -1,0 +1,61 @@
+"""A real gateway on port 0 over a MemoryLog, with the fake engine behind it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from engine.config import Config
+from gateway.main import serve_app
+from gateway.service import Gateway
+from gateway.source import MemoryLog
+from tests.gateway.builders import Log
+from tests.gateway.fake_engine import FakeEngine
+
+
+@dataclass
+class Server:
+    port: int
+    gw: Gateway
+    engine: FakeEngine
+    log: MemoryLog
+    http: httpx.AsyncClient
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    async def register(self, name: str, role: str = "hedge_fund") -> dict[str, Any]:
+        r = await self.http.post("/game/teams/register", json={"team_name": name, "role": role})
+        assert r.status_code == 200, r.text
+        data: dict[str, Any] = r.json()["data"]
+        return data
+
+
+def gateway_config(**gateway: Any) -> Config:
+    from engine import config as configmod
+
+    return configmod.load(None, gateway=gateway) if gateway else Config()
+
+
+async def start(nursery: trio.Nursery, config: Config) -> AsyncIterator[Server]:
+    seed = Log()
+    seed.start()
+    log = MemoryLog(seed.records)
+    engine = FakeEngine(log)
+    gw = Gateway(config, engine, log)
+    port = await nursery.start(serve_app, gw, "127.0.0.1", 0)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        yield Server(port, gw, engine, log, http)
+
+
+@pytest.fixture
+async def server(nursery: trio.Nursery) -> AsyncIterator[Server]:
+    with trio.fail_after(30):
+        async for s in start(nursery, Config()):
+            yield s
