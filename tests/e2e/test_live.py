@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.e2e.server import Server, running_server
@@ -210,9 +211,10 @@ def test_teams_are_isolated(server: Server) -> None:
 def test_missing_or_unknown_keys(server: Server) -> None:
     assert get(server, "/positions", None).status_code == 401
     assert get(server, "/positions", "not-a-key").status_code == 401
-    with pytest.raises(Exception) as info, connect(ws_url(server, "not-a-key")) as ws:
+    with pytest.raises(ConnectionClosed) as info, connect(ws_url(server, "not-a-key")) as ws:
         recv(ws)
-    assert "1008" in str(info.value)
+    assert info.value.rcvd is not None
+    assert info.value.rcvd.code == 1008
 
 
 def test_two_gateways_serve_identical_streams(server: Server) -> None:
