@@ -231,7 +231,8 @@ def test_a_websocket_client_that_never_reads(server: Server, victim: dict[str, s
     sleeper.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sleeper.sendall(
         b"GET /ws?api_key=" + team["api_key"].encode() + b"&last_seq=0 HTTP/1.1\r\nHost: x\r\n"
-        b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
         b"Sec-WebSocket-Version: 13\r\n\r\n"
     )
     try:
