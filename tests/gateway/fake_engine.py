@@ -53,10 +53,17 @@ class FakeEngine:
         seq = self.log.head() + 1
         ts = T0 + seq * 1_000_000
         events: list[AnyRecord] = [
-            stamp(e, seq + i, ts) for i, e in enumerate(self.apply(command), start=1)
+            stamp(e, seq + i, ts)  # type: ignore[misc]
+            for i, e in enumerate(self.apply(command), start=1)
         ]
         self.log.append([stamp(command, seq, ts), *events])  # type: ignore[list-item]
         return Reply(0, seq, events)
+
+    def emit(self, *records: AnyRecord) -> None:
+        """Records the engine makes on its own (clock, market): stamped and appended."""
+        seq = self.log.head() + 1
+        ts = T0 + seq * 1_000_000
+        self.log.append([stamp(r, seq + i, ts) for i, r in enumerate(records)])
 
     def apply(self, c: Command) -> list[Event]:
         match c:
