@@ -153,7 +153,7 @@ def create_app(gw: Gateway) -> QuartTrio:
         me = team()
         page, head = gw.events(me, dict(request.args))
         data = {
-            "events": [msgspec.Raw(m) for m in page],
+            "messages": [msgspec.Raw(m) for m in page],
             "count": len(page),
             "last_seq": head,
         }

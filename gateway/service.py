@@ -61,8 +61,12 @@ class Gateway:
         """Fold the log into the projection and the streams, forever."""
         task_status.started()
         projection, streams = self.projection, self.streams
+        folded = 0
         async for record in self.source.follow(projection.applied_seq + 1):
             streams.publish(projection.step(record))
+            folded += 1
+            if folded % 512 == 0:
+                await trio.lowlevel.checkpoint()  # a long replay must not starve the senders
             if not self.caught_up.is_set() and projection.applied_seq >= self.source.head():
                 self.caught_up.set()
             waiters = self._waiters

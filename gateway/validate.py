@@ -105,7 +105,8 @@ def _invalid(exc: msgspec.ValidationError) -> ApiError:
 
 def _instrument(instruments: Mapping[str, Instrument], instrument_id: str) -> str:
     if instrument_id not in instruments:
-        raise ApiError("INVALID_INSTRUMENT", f"unknown instrument {instrument_id!r}")
+        shown = instrument_id if len(instrument_id) <= 64 else instrument_id[:64] + "..."
+        raise ApiError("INVALID_INSTRUMENT", f"unknown instrument {shown!r}")
     return instrument_id
 
 

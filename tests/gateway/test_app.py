@@ -273,13 +273,13 @@ async def test_events_are_paged_like_the_stream(server: Server) -> None:
             await server.http.post("/orders", headers=key, json={**ORDER, "price": 10 + i})
         r = await server.http.get("/events?after_seq=1&limit=2", headers=key)
         data = r.json()["data"]
-        assert [(m["seq"], m["type"]) for m in data["events"]] == [
+        assert [(m["seq"], m["type"]) for m in data["messages"]] == [
             (2, "new_order_ack"),
             (3, "new_order_ack"),
         ]
         assert data["last_seq"] == 4
         r = await server.http.get("/exchange/events", headers=key)
-        assert r.json()["data"]["events"][0]["type"] == "position_snapshot"
+        assert r.json()["data"]["messages"][0]["type"] == "position_snapshot"
         r = await server.http.get("/events?after_seq=-1", headers=key)
         assert (r.status_code, r.json()["error"]["code"]) == (422, "INVALID_REQUEST")
         r = await server.http.get("/events?limit=abc", headers=key)
