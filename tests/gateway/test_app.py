@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+from pathlib import Path
 
+import httpx
 import pytest
 import trio
 
@@ -305,3 +308,24 @@ async def test_health_metrics_instruments_openapi(server: Server) -> None:
         doc = (await server.http.get("/openapi.json")).json()
         assert "/orders" in doc["paths"]
         assert "/exchange/orders" in doc["paths"]
+
+
+async def test_serve_gateway_reports_its_port(nursery: trio.Nursery, tmp_path: Path) -> None:
+    from engine.config import Config
+    from gateway.main import serve_gateway
+    from gateway.source import MemoryLog
+    from tests.gateway.builders import Log
+    from tests.gateway.fake_engine import FakeEngine
+
+    seed = Log()
+    seed.start()
+    log = MemoryLog(seed.records)
+    with trio.fail_after(10):
+        port = await nursery.start(
+            functools.partial(
+                serve_gateway, Config(), tmp_path, 0, engine=FakeEngine(log), source=log
+            )
+        )
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            r = await http.get("/exchange/health")
+        assert r.json()["data"]["applied_seq"] == 1
