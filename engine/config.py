@@ -250,7 +250,7 @@ class Config(_Section, frozen=True, kw_only=True):
     admin: AdminConfig = AdminConfig()
 
 
-COMPETITION = {
+COMPETITION: dict[str, object] = {
     "schedule": {
         "profile": "competition",
         "tick_seconds": 300.0,

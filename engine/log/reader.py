@@ -1,0 +1,242 @@
+"""Readers of a file log, in any process, read-only: ``read`` from a seq, ``follow`` the tail.
+
+A reader never goes past the committed seq the writer published after its fsync, so it
+never shows a record that a crash could still take back. Within that bound every frame
+is checked; a bad one is corruption, reported with its seq and byte offset.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import msgspec
+import trio
+
+from engine.log.errors import LogCorruptError, LogError, NotALogError
+from engine.log.framing import (
+    COMMITTED_FILE,
+    FRAME,
+    FRAME_SIZE,
+    LOCK_FILE,
+    MAX_PAYLOAD,
+    U64,
+    decode_header,
+    frame_crc,
+)
+from engine.log.segment import Segment, find_segment, list_segments, load_index
+from engine.records import AnyRecord
+
+CHUNK = 4 * 1024 * 1024
+#: How often ``follow`` looks for newly committed records while it is caught up.
+POLL_SECONDS = 0.002
+
+
+class _Cursor:
+    """A position in the log: a segment file, a byte offset and the next seq there."""
+
+    def __init__(self, reader: FileLogReader, from_seq: int) -> None:
+        self.reader = reader
+        self.file: BinaryIO | None = None
+        self.segment: Segment | None = None
+        self.offset = 0
+        self.next_seq = max(from_seq, 1)
+        self._decoder = msgspec.msgpack.Decoder(AnyRecord)
+        self._pending = b""
+
+    def _open(self, segment: Segment, seq: int) -> None:
+        if self.file is not None:
+            self.file.close()
+        try:
+            self.file = segment.path.open("rb")
+        except PermissionError:
+            raise LogError(f"cannot read log segment {segment.path}: permission denied") from None
+        head = self.file.read(4096)
+        base, session_id, header_size = decode_header(head, segment.path)
+        if self.reader.session_id is None:
+            self.reader.session_id = session_id
+        elif session_id != self.reader.session_id:
+            raise NotALogError(
+                f"{segment.path} belongs to session {session_id!r}, not {self.reader.session_id!r}"
+            )
+        self.segment = segment
+        self.offset = header_size
+        self._pending = b""
+        index = load_index(segment)
+        at = bisect.bisect_right(index, (seq, 1 << 62)) - 1
+        if at >= 0:
+            hint_seq, hint_offset = index[at]
+            self.file.seek(hint_offset)
+            probe = self.file.read(FRAME_SIZE)
+            # trust the hint only if a frame with that seq really starts there
+            if len(probe) == FRAME_SIZE and FRAME.unpack(probe)[2] == hint_seq:
+                self.offset = hint_offset
+        self.file.seek(self.offset)
+        if base > seq:
+            raise LogError(f"seq {seq} is before the first record of {segment.path}")
+
+    def take(self, upto: int, limit: int = 1 << 62) -> list[AnyRecord]:
+        """Records from ``next_seq`` up to seq ``upto`` (at most ``limit``), crossing segments."""
+        out: list[AnyRecord] = []
+        while self.next_seq <= upto and len(out) < limit:
+            if self.file is None:
+                segment = self.reader.segment_for(self.next_seq)
+                if segment is None:
+                    raise LogError(
+                        f"seq {self.next_seq} is not in the log at {self.reader.directory}"
+                    )
+                self._open(segment, self.next_seq)
+            if self._read_some(out, upto, limit):
+                continue
+            # this file has nothing more: go on if the next segment starts where it ended
+            following = self.reader.segment_for(self.next_seq)
+            if (
+                following is None
+                or following == self.segment
+                or following.base_seq != self.next_seq
+            ):
+                break
+            self._open(following, self.next_seq)
+        return out
+
+    def _read_some(self, out: list[AnyRecord], upto: int, limit: int) -> bool:
+        """Parse frames from the current file into ``out``; False if nothing new was there."""
+        assert self.file is not None
+        assert self.segment is not None
+        data = self._pending + self.file.read(CHUNK)
+        if not data:
+            return False
+        pos, size, unpack = 0, len(data), FRAME.unpack_from
+        decode = self._decoder.decode
+        view = memoryview(data)
+        seq = self.next_seq
+        progressed = False
+        while size - pos >= FRAME_SIZE and seq <= upto and len(out) < limit:
+            length, crc, frame_seq = unpack(data, pos)
+            if length > MAX_PAYLOAD:
+                raise LogCorruptError(
+                    self.segment.path, self.offset + pos, seq, "impossible frame length"
+                )
+            end = pos + FRAME_SIZE + length
+            if end > size:
+                break  # the rest of this frame is in the next chunk
+            if frame_seq < seq:  # before the requested start: skip without decoding
+                pos = end
+                continue
+            if frame_seq != seq or frame_crc(data, pos, length) != crc:
+                why = (
+                    "checksum mismatch"
+                    if frame_seq == seq
+                    else f"seq {frame_seq} where {seq} was due"
+                )
+                raise LogCorruptError(self.segment.path, self.offset + pos, seq, why)
+            try:
+                out.append(decode(view[pos + FRAME_SIZE : end]))
+            except msgspec.DecodeError as exc:
+                raise LogCorruptError(
+                    self.segment.path, self.offset + pos, seq, f"undecodable: {exc}"
+                ) from None
+            seq += 1
+            pos = end
+            progressed = True
+        view.release()
+        self.offset += pos
+        self._pending = data[pos:]
+        self.file.seek(self.offset + len(self._pending))
+        self.next_seq = seq
+        return progressed
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+class FileLogReader:
+    """Read-only access to a log directory, safe beside a live writer in another process."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.session_id: str | None = None
+        self._segments = list_segments(self.directory)
+        if not self._segments and not (self.directory / LOCK_FILE).exists():
+            raise NotALogError(f"{self.directory} is not a tradepit log (no segment files)")
+        self._committed_fd: int | None = None
+        self._cursors: list[_Cursor] = []
+
+    @property
+    def head_seq(self) -> int:
+        """The last durable seq, as published by the writer (0 for an empty log)."""
+        if self._committed_fd is None:
+            try:
+                self._committed_fd = os.open(self.directory / COMMITTED_FILE, os.O_RDONLY)
+            except FileNotFoundError:
+                return 0
+            except PermissionError:
+                raise LogError(
+                    f"cannot read {self.directory / COMMITTED_FILE}: permission denied"
+                ) from None
+        raw = os.pread(self._committed_fd, 8, 0)
+        return U64.unpack(raw)[0] if len(raw) == 8 else 0
+
+    def segment_for(self, seq: int) -> Segment | None:
+        """The segment holding ``seq``; re-lists the directory when the log has grown."""
+        if not self._segments or self._segments[-1].base_seq <= seq:
+            self._segments = list_segments(self.directory)
+        if not self._segments:
+            return None
+        return self._segments[find_segment(self._segments, seq)]
+
+    def read(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[AnyRecord]:
+        """Records from ``from_seq`` to ``to_seq`` (default: the committed head now)."""
+        head = self.head_seq if to_seq is None else min(to_seq, self.head_seq)
+        if from_seq > head:
+            return
+        cursor = _Cursor(self, from_seq)
+        try:
+            while cursor.next_seq <= head:
+                batch = cursor.take(head, 65536)
+                if not batch:
+                    raise LogError(
+                        f"the log at {self.directory} ends at seq {cursor.next_seq - 1}, "
+                        f"before its committed seq {head}"
+                    )
+                yield from batch
+        finally:
+            cursor.close()
+
+    async def follow(
+        self, from_seq: int = 1, poll: float = POLL_SECONDS
+    ) -> AsyncIterator[AnyRecord]:
+        """Every record from ``from_seq`` on, then each one as the writer commits it."""
+        cursor = _Cursor(self, from_seq)
+        try:
+            while True:
+                head = self.head_seq
+                if cursor.next_seq <= head:
+                    batch = cursor.take(head, 4096)
+                    for record in batch:
+                        yield record
+                    if batch:
+                        await trio.lowlevel.checkpoint()
+                        continue
+                await trio.sleep(poll)
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        if self._committed_fd is not None:
+            os.close(self._committed_fd)
+            self._committed_fd = None
+
+    def __enter__(self) -> FileLogReader:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
