@@ -166,7 +166,21 @@ class FileLogReader:
         if not self._segments and not (self.directory / LOCK_FILE).exists():
             raise NotALogError(f"{self.directory} is not a tradepit log (no segment files)")
         self._committed_fd: int | None = None
-        self._cursors: list[_Cursor] = []
+        for segment in self._segments[:1] + self._segments[-1:]:
+            self._check_header(segment)
+
+    def _check_header(self, segment: Segment) -> None:
+        """Refuse a directory whose segments are not ours, before anything is read."""
+        try:
+            with segment.path.open("rb") as f:
+                head = f.read(4096)
+        except PermissionError:
+            raise LogError(f"cannot read log segment {segment.path}: permission denied") from None
+        except IsADirectoryError:
+            raise NotALogError(f"{segment.path} is a directory, not a log segment") from None
+        _, session_id, _ = decode_header(head, segment.path)
+        if self.session_id is None:
+            self.session_id = session_id
 
     @property
     def head_seq(self) -> int:

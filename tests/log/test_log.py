@@ -1,0 +1,294 @@
+"""The file log: round trips, recovery after any truncation, corruption, readers, lock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import log as logmod
+from engine.config import LogConfig
+from engine.log.framing import FRAME_SIZE, segment_name
+from engine.records import (
+    AnyRecord,
+    OrderAccepted,
+    SubmitOrder,
+    Trade,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = LogConfig(segment_bytes=4096, index_every=8)
+
+
+def make(seq: int) -> AnyRecord:
+    kind = seq % 3
+    if kind == 0:
+        return SubmitOrder(
+            seq=seq,
+            ts=seq * 10,
+            team_id="TEAM_0001",
+            instrument_id="SPX_4400_CALL",
+            side="buy",
+            quantity=seq % 50 + 1,
+            order_type="limit",
+            price=1000 + seq,
+            client_order_id=f"c{seq}",
+        )
+    if kind == 1:
+        return OrderAccepted(
+            seq=seq,
+            ts=seq * 10,
+            order_id=f"ORD_{seq:08d}",
+            team_id="TEAM_0001",
+            instrument_id="SPX_4400_CALL",
+            side="sell",
+            order_type="limit",
+            quantity=3,
+            price=990,
+        )
+    return Trade(
+        seq=seq,
+        ts=seq * 10,
+        trade_id=f"TRD_{seq}",
+        instrument_id="SPY_440_PUT",
+        price=123,
+        quantity=2,
+        maker_order_id="A",
+        maker_team_id="T1",
+        maker_side="buy",
+        maker_fee=4,
+        maker_remaining=0,
+        taker_order_id="B",
+        taker_team_id="T2",
+        taker_fee=-4,
+        taker_remaining=1,
+    )
+
+
+def records(n: int, start: int = 1) -> list[AnyRecord]:
+    return [make(s) for s in range(start, start + n)]
+
+
+def write(directory: Path, batches: list[list[AnyRecord]], config: LogConfig = SMALL) -> None:
+    with logmod.open_writer(directory, config) as writer:
+        for batch in batches:
+            writer.append(batch)
+
+
+def read_all(directory: Path, from_seq: int = 1) -> list[AnyRecord]:
+    with logmod.open_reader(directory) as reader:
+        return list(reader.read(from_seq))
+
+
+def segments(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.seg"))
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=12))
+def test_any_batch_sequence_reads_back_identical(
+    tmp_path_factory: pytest.TempPathFactory, sizes: list[int]
+) -> None:
+    directory = tmp_path_factory.mktemp("log")
+    batches, seq = [], 1
+    for size in sizes:
+        batches.append(records(size, seq))
+        seq += size
+    write(directory, batches)
+    everything = [r for b in batches for r in b]
+    assert read_all(directory) == everything
+    # any starting seq reads the exact suffix (the sparse index finds the place)
+    for start in (1, len(everything) // 2 + 1, len(everything)):
+        assert read_all(directory, start) == everything[start - 1 :]
+
+
+def test_rollover_makes_segments_named_by_their_first_seq(tmp_path: Path) -> None:
+    write(tmp_path, [records(40, s) for s in range(1, 401, 40)])
+    names = [p.name for p in segments(tmp_path)]
+    assert len(names) > 3
+    assert names[0] == segment_name(1)
+    assert read_all(tmp_path) == records(400)
+    with logmod.open_writer(tmp_path, SMALL) as writer:
+        assert writer.head_seq == 400
+        writer.append(records(5, 401))
+    assert read_all(tmp_path)[-5:] == records(5, 401)
+
+
+def test_reading_late_seqs_touches_only_the_last_segment(tmp_path: Path) -> None:
+    write(tmp_path, [records(40, s) for s in range(1, 401, 40)])
+    *early, _last = segments(tmp_path)
+    for path in early:  # frames zeroed: a reader that scanned from seq 1 would fail on them
+        data = path.read_bytes()
+        path.write_bytes(data[:64] + b"\0" * (len(data) - 64))
+    assert read_all(tmp_path, 399) == records(2, 399)
+    with pytest.raises(logmod.LogCorruptError):
+        read_all(tmp_path, 1)
+
+
+def test_truncating_the_final_record_at_every_offset_recovers_the_rest(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    write(source, [records(10)], LogConfig())
+    [segment] = segments(source)
+    full = segment.read_bytes()
+    last_len = len(full) - _offset_of_last_frame(full)
+    for cut in range(1, last_len + 1):
+        directory = tmp_path / f"cut{cut}"
+        directory.mkdir()
+        (directory / segment.name).write_bytes(full[: len(full) - cut])
+        with logmod.open_writer(directory, LogConfig()) as w:
+            assert w.head_seq == 9
+            w.append(records(1, 10))  # appendable afterwards
+        assert read_all(directory) == records(10)
+
+
+def _offset_of_last_frame(data: bytes) -> int:
+    from engine.log.framing import FRAME, decode_header
+
+    _, _, pos = decode_header(data, Path("x"))
+    last = pos
+    while pos < len(data):
+        length = FRAME.unpack_from(data, pos)[0]
+        last = pos
+        pos += FRAME_SIZE + length
+    return last
+
+
+def test_a_torn_tail_is_reported_with_file_and_offset(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path, [records(5)])
+    [segment] = segments(tmp_path)
+    size = segment.stat().st_size
+    with segment.open("ab") as f:
+        f.write(b"\x07" * 11)
+    with logmod.open_writer(tmp_path, SMALL) as writer:
+        assert writer.head_seq == 5
+    assert str(segment) in caplog.text
+    assert f"byte offset {size}" in caplog.text
+
+
+def test_corruption_before_the_tail_is_an_error_naming_seq_and_offset(tmp_path: Path) -> None:
+    write(tmp_path, [records(10)], LogConfig())
+    [segment] = segments(tmp_path)
+    data = bytearray(segment.read_bytes())
+    offsets = _frame_offsets(bytes(data))
+    target = offsets[4]  # seq 5
+    data[target + FRAME_SIZE + 2] ^= 0xFF  # one byte inside the payload
+    segment.write_bytes(bytes(data))
+    with pytest.raises(logmod.LogCorruptError) as info:
+        logmod.open_writer(tmp_path, LogConfig())
+    assert info.value.seq == 5
+    assert info.value.offset == target
+    assert str(segment) in str(info.value)
+    with pytest.raises(logmod.LogCorruptError, match=f"seq 5, byte offset {target}"):
+        read_all(tmp_path)
+
+
+def _frame_offsets(data: bytes) -> list[int]:
+    from engine.log.framing import FRAME, decode_header
+
+    _, _, pos = decode_header(data, Path("x"))
+    out = []
+    while pos < len(data):
+        out.append(pos)
+        pos += FRAME_SIZE + FRAME.unpack_from(data, pos)[0]
+    return out
+
+
+def test_corruption_in_an_earlier_segment_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, [records(40, s) for s in range(1, 201, 40)])
+    first = segments(tmp_path)[0]
+    data = bytearray(first.read_bytes())
+    data[-3] ^= 0x55
+    first.write_bytes(bytes(data))
+    with pytest.raises(logmod.LogCorruptError, match=str(first)):
+        logmod.open_writer(tmp_path, SMALL)
+
+
+def test_a_second_writer_is_refused(tmp_path: Path) -> None:
+    with (
+        logmod.open_writer(tmp_path, SMALL),
+        pytest.raises(
+            logmod.LogLockedError, match=f"in use by another writer \\(pid {os.getpid()}\\)"
+        ),
+    ):
+        logmod.open_writer(tmp_path, SMALL)
+    logmod.open_writer(tmp_path, SMALL).close()  # free again once closed
+
+
+def test_appends_must_continue_the_sequence(tmp_path: Path) -> None:
+    with logmod.open_writer(tmp_path, SMALL) as writer:
+        writer.append(records(3))
+        with pytest.raises(logmod.SequenceError):
+            writer.append(records(2, 5))
+        writer.append(records(2, 4))
+    assert read_all(tmp_path) == records(5)
+
+
+@pytest.mark.parametrize("fsync", ["always", "batch", "off"])
+def test_every_fsync_mode_writes_the_same_log(tmp_path: Path, fsync: str) -> None:
+    write(tmp_path, [records(7), records(9, 8)], LogConfig(fsync=fsync))  # type: ignore[arg-type]
+    assert read_all(tmp_path) == records(16)
+
+
+def test_a_reader_never_sees_past_the_committed_seq(tmp_path: Path) -> None:
+    write(tmp_path, [records(6)])
+    (tmp_path / "COMMITTED").write_bytes((4).to_bytes(8, "little"))
+    with logmod.open_reader(tmp_path) as reader:
+        assert reader.head_seq == 4
+        assert [r.seq for r in reader.read(1)] == [1, 2, 3, 4]
+
+
+def test_a_directory_that_is_not_a_log(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(logmod.NotALogError, match=f"{tmp_path} is not a tradepit log"):
+        logmod.open_reader(tmp_path)
+    with pytest.raises(logmod.LogError, match="does not exist"):
+        logmod.open_reader(tmp_path / "missing")
+
+
+def test_a_garbage_file_named_like_a_segment(tmp_path: Path) -> None:
+    garbage = tmp_path / segment_name(1)
+    garbage.write_bytes(os.urandom(300))
+    with pytest.raises(logmod.NotALogError, match=str(garbage)):
+        logmod.open_writer(tmp_path, SMALL)
+    with pytest.raises(logmod.NotALogError, match=str(garbage)):
+        read_all(tmp_path)
+
+
+def test_an_unreadable_segment_is_one_clear_line(tmp_path: Path) -> None:
+    """Through the real CLI; as root, without the capability that reads any file."""
+    write(tmp_path, [records(3)])
+    [segment] = segments(tmp_path)
+    segment.chmod(0)
+    command = [sys.executable, "-m", "engine.cli", "log", "verify", str(tmp_path)]
+    if os.geteuid() == 0:
+        drop = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", "--", *command]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2, done
+    assert done.stderr.strip() == f"error: cannot read log segment {segment}: permission denied"
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_fuzzed_segment_bytes_are_records_or_a_log_error(data: bytes) -> None:
+    """Like h11's fuzzer: any bytes as a segment either read as records or fail cleanly."""
+    with tempfile.TemporaryDirectory() as name:
+        directory = Path(name)
+        (directory / segment_name(1)).write_bytes(data)
+        (directory / "COMMITTED").write_bytes((1 << 20).to_bytes(8, "little"))
+        try:
+            got = read_all(directory)
+        except logmod.LogError:
+            return
+        assert all(r.seq == i + 1 for i, r in enumerate(got))
