@@ -12,10 +12,11 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
+from typing import cast
 
 import trio
 
-from engine.records import Command
+from engine.records import AnyRecord, Command
 from engine.wire import FrameError, FrameReader, Refused, Reply, Request, frame
 
 ADDR_FILE = "engine.addr"
@@ -111,7 +112,7 @@ class EngineClient:
         self._pending[request_id] = slot
         try:
             async with self._send_lock:
-                await stream.send_all(frame(Request(request_id, command)))
+                await stream.send_all(frame(Request(request_id, cast(AnyRecord, command))))
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             self._pending.pop(request_id, None)
             raise EngineUnavailable("lost the connection to the engine; retry shortly") from None

@@ -28,7 +28,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 import trio
 
@@ -43,6 +43,7 @@ from engine.records import (
     Command,
     EngineStarted,
     Event,
+    Record,
     RegisterTeam,
     StartSession,
     SubmitOrder,
@@ -133,16 +134,16 @@ class Engine:
             self.next_seq = missing[-1].seq + 1
         log.info("resumed %s at seq %d", self.data_dir, self.next_seq - 1)
 
-    def _append_now(self, commands: list[Command]) -> list[AnyRecord]:
+    def _append_now(self, commands: list[Command]) -> list[Record]:
         """Sequence and append commands synchronously (start-up only)."""
         assert self.writer is not None
-        records: list[AnyRecord] = []
+        records: list[Record] = []
         for command in commands:
             records.extend(self._sequence(command)[1])
         self.writer.append(records)
         return records
 
-    def _sequence(self, command: Command) -> tuple[int, list[AnyRecord]]:
+    def _sequence(self, command: Command) -> tuple[int, list[Record]]:
         ts = max(self.last_ts, self.now_ns())
         self.last_ts = ts
         seq = self.next_seq
@@ -250,13 +251,13 @@ class Engine:
                 if answer is not None:
                     answer(Refused(request_id, "SERVICE_UNAVAILABLE", self.problem, 1.0))
             return
-        records: list[AnyRecord] = []
+        records: list[Record] = []
         answers: list[tuple[Answer | None, Reply]] = []
         for command, request_id, answer in batch:
             seq, produced = self._sequence(command)
             records.extend(produced)
-            events = [r for r in produced[1:] if isinstance(r, Event)]
-            answers.append((answer, Reply(request_id, seq, list(events))))
+            events = cast(list[AnyRecord], produced[1:])
+            answers.append((answer, Reply(request_id, seq, events)))
         writer = self.writer
         assert writer is not None
         try:

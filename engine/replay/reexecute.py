@@ -12,15 +12,13 @@ from collections import deque
 
 from engine import config as configmod
 from engine.exchange import Exchange
-from engine.records import AnyRecord, Command, Event, StartSession, TickStarted
+from engine.records import AnyRecord, Command, Event, Record, StartSession, TickStarted
 
 
 class Divergence(Exception):
     """The re-executed session differs from the recorded one at ``seq``."""
 
-    def __init__(
-        self, seq: int, recorded: AnyRecord | None, reexecuted: AnyRecord | None, why: str
-    ):
+    def __init__(self, seq: int, recorded: Record | None, reexecuted: Record | None, why: str):
         super().__init__(f"divergence at seq {seq}: {why}")
         self.seq = seq
         self.recorded = recorded

@@ -10,7 +10,7 @@ from typing import TextIO
 import msgspec
 
 from engine import log as logmod
-from engine.records import AnyRecord
+from engine.records import Record
 from engine.replay.reexecute import Divergence, Reexecution
 
 
@@ -38,7 +38,7 @@ class Progress:
             self.out.write("\r" + " " * 70 + "\r")
 
 
-def fields(record: AnyRecord | None) -> dict[str, object]:
+def fields(record: Record | None) -> dict[str, object]:
     if record is None:
         return {}
     out: dict[str, object] = {"type": type(record).__struct_config__.tag}
