@@ -41,8 +41,12 @@ ROLES: tuple[Role, ...] = ("market_maker", "hedge_fund", "arbitrage", "retail")
 PHASES: tuple[Phase, ...] = ("closed", "pre_open", "opening_auction", "continuous")
 
 
-class Record(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag_field="k"):
-    """Base of every log record. Never add fields here: subclasses own their layout."""
+class Record(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag_field="k", gc=False):
+    """Base of every log record. Never add fields here: subclasses own their layout.
+
+    ``gc=False``: records hold only scalars, strings and flat dicts, so they can never be
+    part of a reference cycle; untracked, they decode over twice as fast (msgspec perf-tips).
+    """
 
     seq: int = 0
     ts: int = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -24,9 +25,9 @@ from engine.log.framing import (
     FRAME_SIZE,
     LOCK_FILE,
     MAX_PAYLOAD,
+    SEQ_AND_CRC_START,
     U64,
     decode_header,
-    frame_crc,
 )
 from engine.log.segment import Segment, find_segment, list_segments, load_index
 from engine.records import AnyRecord
@@ -112,22 +113,25 @@ class _Cursor:
             return False
         pos, size, unpack = 0, len(data), FRAME.unpack_from
         decode = self._decoder.decode
+        crc32 = zlib.crc32
+        append = out.append
         view = memoryview(data)
         seq = self.next_seq
-        progressed = False
-        while size - pos >= FRAME_SIZE and seq <= upto and len(out) < limit:
+        room = limit - len(out)
+        start = seq
+        while size - pos >= FRAME_SIZE and seq <= upto and seq - start < room:
             length, crc, frame_seq = unpack(data, pos)
-            if length > MAX_PAYLOAD:
-                raise LogCorruptError(
-                    self.segment.path, self.offset + pos, seq, "impossible frame length"
-                )
             end = pos + FRAME_SIZE + length
             if end > size:
+                if length > MAX_PAYLOAD:
+                    raise LogCorruptError(
+                        self.segment.path, self.offset + pos, seq, "impossible frame length"
+                    )
                 break  # the rest of this frame is in the next chunk
             if frame_seq < seq:  # before the requested start: skip without decoding
                 pos = end
                 continue
-            if frame_seq != seq or frame_crc(data, pos, length) != crc:
+            if frame_seq != seq or crc32(view[pos + SEQ_AND_CRC_START : end]) != crc:
                 why = (
                     "checksum mismatch"
                     if frame_seq == seq
@@ -135,14 +139,14 @@ class _Cursor:
                 )
                 raise LogCorruptError(self.segment.path, self.offset + pos, seq, why)
             try:
-                out.append(decode(view[pos + FRAME_SIZE : end]))
+                append(decode(view[pos + FRAME_SIZE : end]))
             except msgspec.DecodeError as exc:
                 raise LogCorruptError(
                     self.segment.path, self.offset + pos, seq, f"undecodable: {exc}"
                 ) from None
             seq += 1
             pos = end
-            progressed = True
+        progressed = seq != self.next_seq
         view.release()
         self.offset += pos
         self._pending = data[pos:]
