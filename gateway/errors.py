@@ -4,7 +4,7 @@ HTTP status by kind of refusal (the code in the envelope is what a bot should br
 
 * 400 ``INVALID_JSON``: the body is not JSON at all.
 * 401 ``UNAUTHORIZED``: missing or unknown ``X-API-Key``.
-* 403 ``FORBIDDEN``: another team's resource.
+* 403 ``FORBIDDEN``: another team's resource; ``REPLAY_READ_ONLY``: order entry on a replay.
 * 404 ``NOT_FOUND``, ``ORDER_NOT_FOUND``, ``TEAM_NOT_FOUND``, ``INVALID_INSTRUMENT`` in a path.
 * 409 state conflicts, valid requests the current state refuses:
   ``POSITION_LIMIT_EXCEEDED``, ``MARKET_CLOSED``, ``TEAM_NAME_TAKEN``.
@@ -40,6 +40,7 @@ STATUS: dict[str, int] = {
     "POSITION_LIMIT_EXCEEDED": 409,
     "MARKET_CLOSED": 409,
     "TEAM_NAME_TAKEN": 409,
+    "REPLAY_READ_ONLY": 403,
     "SNAPSHOT_REQUIRED": 410,
     "PAYLOAD_TOO_LARGE": 413,
     "RATE_LIMIT_EXCEEDED": 429,

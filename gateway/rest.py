@@ -7,6 +7,8 @@ posts to the bare ``/orders``). Every answer, success or not, is
 
 from __future__ import annotations
 
+import hmac
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -17,9 +19,11 @@ from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
+from engine.config import Config
 from gateway import openapi
 from gateway.errors import ApiError
 from gateway.messages import encode, iso_timestamp
+from gateway.replay import ReplayControl
 from gateway.service import Gateway
 from gateway.state import TeamState
 
@@ -63,6 +67,11 @@ def envelope(
 
 def failure(error: ApiError) -> Response:
     return envelope(status=error.status, error=error, headers=error.headers())
+
+
+def admin_token(config: Config) -> str | None:
+    """The admin token: the config's, else ``TRADEPIT_ADMIN_TOKEN``; None means unset."""
+    return config.admin.token or os.environ.get("TRADEPIT_ADMIN_TOKEN") or None
 
 
 def create_app(gw: Gateway) -> QuartTrio:
@@ -166,6 +175,37 @@ def create_app(gw: Gateway) -> QuartTrio:
     @route("/metrics", ["GET"])
     async def metrics() -> Response:
         return Response(gw.render_metrics(), content_type="text/plain; version=0.0.4")
+
+    def replay_control() -> ReplayControl:
+        control = gw.replay
+        if control is None:
+            raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
+        token = admin_token(gw.config)
+        if token is not None and not hmac.compare_digest(
+            request.headers.get("X-Admin-Token", "").encode(), token.encode()
+        ):
+            raise ApiError("UNAUTHORIZED", "the replay controls need X-Admin-Token")
+        return control
+
+    @app.route("/admin/replay", methods=["GET"])
+    async def replay_state() -> Response:
+        return envelope(replay_control().view())
+
+    @app.route("/admin/replay/<action>", methods=["POST"])
+    async def replay_action(action: str) -> Response:
+        control = replay_control()
+        if action == "pause":
+            control.pause()
+        elif action == "resume":
+            control.resume()
+        elif action == "step":
+            to_seq = request.args.get("to_seq", "")
+            if not to_seq.isdigit():
+                raise ApiError("INVALID_REQUEST", "step needs ?to_seq=N")
+            control.step_to(int(to_seq))
+        else:
+            raise ApiError("NOT_FOUND", f"no replay action {action[:32]!r}")
+        return envelope(control.view())
 
     @route("/openapi.json", ["GET"])
     async def openapi_document() -> Response:

@@ -23,6 +23,7 @@ from gateway.errors import ApiError
 from gateway.messages import encode_body, frame, iso_timestamp
 from gateway.metrics import Metrics
 from gateway.projection import Projection
+from gateway.replay import ReplayControl
 from gateway.source import RecordSource
 from gateway.state import TeamState
 from gateway.streams import SnapshotRequired, Streams, Subscription
@@ -52,6 +53,7 @@ class Gateway:
         self._tiebreak = itertools.count()
         self._connected_before: dict[str, bool] = {}
         self.caught_up = trio.Event()  # set once the projection reached the log's head
+        self.replay: ReplayControl | None = None  # set when serving a recorded session
 
     # ------------------------------------------------------------------ the log
 

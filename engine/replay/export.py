@@ -10,7 +10,7 @@ import csv
 import datetime
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 import msgspec
 
@@ -171,3 +171,45 @@ def write(rows: Iterable[Row], fmt: str, out: TextIO = sys.stdout) -> int:
         writer.writerow(row)
         count += 1
     return count
+
+
+def messages(records: Iterable[AnyRecord], team: str | None) -> Iterator[Row]:
+    """Every team's stream messages (or one team's), exactly as the WebSocket sends them."""
+    from gateway.messages import frame
+    from gateway.projection import Projection
+
+    projection = Projection()
+    decoder = msgspec.json.Decoder()
+    for record in records:
+        for delivery in projection.step(record):
+            if team is not None and delivery.team_id != team:
+                continue
+            message = decoder.decode(frame(delivery.seq, delivery.body))
+            yield {
+                "team_id": delivery.team_id,
+                "seq": delivery.seq,
+                "type": message["type"],
+                "timestamp": message["timestamp"],
+                "data": encoder_json(message["data"]),
+            }
+
+
+def encoder_json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+EXPORTERS["messages"] = messages
+
+
+def export(args: Any) -> int:
+    from engine import log as logmod
+
+    log_dir = args.data_dir / "log" if (args.data_dir / "log").is_dir() else args.data_dir
+    try:
+        with logmod.open_reader(log_dir) as reader:
+            count = write(EXPORTERS[args.what](reader.read(1), args.team), args.format)
+    except logmod.LogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"exported {count} {args.what} rows", file=sys.stderr)
+    return 0
