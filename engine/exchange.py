@@ -628,6 +628,10 @@ class Exchange:
                     z_score=t.z_score,
                 )
             )
+        for team in self.teams.values():  # simulated retail orders live for one tick
+            if team.role == "retail" and not team.api_key_hash:
+                for order in list(team.orders.values()):
+                    self._pull(order, "expired")
         for q in out.quotes:
             self._quote(_quote_command(q))
         for o in out.orders:

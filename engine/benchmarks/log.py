@@ -105,10 +105,13 @@ def run(quick: bool) -> dict[str, object]:
         rate, count = scan_rate(Path(tmp) / "b1024")
         assert count == total
         figures["read_scan_per_s"] = round(rate)
-    ceiling_rate = float(figures["ceiling_encode_frame_per_s"])  # type: ignore[arg-type]
-    figures["append_1024_vs_ceiling"] = round(
-        float(figures["append_batch_1024_per_s"]) / ceiling_rate, 3
-    )  # type: ignore[arg-type]
+    append_1024, ceiling_rate = (
+        figures["append_batch_1024_per_s"],
+        figures["ceiling_encode_frame_per_s"],
+    )
+    assert isinstance(append_1024, int)
+    assert isinstance(ceiling_rate, int)
+    figures["append_1024_vs_ceiling"] = round(append_1024 / ceiling_rate, 3)
     figures["targets"] = {"append_batch_1024_per_s": 500_000, "read_scan_per_s": 1_000_000}
     print(f"{'what':<34}{'records/s':>14}")
     for key, value in figures.items():
