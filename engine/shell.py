@@ -79,11 +79,14 @@ class Engine:
         seed: int | None = None,
         *,
         now_ns: Callable[[], int] = time.time_ns,
+        append_in_thread: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.config = config
         self.seed = seed
         self.now_ns = now_ns
+        # a thread keeps the loop free during fsync; inline suits virtual-time tests
+        self.append_in_thread = append_in_thread
         self.writer: logmod.LogWriter | None = None
         self.core: Exchange | None = None
         self.next_seq = 1
@@ -163,8 +166,8 @@ class Engine:
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        *,
         clock: bool = True,
+        *,
         task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         if self.writer is None:
@@ -261,7 +264,10 @@ class Engine:
         writer = self.writer
         assert writer is not None
         try:
-            await trio.to_thread.run_sync(writer.append, records)
+            if self.append_in_thread:
+                await trio.to_thread.run_sync(writer.append, records)
+            else:
+                writer.append(records)
         except (OSError, logmod.LogError) as exc:
             self._fail(f"the log cannot be written ({exc}); orders are refused until it can")
             for answer, reply in answers:

@@ -14,6 +14,7 @@ from engine import log as logmod
 from engine.client import EngineClient, EngineUnavailable
 from engine.records import (
     AnyRecord,
+    ChangePhase,
     ClockTick,
     Command,
     EngineStarted,
@@ -110,6 +111,7 @@ async def test_gateways_cannot_send_engine_commands(tmp_path: Path) -> None:
 async def test_restart_resumes_the_session(tmp_path: Path) -> None:
     engine = make_engine(tmp_path)
     engine.open()
+    await _submit_direct(engine, ChangePhase(phase="continuous"))
     reply = await _submit_direct(
         engine, RegisterTeam(team_name="alpha", role="arbitrage", api_key_hash="h")
     )
@@ -191,6 +193,7 @@ async def test_a_log_from_other_rules_is_refused(tmp_path: Path) -> None:
 async def test_a_failed_append_refuses_then_heals_without_losing_anything(tmp_path: Path) -> None:
     engine = make_engine(tmp_path)
     engine.open()
+    await _submit_direct(engine, ChangePhase(phase="continuous"))
     ok = await _submit_direct(
         engine, RegisterTeam(team_name="alpha", role="hedge_fund", api_key_hash="h")
     )
@@ -227,6 +230,7 @@ async def test_the_clock_walks_the_schedule(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     engine = make_engine(tmp_path)
+    engine.append_in_thread = False  # virtual time jumps while a thread works
     async with trio.open_nursery() as nursery:
         await nursery.start(engine.serve, "127.0.0.1", 0, True)
         with trio.fail_after(60):
