@@ -116,3 +116,5 @@ def running_server(
                 process.kill()
                 process.wait()
         pump.join(5)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -143,12 +143,11 @@ def test_a_resumed_stream_equals_an_unbroken_one(server: Server) -> None:
     key = hf["api_key"]
     with connect(ws_url(server, key)) as steady:
         snapshot = recv(steady)
-        flaky = connect(ws_url(server, key))
-        assert recv(flaky)["type"] == "position_snapshot"
-        wait_continuous(flaky)
-        head = recv_until(flaky, lambda m: m["type"] == "tick_start")
-        last_seen = head[-1]["seq"]
-        flaky.close()
+        with connect(ws_url(server, key)) as flaky:
+            assert recv(flaky)["type"] == "position_snapshot"
+            wait_continuous(flaky)
+            head = recv_until(flaky, lambda m: m["type"] == "tick_start")
+            last_seen = head[-1]["seq"]
         # trade on while the flaky bot is away
         post(server, "/orders", mm["api_key"], limit("sell", 5, 30.00, instrument="SPY_440_CALL"))
         fill = post(server, "/orders", key, limit("buy", 5, 30.00, instrument="SPY_440_CALL"))
