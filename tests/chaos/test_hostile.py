@@ -27,6 +27,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def victim(server: Server) -> dict[str, str]:
     """A team with one accepted resting order that every attack must leave intact."""
+    server.wait_continuous()
     team = server.register("victim-team", "hedge_fund")
     r = httpx.post(
         f"{server.url}/orders",

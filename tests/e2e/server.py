@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.procs import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Fast ticks so a test sees a few within seconds; otherwise the embedded defaults.
@@ -52,6 +54,14 @@ class Server:
         sessions = [p for p in self.data_dir.iterdir() if (p / "log").is_dir()]
         assert len(sessions) == 1, sessions
         return sessions[0]
+
+    def wait_continuous(self, timeout: float = 60) -> None:
+        """Until the session trades continuously (the ticks of FAST_CONFIG get it there fast)."""
+        wait_until(
+            lambda: httpx.get(f"{self.url}/health").json()["data"]["phase"] == "continuous",
+            timeout,
+            "continuous trading",
+        )
 
     def register(self, name: str, role: str) -> dict[str, str]:
         r = httpx.post(f"{self.url}/game/teams/register", json={"team_name": name, "role": role})
