@@ -74,6 +74,7 @@ class Proc:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(30)
         self._pump.join(10)
+        self._close_pipe()
 
     def stop(self, timeout: float = 20) -> int:
         """SIGTERM and wait; SIGKILL if it does not stop in time."""
@@ -85,7 +86,12 @@ class Proc:
                 self.proc.kill()
                 self.proc.wait()
         self._pump.join(10)
+        self._close_pipe()
         return self.proc.returncode
+
+    def _close_pipe(self) -> None:
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
