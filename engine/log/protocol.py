@@ -6,7 +6,7 @@ without touching callers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from typing import Protocol
 
 from engine.records import AnyRecord, Record
@@ -28,6 +28,6 @@ class LogReader(Protocol):
 
     def read(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[AnyRecord]: ...
 
-    def follow(self, from_seq: int = 1, poll: float = ...) -> AsyncIterator[AnyRecord]: ...
+    def follow(self, from_seq: int = 1, poll: float = ...) -> AsyncGenerator[AnyRecord, None]: ...
 
     def close(self) -> None: ...

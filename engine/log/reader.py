@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import os
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -229,7 +229,7 @@ class FileLogReader:
 
     async def follow(
         self, from_seq: int = 1, poll: float = POLL_SECONDS
-    ) -> AsyncIterator[AnyRecord]:
+    ) -> AsyncGenerator[AnyRecord, None]:
         """Every record from ``from_seq`` on, then each one as the writer commits it."""
         cursor = _Cursor(self, from_seq)
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import msgspec
 
 from engine import records as r
@@ -60,7 +62,7 @@ def test_every_sample_round_trips() -> None:
 
 
 def test_every_record_type_has_a_distinct_tag() -> None:
-    tags = [t.__struct_config__.tag for t in r.AnyRecord.__args__]  # type: ignore[attr-defined]
+    tags = [t.__struct_config__.tag for t in typing.get_args(r.AnyRecord)]
     assert len(tags) == len(set(tags))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import trio
 from engine import config as configmod
 from engine import log as logmod
 from engine.client import EngineClient, EngineUnavailable
+from engine.log import FileLogWriter
 from engine.records import (
     AnyRecord,
     ChangePhase,
@@ -20,6 +22,7 @@ from engine.records import (
     EngineStarted,
     OrderAccepted,
     PhaseChanged,
+    Record,
     RegisterTeam,
     StartSession,
     SubmitOrder,
@@ -190,7 +193,9 @@ async def test_a_log_from_other_rules_is_refused(tmp_path: Path) -> None:
         make_engine(tmp_path).open()
 
 
-async def test_a_failed_append_refuses_then_heals_without_losing_anything(tmp_path: Path) -> None:
+async def test_a_failed_append_refuses_then_heals_without_losing_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = make_engine(tmp_path)
     engine.open()
     await _submit_direct(engine, ChangePhase(phase="continuous"))
@@ -199,25 +204,21 @@ async def test_a_failed_append_refuses_then_heals_without_losing_anything(tmp_pa
     )
     assert isinstance(ok.events[0], TeamRegistered)
     team_id = ok.events[0].team_id
-    assert engine.writer is not None
-    real_append = type(engine.writer).append
+    real_append = FileLogWriter.append
     failures = iter([OSError(errno.ENOSPC, "No space left on device")])
 
-    def failing_append(self: object, batch: list[AnyRecord]) -> None:
+    def failing_append(self: FileLogWriter, batch: Sequence[Record]) -> None:
         exc = next(failures, None)
         if exc is not None:
             raise exc
-        real_append(self, batch)  # type: ignore[arg-type]
+        real_append(self, batch)
 
-    type(engine.writer).append = failing_append  # type: ignore[method-assign]
-    try:
-        refused = await _answer(engine, order(team_id))
-        assert isinstance(refused, Refused)
-        assert refused.code == "SERVICE_UNAVAILABLE"
-        assert "No space left" in refused.message
-        healed = await _submit_direct(engine, order(team_id))
-    finally:
-        type(engine.writer).append = real_append  # type: ignore[method-assign]
+    monkeypatch.setattr(FileLogWriter, "append", failing_append)
+    refused = await _answer(engine, order(team_id))
+    assert isinstance(refused, Refused)
+    assert refused.code == "SERVICE_UNAVAILABLE"
+    assert "No space left" in refused.message
+    healed = await _submit_direct(engine, order(team_id))
     engine.close()
     assert any(isinstance(e, OrderAccepted) for e in healed.events)
     records = recorded(tmp_path)

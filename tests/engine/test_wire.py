@@ -5,7 +5,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.records import OrderAccepted, SubmitOrder
-from engine.wire import MAX_FRAME, FrameError, FrameReader, Refused, Reply, Request, frame
+from engine.wire import (
+    MAX_FRAME,
+    FrameError,
+    FrameReader,
+    Message,
+    Refused,
+    Reply,
+    Request,
+    frame,
+)
 
 ORDER = SubmitOrder(
     team_id="TEAM_0001",
@@ -26,7 +35,7 @@ ACK = OrderAccepted(
     quantity=3,
     price=440_000,
 )
-MESSAGES = [
+MESSAGES: list[Message] = [
     Request(1, ORDER),
     Reply(1, 1, [ACK]),
     Refused(2, "SERVICE_UNAVAILABLE", "disk full", 1.0),
