@@ -1,0 +1,55 @@
+"""``tradepit bench NAME`` (``./scripts/bench NAME``): one benchmark, a table, then one JSON line.
+
+Each benchmark is ``engine/benchmarks/NAME.py`` with ``run(quick: bool) -> dict``; it
+prints a readable table and returns its figures, which are printed here as the last
+line, one JSON object, so runs can be compared across commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import platform
+import subprocess
+import sys
+import time
+
+import engine.benchmarks
+
+
+def names() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(engine.benchmarks.__path__))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", choices=names(), help="which benchmark")
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def run(args: argparse.Namespace) -> int:
+    module = importlib.import_module(f"engine.benchmarks.{args.name}")
+    started = time.perf_counter()
+    figures = module.run(args.quick)
+    result = {
+        "benchmark": args.name,
+        "quick": args.quick,
+        "commit": _commit(),
+        "python": platform.python_version(),
+        "seconds": round(time.perf_counter() - started, 2),
+        **figures,
+    }
+    sys.stdout.flush()
+    print(json.dumps(result))
+    return 0
