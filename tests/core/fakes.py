@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -97,27 +96,24 @@ class Driver:
         qty: int,
         price: int | None,
         iid: str = "SPX_4400_CALL",
+        *,
+        advance: float = 0.001,
         **kw: Any,
     ) -> list[Event]:
         order_type = kw.pop("order_type", "limit" if price is not None else "market")
-        return self.run(
-            SubmitOrder(
-                team_id=team,
-                instrument_id=iid,
-                side=side,
-                quantity=qty,
-                order_type=order_type,
-                price=price,
-                **kw,
-            ),
-            **({"advance": kw.pop("advance")} if "advance" in kw else {}),
+        command = SubmitOrder(
+            team_id=team,
+            instrument_id=iid,
+            side=side,
+            quantity=qty,
+            order_type=order_type,
+            price=price,
+            **kw,
         )
+        return self.run(command, advance=advance)
 
     def order_id(self, events: Iterable[Event]) -> str:
         for e in events:
             if isinstance(e, OrderAccepted):
                 return e.order_id
         raise AssertionError(f"no order accepted: {list(events)}")
-
-
-_ = itertools
