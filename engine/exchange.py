@@ -571,11 +571,12 @@ class Exchange:
                     asks.pop(0)
 
     def _tick(self) -> None:
+        digest = self.digest()  # the state as the tick arrives: what two runs compare
         self.tick_number += 1
         seq, ts = self._next()
         self._emit(
             TickStarted(
-                seq=seq, ts=ts, tick_number=self.tick_number, phase=self.phase, digest=self.digest()
+                seq=seq, ts=ts, tick_number=self.tick_number, phase=self.phase, digest=digest
             )
         )
         out = self.market.on_tick(self.tick_number, self.phase, self)
