@@ -94,7 +94,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
                 while True:
                     msg = json.loads(ws.recv(timeout=60))
                     stream.append(msg)
-                    if msg["type"] == "event" and msg["data"].get("phase") == "closed":  # type: ignore[union-attr]
+                    if msg["type"] == "event" and msg["data"].get("phase") == "closed":
                         break
                 streams.append(stream)
         session = server.session_dir()
