@@ -91,7 +91,7 @@ def test_hedge_fund_forecasts_are_right_two_times_in_three() -> None:
     config = load(None, news=NO_NEWS, house={"enabled": False}, retail={"enabled": False})
     m = market(config, seed=3)
     regimes: dict[int, str] = {}
-    forecasts = []
+    forecasts: list[tuple[int, VolForecast]] = []
     t = 0
     while len(forecasts) < 2200:
         t += 1
@@ -113,7 +113,7 @@ def test_hedge_fund_forecasts_are_right_two_times_in_three() -> None:
 def test_arbitrage_signals_are_right_four_times_in_five() -> None:
     config = load(None, news=NO_NEWS, house={"enabled": False}, retail={"enabled": False})
     m = market(config, seed=4)
-    signals = []
+    signals: list[TrackingError] = []
     t = 0
     while len(signals) < 2500:
         t += 1
