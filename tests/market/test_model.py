@@ -16,7 +16,7 @@ import pytest
 
 from engine.config import Config, load
 from engine.instruments import build
-from engine.market import SimQuote, TickOutput, pricing
+from engine.market import SimQuote, TickOutput, TrackingError, VolForecast, pricing
 from engine.market.simulator import Market
 
 PINNED = {"low": (1.0, 0.0, 0.0), "medium": (0.0, 1.0, 0.0), "high": (0.0, 0.0, 1.0)}
