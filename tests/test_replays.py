@@ -6,6 +6,7 @@ import io
 from collections import Counter
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from engine import log as logmod
@@ -33,3 +34,24 @@ def test_the_recordings_hold_what_their_names_promise() -> None:
     assert news["News"] >= 3
     assert news["TrackingSignal"] + news["VolatilitySignal"] > 0
     assert crash["EngineStarted"] == 2  # started, killed with SIGKILL, started again
+
+
+def test_over_a_recorded_session_signals_reach_only_their_roles() -> None:
+    """The hedge fund bot hears forecasts, the arbitrage bot tracking errors, the maker neither."""
+    from gateway.messages import frame
+    from gateway.projection import Projection
+
+    projection = Projection()
+    heard: dict[str, Counter[str]] = {}
+    with logmod.open_reader(REPLAYS / "news-signals" / "log") as reader:
+        for record in reader.read(1):
+            for delivery in projection.step(record):
+                message = msgspec.json.decode(frame(delivery.seq, delivery.body))
+                if message["type"] == "signal":
+                    heard.setdefault(delivery.team_id, Counter())[
+                        message["data"]["signal_type"]
+                    ] += 1
+    names = {t.team_name: t.team_id for t in projection.teams.values()}
+    assert names["maker-bot"] not in heard
+    assert set(heard[names["fund-bot"]]) == {"volatility_forecast"}
+    assert set(heard[names["arb-bot"]]) == {"tracking_error"}
