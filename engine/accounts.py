@@ -18,6 +18,8 @@ class Account:
         "cost",
         "disabled",
         "exempt",
+        "exposure",
+        "exposure_total",
         "fees_paid",
         "fees_received",
         "name",
@@ -52,11 +54,25 @@ class Account:
         self.orders: dict[str, Order] = {}  # live orders by id, in submission order
         self.resting_buy: dict[str, int] = {}
         self.resting_sell: dict[str, int] = {}
+        # worst-case |position| per instrument and their sum, kept current so the
+        # total-limit check is O(1) per order instead of a walk over every instrument
+        self.exposure: dict[str, int] = {}
+        self.exposure_total = 0
+
+    def _refresh(self, instrument_id: str) -> None:
+        position = self.positions.get(instrument_id, 0)
+        worst = max(
+            abs(position + self.resting_buy.get(instrument_id, 0)),
+            abs(position - self.resting_sell.get(instrument_id, 0)),
+        )
+        self.exposure_total += worst - self.exposure.get(instrument_id, 0)
+        self.exposure[instrument_id] = worst
 
     def rest(self, order: Order, quantity: int) -> None:
         """Count ``quantity`` (signed: negative releases) of ``order`` as resting."""
         book = self.resting_buy if order.is_buy else self.resting_sell
         book[order.instrument_id] = book.get(order.instrument_id, 0) + quantity
+        self._refresh(order.instrument_id)
 
     def fill(
         self, instrument_id: str, is_buy: bool, quantity: int, price: int, multiplier: int, fee: int
@@ -89,6 +105,7 @@ class Account:
             cost = 0
         self.positions[instrument_id] = position
         self.cost[instrument_id] = cost
+        self._refresh(instrument_id)
 
     def worst_case(self, instrument_id: str, is_buy: bool, quantity: int) -> int:
         """|position| if every resting order on that side and this one filled."""
@@ -99,20 +116,11 @@ class Account:
 
     def worst_total(self, instrument_id: str, is_buy: bool, quantity: int) -> int:
         """Sum over instruments of the worst-case |position|, with the new order counted."""
-        total = 0
-        names = dict.fromkeys(
-            [*self.positions, *self.resting_buy, *self.resting_sell, instrument_id]
-        )
-        for name in names:
-            position = self.positions.get(name, 0)
-            buy = self.resting_buy.get(name, 0) + (
-                quantity if name == instrument_id and is_buy else 0
-            )
-            sell = self.resting_sell.get(name, 0) + (
-                quantity if name == instrument_id and not is_buy else 0
-            )
-            total += max(abs(position + buy), abs(position - sell))
-        return total
+        position = self.positions.get(instrument_id, 0)
+        buy = self.resting_buy.get(instrument_id, 0) + (quantity if is_buy else 0)
+        sell = self.resting_sell.get(instrument_id, 0) + (0 if is_buy else quantity)
+        here = max(abs(position + buy), abs(position - sell))
+        return self.exposure_total - self.exposure.get(instrument_id, 0) + here
 
     def total_position(self) -> int:
         return sum(abs(q) for q in self.positions.values())
