@@ -1,10 +1,4 @@
-"""Black-Scholes for European options with r = 0 and no dividends: price and greeks.
-
-Prices and greeks are per unit of the underlying (multiply by the contract multiplier
-for a contract). ``years`` is the time to expiry in years; at or below zero, or with no
-volatility, an option is worth its intrinsic value and its greeks are those of the
-payoff (delta 0 or +-1, gamma and vega 0).
-"""
+"""Black-Scholes for European options (r = 0): price, delta, gamma, vega."""
 
 from __future__ import annotations
 
@@ -22,10 +16,6 @@ def norm_pdf(x: float) -> float:
     return INV_SQRT_2PI * math.exp(-0.5 * x * x)
 
 
-def _expired(years: float, vol: float) -> bool:
-    return years <= 0.0 or vol <= 0.0
-
-
 def _d1_d2(spot: float, strike: float, years: float, vol: float) -> tuple[float, float]:
     sd = vol * math.sqrt(years)
     d1 = (math.log(spot / strike) + 0.5 * sd * sd) / sd
@@ -33,7 +23,7 @@ def _d1_d2(spot: float, strike: float, years: float, vol: float) -> tuple[float,
 
 
 def price(spot: float, strike: float, years: float, vol: float, call: bool) -> float:
-    if _expired(years, vol):
+    if years <= 0 or vol <= 0:
         return max(spot - strike, 0.0) if call else max(strike - spot, 0.0)
     d1, d2 = _d1_d2(spot, strike, years, vol)
     if call:
@@ -42,23 +32,16 @@ def price(spot: float, strike: float, years: float, vol: float, call: bool) -> f
 
 
 def delta(spot: float, strike: float, years: float, vol: float, call: bool) -> float:
-    if _expired(years, vol):
-        itm = spot > strike if call else spot < strike
-        return (1.0 if call else -1.0) if itm else 0.0
     d1, _ = _d1_d2(spot, strike, years, vol)
     return norm_cdf(d1) if call else norm_cdf(d1) - 1.0
 
 
 def gamma(spot: float, strike: float, years: float, vol: float) -> float:
-    if _expired(years, vol):
-        return 0.0
     d1, _ = _d1_d2(spot, strike, years, vol)
     return norm_pdf(d1) / (spot * vol * math.sqrt(years))
 
 
 def vega(spot: float, strike: float, years: float, vol: float) -> float:
     """Per 1.00 of volatility (divide by 100 for one vol point)."""
-    if _expired(years, vol):
-        return 0.0
     d1, _ = _d1_d2(spot, strike, years, vol)
     return spot * norm_pdf(d1) * math.sqrt(years)
