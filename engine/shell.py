@@ -93,6 +93,7 @@ class Engine:
         self.last_ts = 0
         self.healthy = True
         self.problem = ""
+        self._next_heal = 0.0  # trio time of the next attempt to reopen a failed log
         self.address: tuple[str, int] | None = None
         self._inbox_send, self._inbox = trio.open_memory_channel[Inbox](10_000)
 
@@ -285,7 +286,13 @@ class Engine:
         self.close()
 
     async def _try_heal(self) -> None:
-        """Reopen the log (truncating any torn tail) and rebuild the core from it."""
+        """Reopen the log (truncating any torn tail) and rebuild the core from it.
+
+        At most once a second: each attempt rescans the log.
+        """
+        if trio.current_time() < self._next_heal:
+            return
+        self._next_heal = trio.current_time() + 1.0
         try:
             await trio.to_thread.run_sync(self._reopen)
         except (OSError, logmod.LogError, EngineError) as exc:

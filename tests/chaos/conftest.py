@@ -1,0 +1,3 @@
+from tests.chaos.cluster import cluster as cluster
+
+__all__ = ["cluster"]
