@@ -38,11 +38,13 @@ from engine.orders import Order
 from engine.records import (
     PHASES,
     ROLES,
+    AdminApplied,
     CancelAll,
     CancelOrder,
     ChangePhase,
     ClockTick,
     Command,
+    DisableTeam,
     Event,
     MarketData,
     News,
@@ -51,6 +53,8 @@ from engine.records import (
     OrderRejected,
     PhaseChanged,
     RegisterTeam,
+    SetClock,
+    SetHouse,
     StartSession,
     SubmitOrder,
     SubmitQuote,
@@ -98,6 +102,8 @@ class Exchange:
         self.quotes: dict[tuple[str, str], tuple[str, str]] = {}
         self.phase = "closed"
         self.tick_number = 0
+        self.house_enabled = True  # admin switch; the config decides whether a house exists
+        self.clock_running = True  # admin switch read by the shell's clock
         self.counters = [0, 0, 0]  # teams, orders, trades
         self.limiter = rules.RateLimiter()
         self.market = (market or default_market)(config, seed, self.instruments)
@@ -128,6 +134,8 @@ class Exchange:
                 self._change_phase(command.phase)
             case RegisterTeam():
                 self._register(command)
+            case DisableTeam() | SetHouse() | SetClock():
+                self._admin(command)
             case StartSession():
                 for team in self.market.teams():
                     self._add_team(
@@ -534,6 +542,52 @@ class Exchange:
             refusal = self.limiter.check(team.team_id, rule.orders_per_second, self._ts)
         return refusal
 
+    # ------------------------------------------------------------------ admin
+
+    def _admin(self, c: DisableTeam | SetHouse | SetClock) -> None:
+        seq, ts = self._next()
+        action = str(type(c).__struct_config__.tag)
+        if isinstance(c, DisableTeam):
+            team = self.teams.get(c.team_id)
+            if team is None:
+                self._refuse(c, Refusal("TEAM_NOT_FOUND", f"no team {c.team_id[:64]!r}"))
+                return
+            team.disabled = True
+            self._emit(
+                AdminApplied(
+                    seq=seq, ts=ts, action=action, team_id=team.team_id, request_id=c.request_id
+                )
+            )
+            for order in list(team.orders.values()):
+                self._pull(order, "team_disabled")
+        elif isinstance(c, SetHouse):
+            self.house_enabled = c.enabled
+            self._emit(
+                AdminApplied(
+                    seq=seq,
+                    ts=ts,
+                    action=action,
+                    value=str(c.enabled).lower(),
+                    request_id=c.request_id,
+                )
+            )
+            if not c.enabled:
+                for team in self.teams.values():
+                    if team.exempt:
+                        for order in list(team.orders.values()):
+                            self._pull(order, "cancel_all")
+        else:
+            self.clock_running = c.running
+            self._emit(
+                AdminApplied(
+                    seq=seq,
+                    ts=ts,
+                    action=action,
+                    value=str(c.running).lower(),
+                    request_id=c.request_id,
+                )
+            )
+
     # ------------------------------------------------------------------ session
 
     def _change_phase(self, phase: str) -> None:
@@ -633,7 +687,7 @@ class Exchange:
             if team.role == "retail" and not team.api_key_hash:
                 for order in list(team.orders.values()):
                     self._pull(order, "expired")
-        for q in out.quotes:
+        for q in out.quotes if self.house_enabled else ():
             self._quote(_quote_command(q))
         for o in out.orders:
             self._submit(_order_command(o))

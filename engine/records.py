@@ -117,6 +117,27 @@ class ChangePhase(Command, frozen=True, kw_only=True, tag="change_phase"):
     phase: str
 
 
+class DisableTeam(Command, frozen=True, kw_only=True, tag="disable_team"):
+    """Admin: the team may no longer trade; its resting orders are cancelled."""
+
+    team_id: str
+    request_id: str | None = None
+
+
+class SetHouse(Command, frozen=True, kw_only=True, tag="set_house"):
+    """Admin: switch the house liquidity provider on or off."""
+
+    enabled: bool
+    request_id: str | None = None
+
+
+class SetClock(Command, frozen=True, kw_only=True, tag="set_clock"):
+    """Admin: stop or start the session clock (no ticks or phase changes while stopped)."""
+
+    running: bool
+    request_id: str | None = None
+
+
 class EngineStarted(Command, frozen=True, kw_only=True, tag="engine_started"):
     """Written each time an engine process opens the log (restarts are visible)."""
 
@@ -128,6 +149,15 @@ class EngineStarted(Command, frozen=True, kw_only=True, tag="engine_started"):
 
 class Event(Record, frozen=True, kw_only=True):
     """An outcome produced by the core in answer to one command."""
+
+
+class AdminApplied(Event, frozen=True, kw_only=True, tag="admin_applied"):
+    """An admin command took effect: ``action`` is its tag, ``value`` what it set."""
+
+    action: str
+    team_id: str | None = None
+    value: str | None = None
+    request_id: str | None = None
 
 
 class TeamRegistered(Event, frozen=True, kw_only=True, tag="team_registered"):
@@ -267,6 +297,10 @@ Record_ = (
     | ClockTick
     | ChangePhase
     | EngineStarted
+    | DisableTeam
+    | SetHouse
+    | SetClock
+    | AdminApplied
     | TeamRegistered
     | OrderAccepted
     | OrderRejected
@@ -292,6 +326,9 @@ COMMANDS: tuple[type[Command], ...] = (
     ClockTick,
     ChangePhase,
     EngineStarted,
+    DisableTeam,
+    SetHouse,
+    SetClock,
 )
 
 _encoder = msgspec.msgpack.Encoder()

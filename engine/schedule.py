@@ -42,7 +42,8 @@ def plan(schedule: ScheduleConfig, tick: int, phase: str) -> list[Command]:
     if want == "closed":
         return [] if phase == "closed" else [ChangePhase(phase="closed")]
     out: list[Command] = []
-    if want != phase:
+    # only at a boundary of the timetable: an organiser's phase override stands until then
+    if want != phase_at(schedule, tick) and want != phase:
         out.append(ChangePhase(phase=want))
     out.append(ClockTick())
     return out

@@ -40,11 +40,15 @@ from engine.records import (
     AnyRecord,
     CancelAll,
     CancelOrder,
+    ChangePhase,
     Command,
+    DisableTeam,
     EngineStarted,
     Event,
     Record,
     RegisterTeam,
+    SetClock,
+    SetHouse,
     StartSession,
     SubmitOrder,
     SubmitQuote,
@@ -57,7 +61,18 @@ from engine.wire import FrameError, FrameReader, Message, Refused, Reply, Reques
 log = logging.getLogger("tradepit.engine")
 
 #: Commands a gateway may send; the rest are the engine's own (clock, session).
-FROM_GATEWAY = (RegisterTeam, SubmitOrder, SubmitQuote, CancelOrder, CancelAll)
+FROM_GATEWAY = (
+    RegisterTeam,
+    SubmitOrder,
+    SubmitQuote,
+    CancelOrder,
+    CancelAll,
+    # admin commands: a gateway forwards them only after checking the admin token
+    ChangePhase,
+    DisableTeam,
+    SetHouse,
+    SetClock,
+)
 
 Answer: TypeAlias = Callable[[Reply | Refused], None]
 Inbox: TypeAlias = tuple[Command, int, Answer | None]
@@ -318,6 +333,8 @@ class Engine:
             await trio.sleep_until(deadline)
             core = self.core
             assert core is not None
+            if not core.clock_running:
+                continue  # stopped by an admin: the schedule waits
             commands = plan(schedule, core.tick_number, core.phase)
             if not commands:
                 log.info("session over: closed after tick %d", core.tick_number)

@@ -28,6 +28,7 @@ from typing import Any
 from engine import config as configmod
 from engine import instruments as instrumentsmod
 from engine.records import (
+    AdminApplied,
     AnyRecord,
     MarketData,
     News,
@@ -164,6 +165,9 @@ class Projection(Views):
                 return [(Role("hedge_fund"), Message("signal", ts, _volatility(record)))]
             case TrackingSignal():
                 return [(Role("arbitrage"), Message("signal", ts, _tracking(record)))]
+            case AdminApplied():
+                if record.action == "disable_team" and record.team_id in self.teams:
+                    self.teams[record.team_id].disabled = True
         return []
 
     def _team(self, team_id: str) -> TeamState:

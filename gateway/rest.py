@@ -20,6 +20,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from engine.config import Config
+from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse
 from gateway import openapi
 from gateway.errors import ApiError
 from gateway.messages import encode, iso_timestamp
@@ -100,6 +101,44 @@ def create_app(gw: Gateway) -> QuartTrio:
     def team() -> TeamState:
         return gw.authenticate(request.headers.get("X-API-Key"))
 
+    def trader() -> TeamState:
+        return gw.trader(request.headers.get("X-API-Key"))
+
+    def require_admin() -> None:
+        """The admin token, never a team key: compared in constant time."""
+        token = admin_token(gw.config)
+        if token is None:
+            raise ApiError("FORBIDDEN", "admin is off: set TRADEPIT_ADMIN_TOKEN or [admin] token")
+        given = request.headers.get("X-Admin-Token", "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise ApiError("UNAUTHORIZED", "admin needs a valid X-Admin-Token")
+
+    @app.route("/admin/session/<action>", methods=["POST"])
+    async def admin_session(action: str) -> Response:
+        require_admin()
+        if action not in ("start", "stop"):
+            raise ApiError("NOT_FOUND", "session actions are start and stop")
+        return envelope(await gw.admin(SetClock(running=action == "start")))
+
+    @app.route("/admin/phase/<phase>", methods=["POST"])
+    async def admin_phase(phase: str) -> Response:
+        require_admin()
+        if phase not in PHASES:
+            raise ApiError("INVALID_REQUEST", f"phase must be one of {', '.join(PHASES)}")
+        return envelope(await gw.admin(ChangePhase(phase=phase)))
+
+    @app.route("/admin/house/<switch>", methods=["POST"])
+    async def admin_house(switch: str) -> Response:
+        require_admin()
+        if switch not in ("on", "off"):
+            raise ApiError("NOT_FOUND", "the house is switched on or off")
+        return envelope(await gw.admin(SetHouse(enabled=switch == "on")))
+
+    @app.route("/admin/teams/<team_id>/disable", methods=["POST"])
+    async def admin_disable(team_id: str) -> Response:
+        require_admin()
+        return envelope(await gw.admin(DisableTeam(team_id=team_id[:64])))
+
     @route("/game/teams/register", ["POST"])
     async def register_team() -> Response:
         return envelope(await gw.register(await body()))
@@ -112,23 +151,23 @@ def create_app(gw: Gateway) -> QuartTrio:
 
     @route("/orders", ["POST"])
     async def submit_order() -> Response:
-        me = team()
+        me = trader()
         data = await gw.submit_order(me, await body())
         return envelope(data, order_id=data["order_id"])
 
     @route("/quotes", ["POST"])
     async def submit_quote() -> Response:
-        me = team()
+        me = trader()
         return envelope(await gw.submit_quote(me, await body()))
 
     @route("/orders/<order_id>", ["DELETE"])
     async def cancel_order(order_id: str) -> Response:
-        me = team()
+        me = trader()
         return envelope(await gw.cancel(me, order_id), order_id=order_id)
 
     @route("/orders", ["DELETE"])
     async def cancel_all() -> Response:
-        me = team()
+        me = trader()
         return envelope(await gw.cancel_all(me, request.args.get("instrument_id")))
 
     @route("/orders", ["GET"])

@@ -12,6 +12,7 @@ import itertools
 import secrets
 from typing import Any, Protocol
 
+import msgspec
 import trio
 
 from engine.client import EngineUnavailable
@@ -98,6 +99,19 @@ class Gateway:
         if team is None or not hmac.compare_digest(team.api_key_hash, digest):
             raise ApiError("UNAUTHORIZED", "invalid API key")
         return team
+
+    def trader(self, api_key: str | None) -> TeamState:
+        """The team behind a key, allowed to send orders (not disabled by an admin)."""
+        team = self.authenticate(api_key)
+        if team.disabled:
+            raise ApiError("FORBIDDEN", "this team was disabled by the organisers")
+        return team
+
+    async def admin(self, command: Command) -> dict[str, Any]:
+        """Forward an admin command (the caller checked the admin token)."""
+        reply = await self._send(command)
+        decisions.raise_rejection(reply.events)
+        return {"seq": reply.seq, "applied": [msgspec.structs.asdict(e) for e in reply.events][:50]}
 
     def own_team(self, team: TeamState, team_id: str) -> TeamState:
         if team_id != team.team_id:

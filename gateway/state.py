@@ -58,6 +58,7 @@ class TeamState:
     orders: dict[str, OpenOrder] = field(default_factory=dict)
     trades: int = 0
     volume: int = 0  # contracts traded
+    disabled: bool = False  # by an admin: no more trading, reads still allowed
 
     @property
     def streams(self) -> bool:

@@ -45,3 +45,10 @@ def test_a_whole_session_walks_every_phase_once() -> None:
                 tick += 1
     assert seen == ["pre_open", "opening_auction", "continuous", "closed"]
     assert tick == last_tick(S)
+
+
+def test_an_admin_override_stands_until_the_next_boundary() -> None:
+    # closed by an organiser during continuous trading: the clock ticks on, still closed
+    assert plan(S, 4, "closed") == [ClockTick()]
+    # reopened early during the auction: the schedule does not send it back
+    assert plan(S, 3, "continuous") == [ClockTick()]

@@ -24,6 +24,7 @@ from engine.records import (
     PhaseChanged,
     Record,
     RegisterTeam,
+    SetClock,
     StartSession,
     SubmitOrder,
     TeamRegistered,
@@ -260,3 +261,23 @@ async def _submit_direct(engine: Engine, command: Command) -> Reply:
     answer = await _answer(engine, command)
     assert isinstance(answer, Reply), answer
     return answer
+
+
+async def test_a_stopped_clock_issues_nothing_until_started(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    engine = make_engine(tmp_path)
+    engine.append_in_thread = False
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.serve, "127.0.0.1", 0, True)
+        with trio.fail_after(60):
+            while engine.core is None or engine.core.tick_number < 2:
+                await trio.sleep(0.5)
+            await engine.submit(SetClock(running=False))
+            stopped_at = engine.core.tick_number
+            await trio.sleep(10)  # virtual: ten tick periods
+            assert engine.core.tick_number == stopped_at
+            await engine.submit(SetClock(running=True))
+            while engine.core.tick_number == stopped_at:
+                await trio.sleep(0.5)
+        nursery.cancel_scope.cancel()
