@@ -93,7 +93,7 @@ class PriceModel:
         p = 1.0 - math.exp(-self.config.schedule.sim_seconds_per_tick / cfg.mean_gap_sim_seconds)
         if self.rng.random() >= p:
             return None
-        kinds = list(cfg.kind_weights)
+        kinds = sorted(cfg.kind_weights)  # by name: key order must not change the session
         kind = self.rng.choices(kinds, weights=[cfg.kind_weights[k] for k in kinds])[0]
         headlines = cfg.headlines
 
