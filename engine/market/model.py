@@ -59,9 +59,10 @@ class PriceModel:
             self.path.append(last)
 
     def shift_regime(self, regime: str) -> None:
-        """News moved the regime: the drawn future no longer holds."""
+        """News moved the regime: it holds from this tick, and the drawn future is redrawn."""
         self.regime = regime
         self.path.clear()
+        self.path.append(regime)  # what this tick's ``step`` takes: the headline's regime
         self._extend_path()
 
     def step(self) -> None:

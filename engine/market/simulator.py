@@ -32,6 +32,7 @@ from engine.market import (
     VolForecast,
     pricing,
 )
+from engine.market.limits import Budget
 from engine.market.model import REGIMES, TRADING_SECONDS_PER_YEAR, PriceModel
 
 HOUSE = "TEAM_HOUSE"
@@ -42,11 +43,17 @@ class Market:
     def __init__(self, config: Config, seed: int, instruments: dict[str, Instrument]) -> None:
         self.config = config
         self.instruments = instruments
-        self.rng = Random(seed)
+        # Three streams from the one seed: the world (regimes, news, prices), the signals'
+        # accuracy draws and the retail flow. The flow's draws depend on positions, hence on
+        # what bots do; on one stream, that would change the prices that follow.
+        root = Random(seed)
+        self.world = Random(root.getrandbits(64))
+        self.signal_rng = Random(root.getrandbits(64))
+        self.flow_rng = Random(root.getrandbits(64))
         lead = config.signals.volatility_max_lead
-        self.model = PriceModel(config, self.rng, lookahead=lead + 1)
+        self.model = PriceModel(config, self.world, lookahead=lead + 1)
         self.expiry_years = config.instruments.expiry_days / 252.0
-        self._forecasts: dict[int, VolForecast] = {}  # tick -> forecast to send then
+        self._forecasts: dict[int, list[VolForecast]] = {}  # tick -> forecasts to send then
         self._announced: set[int] = set()  # ticks of changes already forecast
         self._fair = self._fair_values()
         self.retail_ids = (
@@ -55,6 +62,11 @@ class Market:
             else ()
         )
         self.tick = 0
+        retail_role = config.roles.get("retail")
+        self.retail_limit = min(
+            config.retail.max_position,
+            retail_role.total_limit if retail_role is not None else config.retail.max_position,
+        )
 
     def teams(self) -> tuple[SimTeam, ...]:
         out = []
@@ -125,27 +137,28 @@ class Market:
         )
 
     def _vol_forecasts(self, tick: int) -> tuple[VolForecast, ...]:
-        cfg = self.config.signals
+        cfg, rng = self.config.signals, self.signal_rng
         previous = self.model.regime
         for ahead, regime in enumerate(self.model.path, 1):
             change_tick = tick + ahead
             if regime != previous and change_tick not in self._announced:
                 self._announced.add(change_tick)
-                lead = min(
-                    self.rng.randint(cfg.volatility_min_lead, cfg.volatility_max_lead), ahead
-                )
-                right = self.rng.random() < cfg.volatility_accuracy
-                forecast = regime if right else self.rng.choice([r for r in REGIMES if r != regime])
-                confidence = round(self.rng.uniform(0.55, 0.9), 2)
-                self._forecasts[change_tick - lead] = VolForecast(
-                    current_regime=previous,
-                    forecast=forecast,
-                    confidence=confidence,
-                    ticks_until_change=lead,
+                lead = min(rng.randint(cfg.volatility_min_lead, cfg.volatility_max_lead), ahead)
+                right = rng.random() < cfg.volatility_accuracy
+                forecast = regime if right else rng.choice([r for r in REGIMES if r != regime])
+                confidence = round(rng.uniform(0.55, 0.9), 2)
+                # several changes may be announced on one tick: keep them all
+                self._forecasts.setdefault(change_tick - lead, []).append(
+                    VolForecast(
+                        current_regime=previous,
+                        forecast=forecast,
+                        confidence=confidence,
+                        ticks_until_change=lead,
+                    )
                 )
             previous = regime
-        due = self._forecasts.pop(tick, None)
-        return (due,) if due is not None else ()
+        self._announced = {t for t in self._announced if t > tick}  # bounded by the lookahead
+        return tuple(self._forecasts.pop(tick, ()))
 
     def _tracking(self) -> tuple[TrackingError, ...]:
         cfg = self.config.tracking
@@ -154,7 +167,7 @@ class Market:
         if abs(gap) <= cfg.signal_threshold:
             return ()
         rich = gap > 0
-        if self.rng.random() >= cfg.signal_accuracy:
+        if self.signal_rng.random() >= cfg.signal_accuracy:
             rich = not rich
         return (
             TrackingError(
@@ -191,42 +204,45 @@ class Market:
         return tuple(out)
 
     def _poisson(self, mean: float) -> int:
-        threshold, count, product = math.exp(-mean), 0, self.rng.random()
+        threshold, count, product = math.exp(-mean), 0, self.flow_rng.random()
         while product > threshold:
             count += 1
-            product *= self.rng.random()
+            product *= self.flow_rng.random()
         return count
 
     def _retail(self, phase: str, view: MarketView) -> tuple[SimOrder, ...]:
         cfg = self.config.retail
         options = [i for i in self.instruments.values() if i.is_option]
         out = []
-        planned: dict[str, int] = {}  # exposure already sent this tick, per team
+        budgets: dict[str, Budget] = {}  # per team, this tick
         for _ in range(min(self._poisson(cfg.orders_per_tick), cfg.max_orders_per_tick)):
-            team = self.rng.choice(self.retail_ids)
-            underlying = self.rng.choice([u.id for u in self.config.instruments.underlyings])
-            kind = "call" if self.rng.random() < cfg.call_share else "put"
+            team = self.flow_rng.choice(self.retail_ids)
+            underlying = self.flow_rng.choice([u.id for u in self.config.instruments.underlyings])
+            kind = "call" if self.flow_rng.random() < cfg.call_share else "put"
             spot = self._underlying(underlying) * 100
             chain = [i for i in options if i.underlying == underlying and i.kind == kind]
             otm = [
                 i for i in chain if i.strike is not None and ((i.strike > spot) == (kind == "call"))
             ]
             itm = [i for i in chain if i not in otm]
-            pool = otm if (self.rng.random() < cfg.otm_share and otm) or not itm else itm
-            instrument = self.rng.choice(pool)
+            pool = otm if (self.flow_rng.random() < cfg.otm_share and otm) or not itm else itm
+            instrument = self.flow_rng.choice(pool)
             size = int(
                 min(
-                    max(round(self.rng.expovariate(1.0 / cfg.size_mean)), cfg.size_min),
+                    max(round(self.flow_rng.expovariate(1.0 / cfg.size_mean)), cfg.size_min),
                     cfg.size_max,
                 )
             )
-            buy = self.rng.random() < cfg.buy_share
-            market = phase == "continuous" and self.rng.random() < cfg.market_share
-            style = self.rng.random()
-            size = self._within_limit(view, team, instrument.id, buy, size, planned.get(team, 0))
+            buy = self.flow_rng.random() < cfg.buy_share
+            market = phase == "continuous" and self.flow_rng.random() < cfg.market_share
+            style = self.flow_rng.random()
+            budget = budgets.get(team)
+            if budget is None:
+                budget = budgets[team] = Budget(view, team, self.retail_limit)
+            size = budget.fit(instrument.id, buy, size)
             if size <= 0:
                 continue
-            planned[team] = planned.get(team, 0) + size
+            budget.take(instrument.id, buy, size)
             price = None if market else self._limit_price(self._fair[instrument.id], buy, style)
             out.append(
                 SimOrder(
@@ -240,24 +256,13 @@ class Market:
             )
         return tuple(out)
 
-    def _within_limit(
-        self, view: MarketView, team: str, iid: str, buy: bool, size: int, planned: int
-    ) -> int:
-        """Shrink an order so the team stays within its maximum position."""
-        position = view.position(team, iid)
-        reduces = (position < 0) == buy and position != 0
-        if reduces:
-            return size
-        room = self.config.retail.max_position - view.total_position(team) - planned
-        return min(size, room)
-
     def _limit_price(self, fair: int, buy: bool, style: float) -> int:
         cfg = self.config.retail
         if style < cfg.limit_aggressive:
-            move = self.rng.uniform(0.01, 0.03)  # through fair: likely to trade
+            move = self.flow_rng.uniform(0.01, 0.03)  # through fair: likely to trade
         elif style < cfg.limit_aggressive + cfg.limit_passive:
-            move = -self.rng.uniform(0.01, 0.03)  # on the good side of fair
+            move = -self.flow_rng.uniform(0.01, 0.03)  # on the good side of fair
         else:
-            move = -self.rng.uniform(0.05, 0.15)  # far away
+            move = -self.flow_rng.uniform(0.05, 0.15)  # far away
         factor = 1.0 + move if buy else 1.0 - move
         return max(round(fair * factor), 1)
