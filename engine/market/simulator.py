@@ -1,18 +1,29 @@
 """The simulated market the core calls once per tick (see ``engine.market``).
 
-Per tick, in this order (the order of RNG draws is part of the session's identity):
-news, the price step, fair values, signals, house quotes, retail orders.
+Determinism: ``Random(seed)`` seeds three streams the instance owns: the world
+(regimes, news, prices: ``model``), the signals' draws and the retail flow. The flow's
+draws depend on positions, hence on what bots do; on one shared stream that would change
+every price after it. Split, the world is a function of the seed alone.
 
-Signals, and what "right" means:
-- ``VolForecast`` (hedge funds): made ``ticks_until_change`` ticks before a regime change
-  on the pre-drawn path (a lead drawn in [min_lead, max_lead]); with probability
-  ``signals.volatility_accuracy`` its ``forecast`` names the regime the path changes to,
-  otherwise another one. Right = ``forecast`` is the regime in force at
-  ``tick + ticks_until_change``.
-- ``TrackingError`` (arbitrage desks): every tick where |SPY / (SPX/10) - 1| exceeds
-  ``tracking.signal_threshold``; with probability ``tracking.signal_accuracy`` the
-  direction is the true one (``SPY_RICH`` when SPY is above SPX/10), else flipped.
-  Right = the direction matches the sign of the gap.
+Per tick, in this order: the world steps (this tick's pre-drawn regime and headline come
+true, a news jump moves SPX, then SPX and SPY move), fair values follow, then the
+forecasts, the tracking signal, the house quotes and the retail orders.
+
+Signals, and what "right" means (what the tests measure):
+- ``VolForecast`` (hedge funds): every regime change on the pre-drawn path, Markov or
+  headline, is announced once, ``ticks_until_change`` ticks before it (a lead uniform in
+  [min_lead, max_lead], shorter only when the change was drawn closer than that, at the
+  start). ``current_regime`` is the regime the change leaves. With probability
+  ``signals.volatility_accuracy`` ``forecast`` is the regime the path changes to,
+  otherwise one of the two others, uniformly (possibly ``current_regime``: "no change").
+  Right = ``forecast`` is the regime in force during tick ``t + ticks_until_change``,
+  where ``t`` is the tick that carried the forecast. ``confidence`` is uniform in
+  [0.55, 0.90] whatever the outcome: it carries no information.
+- ``TrackingError`` (arbitrage desks): every tick where ``|SPY / (SPX/10) - 1|`` exceeds
+  ``tracking.signal_threshold``. Prices, ``tracking_error_bps`` and ``z_score`` are the
+  true ones; with probability ``tracking.signal_accuracy`` ``direction`` is the true one
+  (``SPY_RICH`` when SPY is above SPX/10), else flipped. Right = ``direction`` agrees with
+  the sign of ``tracking_error_bps``.
 """
 
 from __future__ import annotations
@@ -107,11 +118,7 @@ class Market:
 
     def on_tick(self, tick_number: int, phase: str, view: MarketView) -> TickOutput:
         self.tick = tick_number
-        news = self.model.news()
-        if news is not None and news.effect == "regime_shift":
-            self._forecasts.clear()  # the path they were made from is gone
-            self._announced.clear()
-        self.model.step()
+        news = self.model.step()
         self._fair = self._fair_values()
         spx, spy = (
             self._fair[self.config.instruments.underlyings[0].id],
@@ -139,7 +146,7 @@ class Market:
     def _vol_forecasts(self, tick: int) -> tuple[VolForecast, ...]:
         cfg, rng = self.config.signals, self.signal_rng
         previous = self.model.regime
-        for ahead, regime in enumerate(self.model.path, 1):
+        for ahead, regime in enumerate((a.regime for a in self.model.path), 1):
             change_tick = tick + ahead
             if regime != previous and change_tick not in self._announced:
                 self._announced.add(change_tick)
