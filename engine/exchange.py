@@ -146,6 +146,11 @@ class Exchange:
     def _emit(self, event: Event) -> None:
         self._events.append(event)
 
+    def _record(self, kind: type[Event], **fields: Any) -> None:
+        """Emit an event of ``kind`` with the next seq (off the hot path: kwargs cost)."""
+        seq, ts = self._next()
+        self._emit(kind(seq=seq, ts=ts, **fields))
+
     def _next(self) -> tuple[int, int]:
         """(seq, ts) for the next event."""
         return self._seq + len(self._events) + 1, self._ts
@@ -642,47 +647,11 @@ class Exchange:
                 seq=seq, ts=ts, tick_number=tick, spx=out.spx, spy=out.spy, regime=out.regime
             )
         )
-        for news in out.news:
-            seq, ts = self._next()
-            self._emit(
-                News(
-                    seq=seq,
-                    ts=ts,
-                    tick_number=tick,
-                    headline=news.headline,
-                    effect=news.effect,
-                    new_regime=news.new_regime,
-                    jump_bps=news.jump_bps,
-                )
-            )
-        for f in out.vol_forecasts:
-            seq, ts = self._next()
-            self._emit(
-                VolatilitySignal(
-                    seq=seq,
-                    ts=ts,
-                    tick_number=tick,
-                    current_regime=f.current_regime,
-                    forecast=f.forecast,
-                    confidence=f.confidence,
-                    ticks_until_change=f.ticks_until_change,
-                )
-            )
-        for t in out.tracking:
-            seq, ts = self._next()
-            self._emit(
-                TrackingSignal(
-                    seq=seq,
-                    ts=ts,
-                    tick_number=tick,
-                    spx_price=t.spx_price,
-                    spy_price=t.spy_price,
-                    theoretical_spy=t.theoretical_spy,
-                    tracking_error_bps=t.tracking_error_bps,
-                    direction=t.direction,
-                    z_score=t.z_score,
-                )
-            )
+        # the market's items carry the records' field names: one conversion for all
+        for kind, items in ((News, out.news), (VolatilitySignal, out.vol_forecasts),
+                            (TrackingSignal, out.tracking)):  # fmt: skip
+            for item in items:
+                self._record(kind, tick_number=tick, **msgspec.structs.asdict(item))
         for team in self.teams.values():  # simulated retail orders live for one tick
             if team.role == "retail" and not team.api_key_hash:
                 for order in list(team.orders.values()):

@@ -21,6 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--paused", action="store_true", help="start paused (see /admin/replay)")
 
+    inspect = subs.add_parser("inspect", help="books, positions, orders, cash and P&L at a seq")
+    inspect.add_argument("data_dir", type=Path)
+    inspect.add_argument("--at-seq", type=int, required=True)
+    inspect.add_argument("--team", help="one team (id or name)")
+    inspect.add_argument("--instrument", help="one instrument")
+    inspect.add_argument("--json", action="store_true", help="JSON instead of tables")
+
     export = subs.add_parser("export", help="trades, orders, prices or messages as CSV/JSONL")
     export.add_argument("data_dir", type=Path)
     export.add_argument("--what", choices=("trades", "orders", "prices", "messages"), required=True)
@@ -37,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
         from engine.replay.serve import serve
 
         return serve(args)
+    if args.replay_command == "inspect":
+        from engine.replay.inspect import inspect
+
+        return inspect(args)
     if args.replay_command == "export":
         from engine.replay.export import export
 

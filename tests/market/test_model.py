@@ -224,3 +224,18 @@ def test_teams_follow_the_switches() -> None:
     assert not market(load(None, house={"enabled": False}, retail={"enabled": False})).teams()
     only_house = market(load(None, retail={"enabled": False})).teams()
     assert [(t.team_id, t.exempt_from_limits) for t in only_house] == [("TEAM_HOUSE", True)]
+
+
+def test_the_order_of_keys_in_the_config_does_not_change_the_session() -> None:
+    """The session record stores the config as JSON with sorted keys; the config a
+    process loaded may list them in another order. Both must run the same session."""
+    base = load(None, news={"mean_gap_sim_seconds": 60.0})
+    reordered = dict(reversed(list(base.news.kind_weights.items())))
+    other = msgspec.structs.replace(
+        base, news=msgspec.structs.replace(base.news, kind_weights=reordered)
+    )
+    assert list(other.news.kind_weights) != list(base.news.kind_weights)
+    a = run(market(base, seed=7), 300)
+    b = run(market(other, seed=7), 300)
+    assert sum(len(o.news) for o in a) > 50
+    assert [msgspec.msgpack.encode(o) for o in a] == [msgspec.msgpack.encode(o) for o in b]
