@@ -101,6 +101,7 @@ class Market:
         tracking = tracking_error(self.config.tracking, self.signal_rng, model.spx, model.spy)
         submit = phase in SUBMIT_PHASES and self.config.house.enabled
         spot_cents = {u: self.spot(u) * 100 for u in self.retail.underlyings}
+        quotes, withdrawn = house.quotes(self.config.house, fair) if submit else ((), ())
         return TickOutput(
             spx=fair[self.spx_id],
             spy=max(round(model.spy * 100), 1),
@@ -109,6 +110,7 @@ class Market:
             news=(news,) if news is not None else (),
             vol_forecasts=self.forecaster.due(tick_number, model.regime, path),
             tracking=(tracking,) if tracking is not None else (),
-            quotes=house.quotes(self.config.house, fair) if submit else (),
+            quotes=quotes,
             orders=self.retail.orders(phase, view, fair, spot_cents),
+            withdrawn=withdrawn,
         )
