@@ -81,6 +81,9 @@ class TickOutput(msgspec.Struct, frozen=True, kw_only=True):
     tracking: tuple[TrackingError, ...] = ()
     quotes: tuple[SimQuote, ...] = ()  # house quotes, each replacing the previous one
     orders: tuple[SimOrder, ...] = ()  # retail flow
+    # instruments where the house can quote nothing valid (fair value under 10 cents): the
+    # core pulls the house's resting quote there, if any, so no stale price stays behind
+    withdrawn: tuple[str, ...] = ()
 
 
 class SimTeam(msgspec.Struct, frozen=True, kw_only=True):

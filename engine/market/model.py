@@ -1,8 +1,16 @@
-"""The price model: volatility regimes, SPX by GBM, SPY tracking SPX/10, and news shocks.
+"""The price model: volatility regimes and news drawn ahead, SPX by GBM, SPY tracking SPX/10.
 
-Every draw comes from the one ``Random`` the simulator owns, in a fixed order per tick.
-The regime path is drawn ``lookahead`` ticks ahead, so a hedge fund's forecast can be
-made before a change happens.
+Every draw comes from the world's ``Random``, in a fixed order per tick. The future is
+drawn ``lookahead`` ticks ahead, each tick with its headline (if any) and its regime, so
+a hedge fund's forecast can be made before a change happens, whether the change comes
+from the Markov chain or from a headline. Per drawn tick: the news first (see ``news``);
+a regime-shift headline sets that tick's regime to a different one, otherwise the regime
+makes its Markov step (its uniform is drawn either way, so the stream keeps its shape).
+
+Per tick: a news jump moves SPX first, then ``S *= exp(-vol^2/2 * dt + vol * sqrt(dt) * Z)``.
+SPY is ``SPX[t - lag] / 10 * (1 + e + n)``: ``e`` an AR(1) tracking error with
+``phi = 0.5 ** (1 / half_life)`` and stationary std ``tracking.error_std``, ``n`` white
+noise of std ``tracking.noise``.
 """
 
 from __future__ import annotations
@@ -11,11 +19,21 @@ import math
 from collections import deque
 from random import Random
 
-from engine.config import Config, Headline
-from engine.market import NewsItem
+import msgspec
 
-REGIMES = ("low", "medium", "high")
+from engine.config import Config
+from engine.market import NewsItem
+from engine.market.news import Draft, NewsDesk
+
+REGIMES = ("low", "medium", "high")  # the order of the columns of ``regimes.transitions``
 TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600
+
+
+class Ahead(msgspec.Struct, frozen=True):
+    """One future tick: the regime in force during it and its headline."""
+
+    regime: str
+    news: Draft | None = None
 
 
 class PriceModel:
@@ -23,9 +41,10 @@ class PriceModel:
         self.config = config
         self.rng = rng
         self.dt = config.schedule.sim_seconds_per_tick / TRADING_SECONDS_PER_YEAR
+        self.desk = NewsDesk(config.news, config.schedule.sim_seconds_per_tick)
         self.regime = config.regimes.initial
         self.lookahead = max(lookahead, 1)
-        self.path: deque[str] = deque()
+        self.path: deque[Ahead] = deque()
         self._extend_path()
         underlyings = config.instruments.underlyings
         self.spx = underlyings[0].start_price / 100.0
@@ -42,32 +61,33 @@ class PriceModel:
     def vol(self) -> float:
         return self.config.regimes.vols[self.regime]
 
-    def _draw_next(self, regime: str) -> str:
-        row = self.config.regimes.transitions[regime]
+    def _draw_next(self, regime: str) -> Ahead:
+        news = self.desk.draw(self.rng, [r for r in REGIMES if r != regime])
         u = self.rng.random()
+        if news is not None and news.new_regime is not None:
+            return Ahead(news.new_regime, news)
         acc = 0.0
-        for name, p in zip(REGIMES, row, strict=True):
+        for name, p in zip(REGIMES, self.config.regimes.transitions[regime], strict=True):
             acc += p
             if u < acc:
-                return name
-        return REGIMES[-1]
+                return Ahead(name, news)
+        return Ahead(regime, news)  # rounding left a sliver above the last sum: stay
 
     def _extend_path(self) -> None:
-        last = self.path[-1] if self.path else self.regime
+        last = self.path[-1].regime if self.path else self.regime
         while len(self.path) < self.lookahead:
-            last = self._draw_next(last)
-            self.path.append(last)
+            ahead = self._draw_next(last)
+            self.path.append(ahead)
+            last = ahead.regime
 
-    def shift_regime(self, regime: str) -> None:
-        """News moved the regime: the drawn future no longer holds."""
-        self.regime = regime
-        self.path.clear()
+    def step(self) -> NewsItem | None:
+        """One tick: the regime and headline drawn for it come true, then SPX and SPY move."""
+        now = self.path.popleft()
         self._extend_path()
-
-    def step(self) -> None:
-        """One tick: the regime advances along its path, then SPX and SPY move."""
-        self.regime = self.path.popleft()
-        self._extend_path()
+        self.regime = now.regime
+        draft = now.news
+        if draft is not None and draft.jump:
+            self.spx = max(self.spx * (1.0 + draft.jump), 0.01)
         vol, dt, rng = self.vol, self.dt, self.rng
         self.spx *= math.exp(-0.5 * vol * vol * dt + vol * math.sqrt(dt) * rng.gauss(0.0, 1.0))
         self.history.append(self.spx)
@@ -78,42 +98,11 @@ class PriceModel:
         noise = tracking.noise * rng.gauss(0.0, 1.0)
         self.spy = max(lagged / 10.0 * (1.0 + self.error + noise), 0.01)
         self.elapsed_years += dt
-
-    def jump(self, fraction: float) -> None:
-        self.spx = max(self.spx * (1.0 + fraction), 0.01)
-
-    def news(self) -> NewsItem | None:
-        """A headline with probability 1 - exp(-tick / mean gap), and its effect applied.
-
-        The kind is drawn first (SPEC's 40/30/30), then a headline weighted by its
-        published probability of that kind, so both the mix of kinds and each
-        headline's character hold.
-        """
-        cfg = self.config.news
-        p = 1.0 - math.exp(-self.config.schedule.sim_seconds_per_tick / cfg.mean_gap_sim_seconds)
-        if self.rng.random() >= p:
+        if draft is None:
             return None
-        kinds = sorted(cfg.kind_weights)  # by name: key order must not change the session
-        kind = self.rng.choices(kinds, weights=[cfg.kind_weights[k] for k in kinds])[0]
-        headlines = cfg.headlines
-
-        def weight(h: Headline) -> float:
-            if kind == "regime_shift":
-                return h.regime_shift
-            if kind == "price_jump":
-                return h.jump
-            return max(1.0 - h.regime_shift - h.jump, 0.0)
-
-        weights = [weight(h) for h in headlines]
-        if sum(weights) <= 0:
-            weights = [1.0] * len(headlines)
-        headline = self.rng.choices(headlines, weights=weights)[0]
-        if kind == "regime_shift":
-            regime = self.rng.choice([r for r in REGIMES if r != self.regime])
-            self.shift_regime(regime)
-            return NewsItem(headline=headline.text, effect=kind, new_regime=regime)
-        if kind == "price_jump":
-            size = self.rng.uniform(cfg.jump_min, cfg.jump_max) * self.rng.choice((-1.0, 1.0))
-            self.jump(size)
-            return NewsItem(headline=headline.text, effect=kind, jump_bps=round(size * 10_000))
-        return NewsItem(headline=headline.text, effect="none")
+        return NewsItem(
+            headline=draft.headline,
+            effect=draft.effect,
+            new_regime=draft.new_regime,
+            jump_bps=round(draft.jump * 10_000) if draft.effect == "price_jump" else None,
+        )

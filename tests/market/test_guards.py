@@ -118,10 +118,16 @@ def test_options_past_expiry_are_worth_at_least_their_intrinsic_value() -> None:
             assert out.fair[iid] >= max(intrinsic, 1) - 1
 
 
-def test_house_quotes_bracket_fair_value_on_every_quotable_instrument() -> None:
-    for out in outputs(100, seed=5, retail={"enabled": False}):
+def test_house_quotes_bracket_fair_value_or_are_withdrawn() -> None:
+    ticks = outputs(3_000, seed=5, retail={"enabled": False}, instruments={"expiry_days": 1.0})
+    cheap = 0
+    for out in ticks:
         quoted = {q.instrument_id: q for q in out.quotes}
-        assert set(quoted) == {iid for iid, value in out.fair.items() if value >= 20}
+        assert set(quoted) == {iid for iid, value in out.fair.items() if value >= 10}
+        assert set(out.withdrawn) == {iid for iid, value in out.fair.items() if value < 10}
         for iid, q in quoted.items():
-            assert q.bid_price < out.fair[iid] < q.ask_price
+            assert q.bid_price <= out.fair[iid] < q.ask_price
+            assert (q.ask_price - q.bid_price) * 20 <= q.ask_price + q.bid_price
             assert q.team_id == "TEAM_HOUSE"
+        cheap += len(out.withdrawn)
+    assert cheap > 0  # options expiring out of the money get there
