@@ -656,6 +656,12 @@ class Exchange:
             if team.role == "retail" and not team.api_key_hash:
                 for order in list(team.orders.values()):
                     self._pull(order, "expired")
+        for iid in out.withdrawn:  # the house cannot quote it validly: no stale quote stays
+            for team in self.teams.values():
+                if team.exempt:
+                    for order_id in self.quotes.pop((team.team_id, iid), ()):
+                        if order_id in self.orders:
+                            self._pull(self.orders[order_id], "replaced")
         for q in out.quotes if self.house_enabled else ():
             self._quote(_quote_command(q))
         for o in out.orders:
