@@ -61,10 +61,9 @@ class Account:
 
     def _refresh(self, instrument_id: str) -> None:
         position = self.positions.get(instrument_id, 0)
-        worst = max(
-            abs(position + self.resting_buy.get(instrument_id, 0)),
-            abs(position - self.resting_sell.get(instrument_id, 0)),
-        )
+        up = position + self.resting_buy.get(instrument_id, 0)
+        down = position - self.resting_sell.get(instrument_id, 0)
+        worst = max(up if up > 0 else -up, down if down > 0 else -down)
         self.exposure_total += worst - self.exposure.get(instrument_id, 0)
         self.exposure[instrument_id] = worst
 
@@ -75,8 +74,19 @@ class Account:
         self._refresh(order.instrument_id)
 
     def fill(
-        self, instrument_id: str, is_buy: bool, quantity: int, price: int, multiplier: int, fee: int
+        self,
+        instrument_id: str,
+        is_buy: bool,
+        quantity: int,
+        price: int,
+        multiplier: int,
+        fee: int,
+        resting: bool = False,
     ) -> None:
+        """Book a fill; ``resting``: the order was in the book, so it rests that much less."""
+        if resting:
+            book = self.resting_buy if is_buy else self.resting_sell
+            book[instrument_id] -= quantity
         signed = quantity if is_buy else -quantity
         notional = price * quantity * multiplier
         self.cash += -notional if is_buy else notional

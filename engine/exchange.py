@@ -379,11 +379,11 @@ class Exchange:
         taker_fee = self.config.roles[taker_team.role].taker_fee * quantity
         maker.fill(quantity)
         taker.fill(quantity)
-        maker_team.rest(maker, -quantity)
-        maker_team.fill(book.instrument_id, maker.is_buy, quantity, price, multiplier, maker_fee)
-        taker_team.fill(book.instrument_id, taker.is_buy, quantity, price, multiplier, taker_fee)
-        if taker.order_id in self.orders:  # a resting order on the taking side (auction)
-            taker_team.rest(taker, -quantity)
+        iid = book.instrument_id
+        maker_team.fill(iid, maker.is_buy, quantity, price, multiplier, maker_fee, resting=True)
+        # a taker rests only in the auction, where both sides come from the book
+        taker_team.fill(iid, taker.is_buy, quantity, price, multiplier, taker_fee,
+                        resting=taker.order_id in self.orders)  # fmt: skip
         book.last = price
         self.counters[2] += 1
         seq, ts = self._next()
