@@ -20,7 +20,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
 
 
-def test_no_generated_request_gets_a_server_error(server: Server) -> None:
+def test_no_generated_request_gets_a_server_error(server: Server, tmp_path: Path) -> None:
     team = server.register("schema-bot", "hedge_fund")
     # installed with the dev extras, beside the interpreter running the tests
     tool = Path(sys.executable).with_name("schemathesis")
