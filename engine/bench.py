@@ -20,7 +20,11 @@ import engine.benchmarks
 
 
 def names() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(engine.benchmarks.__path__))
+    return sorted(
+        m.name
+        for m in pkgutil.iter_modules(engine.benchmarks.__path__)
+        if not m.name.startswith("_")
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -228,7 +228,7 @@ class Exchange:
         if c.client_order_id is not None:
             original = self.client_ids.get((team.team_id, c.client_order_id))
             if original is not None:
-                self._restate(self.orders[original], c.request_id)
+                self._accepted(self.orders[original], c.request_id, duplicate=True)
                 return
         if team.api_key_hash and not team.exempt:  # simulated flow has its own rate
             rule = self.config.roles[team.role]
@@ -281,7 +281,8 @@ class Exchange:
             )
         return rules.role_allows(self.config.roles[team.role], team.role, c.order_type, c.quantity)
 
-    def _restate(self, order: Order, request_id: str | None) -> None:
+    def _accepted(self, order: Order, request_id: str | None, duplicate: bool = False) -> None:
+        """``OrderAccepted`` for a new order, or restating a live one (a repeated client id)."""
         seq, ts = self._next()
         self._emit(
             OrderAccepted(
@@ -297,7 +298,7 @@ class Exchange:
                 client_order_id=order.client_order_id,
                 request_id=request_id,
                 quote=order.quote,
-                duplicate=True,
+                duplicate=duplicate,
             )
         )
 
@@ -326,23 +327,7 @@ class Exchange:
             client_order_id,
             quote,
         )
-        seq, ts = self._next()
-        self._emit(
-            OrderAccepted(
-                seq=seq,
-                ts=ts,
-                order_id=order.order_id,
-                team_id=team.team_id,
-                instrument_id=instrument_id,
-                side=order.side,
-                order_type=order_type,
-                quantity=quantity,
-                price=price,
-                client_order_id=client_order_id,
-                request_id=request_id,
-                quote=quote,
-            )
-        )
+        self._accepted(order, request_id)
         book = self.books[instrument_id]
         if self.phase == "continuous":
             self._match(order, book)

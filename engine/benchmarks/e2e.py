@@ -17,7 +17,6 @@ import asyncio
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import httpx
 import websockets
+
+from engine.benchmarks._support import free_port, wait_http
 
 BARE_APP = """
 async def app(scope, receive, send):
@@ -77,25 +78,6 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-API-Key"] = "{key}"
 wrk.body = '{{"instrument_id": "SPX_4200_PUT", "side": "buy", "quantity": 1, "price": 0.05}}'
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def ensure_wrk() -> str:

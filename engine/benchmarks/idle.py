@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import httpx
 import websockets
+
+from engine.benchmarks._support import free_port, wait_http
 
 CLIENTS = 1000
 TEAMS = 50
@@ -38,13 +39,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def hold(urls: list[str], seconds: float) -> int:
@@ -96,15 +90,7 @@ def run(quick: bool) -> dict[str, object]:
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{url}/health", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
+            wait_http(f"{url}/health")
             keys = [
                 httpx.post(
                     f"{url}/game/teams/register",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,63 +20,11 @@ from pathlib import Path
 import httpx
 import websockets
 
-from engine import config as configmod
-from engine import log as logmod
-from engine.exchange import Exchange
-from engine.records import (
-    ChangePhase,
-    ClockTick,
-    Command,
-    Record,
-    RegisterTeam,
-    StartSession,
-    stamp,
-)
+from engine.benchmarks._support import free_port, record_session, wait_http
+from engine.records import RegisterTeam
 from engine.replay.inspect import state_at
 
 KEY = "bench-key"
-
-
-def record(directory: Path, ticks: int) -> int:
-    config = configmod.load(None)
-    commands: list[Command] = [
-        StartSession(
-            session_id="bench",
-            seed=5,
-            config=configmod.canonical_json(config),
-            config_hash=configmod.config_hash(config),
-        ),
-        RegisterTeam(
-            team_name="bench-bot",
-            role="hedge_fund",
-            api_key_hash=hashlib.sha256(KEY.encode()).hexdigest(),
-        ),
-        ChangePhase(phase="continuous"),
-        *[ClockTick()] * ticks,
-    ]
-    core = Exchange(config, 5, "bench")
-    seq = total = 0
-    with logmod.open_writer(directory, config.log) as writer:
-        batch: list[Record] = []
-        for n, command in enumerate(commands):
-            stamped = stamp(command, seq + 1, 10**18 + n * 10**8)
-            events = core.apply(stamped)
-            batch += [stamped, *events]
-            seq += 1 + len(events)
-            if len(batch) > 8192:
-                writer.append(batch)
-                total += len(batch)
-                batch = []
-        writer.append(batch)
-        total += len(batch)
-    return total
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def drain(url: str, quiet: float) -> tuple[int, float, int]:
@@ -126,15 +73,7 @@ def serve_rate(directory: Path) -> tuple[int, float, int]:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{base}/admin/replay", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_http(f"{base}/admin/replay", 120)
         httpx.post(f"{base}/admin/replay/step?to_seq=10", timeout=10)  # past the registration
         while httpx.get(f"{base}/admin/replay", timeout=10).json()["data"]["position"] < 10:
             time.sleep(0.05)
@@ -155,7 +94,9 @@ def run(quick: bool) -> dict[str, object]:
     ticks = 2_000 if quick else 10_000
     with tempfile.TemporaryDirectory(prefix="tradepit-replay-") as tmp:
         directory = Path(tmp) / "log"
-        records = record(directory, ticks)
+        key_hash = hashlib.sha256(KEY.encode()).hexdigest()
+        bot = RegisterTeam(team_name="bench-bot", role="hedge_fund", api_key_hash=key_hash)
+        records = record_session(directory, ticks, [bot])
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
         at = records * 9 // 10
         started = time.perf_counter()

@@ -11,45 +11,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine import config as configmod
-from engine import log as logmod
-from engine.exchange import Exchange
-from engine.records import ChangePhase, ClockTick, Command, Record, StartSession, stamp
+from engine.benchmarks._support import record_session
 from engine.replay.verify import verify
-
-
-def record(directory: Path, ticks: int) -> int:
-    config = configmod.load(None)
-    start = StartSession(
-        session_id="bench",
-        seed=5,
-        config=configmod.canonical_json(config),
-        config_hash=configmod.config_hash(config),
-    )
-    core = Exchange(config, 5, "bench")
-    seq, total = 1, 0
-    commands: list[Command] = [start, ChangePhase(phase="continuous")]
-    commands += [ClockTick()] * ticks
-    with logmod.open_writer(directory, config.log) as writer:
-        batch: list[Record] = []
-        for n, command in enumerate(commands):
-            stamped = stamp(command, seq, 10**18 + n * 10**9)
-            events = core.apply(stamped)
-            batch += [stamped, *events]
-            seq += 1 + len(events)
-            if len(batch) > 4096:
-                writer.append(batch)
-                total += len(batch)
-                batch = []
-        writer.append(batch)
-        total += len(batch)
-    return total
 
 
 def run(quick: bool) -> dict[str, object]:
     ticks = 300 if quick else 2000
     with tempfile.TemporaryDirectory(prefix="tradepit-verify-") as tmp:
-        records = record(Path(tmp), ticks)
+        records = record_session(Path(tmp), ticks)
         out = io.StringIO()
         started = time.perf_counter()
         code = verify(Path(tmp), out=out, err=io.StringIO())
