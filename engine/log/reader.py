@@ -20,7 +20,11 @@ import trio
 
 from engine.log.errors import LogCorruptError, LogError, NotALogError
 from engine.log.framing import (
+    BATCH,
+    BATCH_SIZE,
     COMMITTED_FILE,
+    ENTRY,
+    FORMAT_VERSION,
     FRAME,
     FRAME_SIZE,
     LOCK_FILE,
@@ -28,6 +32,8 @@ from engine.log.framing import (
     SEQ_AND_CRC_START,
     U64,
     decode_header,
+    locate_damage,
+    segment_version,
 )
 from engine.log.segment import Segment, find_segment, list_segments, load_index
 from engine.records import AnyRecord
@@ -47,7 +53,9 @@ class _Cursor:
         self.offset = 0
         self.next_seq = max(from_seq, 1)
         self._decoder = msgspec.msgpack.Decoder(AnyRecord)
+        self._batch_decoder = msgspec.msgpack.Decoder(list[AnyRecord])
         self._pending = b""
+        self.version = FORMAT_VERSION
 
     def _open(self, segment: Segment, seq: int) -> None:
         if self.file is not None:
@@ -58,6 +66,7 @@ class _Cursor:
             raise LogError(f"cannot read log segment {segment.path}: permission denied") from None
         head = self.file.read(4096)
         base, session_id, header_size = decode_header(head, segment.path)
+        self.version = segment_version(head)
         if self.reader.session_id is None:
             self.reader.session_id = session_id
         elif session_id != self.reader.session_id:
@@ -106,6 +115,65 @@ class _Cursor:
 
     def _read_some(self, out: list[AnyRecord], upto: int, limit: int) -> bool:
         """Parse frames from the current file into ``out``; False if nothing new was there."""
+        if self.version >= 2:
+            return self._read_batches(out, upto, limit)
+        return self._read_frames(out, upto, limit)
+
+    def _read_batches(self, out: list[AnyRecord], upto: int, limit: int) -> bool:
+        """Format 2: one checksum and one decode per frame (a whole appended batch)."""
+        assert self.file is not None
+        assert self.segment is not None
+        data = self._pending + self.file.read(CHUNK)
+        if not data:
+            return False
+        path = self.segment.path
+        pos, size = 0, len(data)
+        view = memoryview(data)
+        seq = self.next_seq
+        while size - pos >= BATCH_SIZE and seq <= upto and len(out) < limit:
+            body, crc, first, count = BATCH.unpack_from(data, pos)
+            end = pos + BATCH_SIZE + body
+            if end > size:
+                if body > MAX_PAYLOAD * 4:
+                    raise LogCorruptError(path, self.offset + pos, seq, "impossible frame length")
+                break  # the rest of this frame is in the next chunk
+            last = first + count - 1
+            if last < seq:  # before the requested start: skip without decoding
+                pos = end
+                continue
+            if first > seq or count < 1:
+                raise LogCorruptError(path, self.offset + pos, seq, f"seq {first}, not {seq}")
+            if zlib.crc32(view[pos + 8 : end]) != crc:
+                bad, at, why = locate_damage(view, pos, end)
+                raise LogCorruptError(path, self.offset + at, bad, why)
+            try:
+                records = self._batch_decoder.decode(
+                    view[pos + BATCH_SIZE + ENTRY.size * count : end]
+                )
+            except msgspec.DecodeError as exc:
+                raise LogCorruptError(
+                    path, self.offset + pos, first, f"undecodable: {exc}"
+                ) from None
+            if len(records) != count:
+                raise LogCorruptError(path, self.offset + pos, first, "record count mismatch")
+            stop = min(upto, seq + limit - len(out) - 1)  # the last seq this call may take
+            if last > stop:  # take part; the frame is read again for the rest
+                out.extend(records[seq - first : stop - first + 1])
+                seq = stop + 1
+                break
+            out.extend(records[seq - first :] if seq > first else records)
+            seq = last + 1
+            pos = end
+        view.release()
+        self.offset += pos
+        self._pending = data[pos:]
+        self.file.seek(self.offset + len(self._pending))
+        progressed = seq != self.next_seq
+        self.next_seq = seq
+        return progressed
+
+    def _read_frames(self, out: list[AnyRecord], upto: int, limit: int) -> bool:
+        """Format 1: a frame per record."""
         assert self.file is not None
         assert self.segment is not None
         data = self._pending + self.file.read(CHUNK)

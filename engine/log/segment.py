@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import bisect
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.log.errors import LogCorruptError, LogError, NotALogError
 from engine.log.framing import (
+    BATCH,
+    BATCH_SIZE,
     FRAME,
     FRAME_SIZE,
     INDEX_ENTRY,
     INDEX_SUFFIX,
+    MAX_BATCH_RECORDS,
     MAX_PAYLOAD,
     SEGMENT_SUFFIX,
     decode_header,
     frame_crc,
+    locate_damage,
+    segment_version,
 )
 
 
@@ -71,7 +77,9 @@ class Scan:
     count: int = 0
     bad_offset: int | None = None
     bad_reason: str = ""
+    bad_seq: int | None = None  # where the damage is, when a checksum table locates it
     index: list[tuple[int, int]] = field(default_factory=list)
+    version: int = 1
 
 
 def scan(data: bytes, segment: Segment, index_every: int) -> Scan:
@@ -81,8 +89,17 @@ def scan(data: bytes, segment: Segment, index_every: int) -> Scan:
         raise NotALogError(
             f"{segment.path} says it starts at seq {base}, its name says {segment.base_seq}"
         )
-    result = Scan(header_size, session_id, header_size, base - 1)
-    pos, expected, size = header_size, base, len(data)
+    result = Scan(header_size, session_id, header_size, base - 1, version=segment_version(data))
+    if result.version == 1:
+        _scan_v1(data, base, index_every, result)
+    else:
+        _scan_v2(data, base, index_every, result)
+    result.good_end = result.bad_offset if result.bad_offset is not None else result.good_end
+    return result
+
+
+def _scan_v1(data: bytes, base: int, index_every: int, result: Scan) -> None:
+    pos, expected, size = result.header_size, base, len(data)
     unpack = FRAME.unpack_from
     while pos < size:
         if size - pos < FRAME_SIZE:
@@ -103,18 +120,56 @@ def scan(data: bytes, segment: Segment, index_every: int) -> Scan:
         pos += FRAME_SIZE + length
         expected += 1
         result.count += 1
-    result.good_end = pos if result.bad_offset is None else result.bad_offset
+    result.good_end = pos
     result.last_seq = expected - 1
-    return result
 
 
-def valid_frame_after(data: bytes, offset: int, after_seq: int) -> int | None:
+def _scan_v2(data: bytes, base: int, index_every: int, result: Scan) -> None:
+    pos, expected, size = result.header_size, base, len(data)
+    while pos < size:
+        if size - pos < BATCH_SIZE:
+            result.bad_offset, result.bad_reason = pos, "frame header cut short"
+            break
+        body, crc, first, count = BATCH.unpack_from(data, pos)
+        end = pos + BATCH_SIZE + body
+        if body > MAX_PAYLOAD * 4 or end > size or count < 1 or count > MAX_BATCH_RECORDS:
+            result.bad_offset, result.bad_reason = pos, "frame runs past the end of the file"
+            break
+        if zlib.crc32(memoryview(data)[pos + 8 : end]) != crc:
+            seq, _, why = locate_damage(data, pos, end)
+            result.bad_offset, result.bad_reason, result.bad_seq = pos, why, seq
+            break
+        if first != expected:
+            result.bad_offset, result.bad_reason = pos, f"seq {first} where {expected} was due"
+            break
+        last = first + count - 1
+        if (first - base) % index_every == 0 or (first - base) // index_every != (
+            last - base
+        ) // index_every:
+            result.index.append((first, pos))
+        pos = end
+        expected += count
+        result.count += count
+    result.good_end = pos
+    result.last_seq = expected - 1
+
+
+def valid_frame_after(data: bytes, offset: int, after_seq: int, version: int = 1) -> int | None:
     """The offset of any checksummed frame with a later seq past ``offset``, if one exists.
 
     Used to tell a torn tail (nothing valid follows) from corruption in the middle.
     """
-    unpack = FRAME.unpack_from
     size = len(data)
+    if version >= 2:
+        for pos in range(offset + 1, size - BATCH_SIZE + 1):
+            body, crc, first, count = BATCH.unpack_from(data, pos)
+            end = pos + BATCH_SIZE + body
+            if first <= after_seq or not 0 < count <= MAX_BATCH_RECORDS or end > size:
+                continue
+            if zlib.crc32(memoryview(data)[pos + 8 : end]) == crc:
+                return pos
+        return None
+    unpack = FRAME.unpack_from
     for pos in range(offset + 1, size - FRAME_SIZE + 1):
         length, crc, seq = unpack(data, pos)
         if seq <= after_seq or length > MAX_PAYLOAD or pos + FRAME_SIZE + length > size:
@@ -124,9 +179,14 @@ def valid_frame_after(data: bytes, offset: int, after_seq: int) -> int | None:
     return None
 
 
-def corrupt(segment: Segment, result: Scan) -> LogCorruptError:
+def corrupt(segment: Segment, result: Scan, data: bytes | None = None) -> LogCorruptError:
     assert result.bad_offset is not None
-    return LogCorruptError(segment.path, result.bad_offset, result.last_seq + 1, result.bad_reason)
+    seq = result.bad_seq if result.bad_seq is not None else result.last_seq + 1
+    offset = result.bad_offset
+    if data is not None and result.bad_seq is not None:
+        body = BATCH.unpack_from(data, result.bad_offset)[0]
+        _, offset, _ = locate_damage(data, result.bad_offset, result.bad_offset + BATCH_SIZE + body)
+    return LogCorruptError(segment.path, offset, seq, result.bad_reason)
 
 
 def load_index(segment: Segment) -> list[tuple[int, int]]:

@@ -16,17 +16,21 @@ import msgspec
 from engine.config import LogConfig
 from engine.log.errors import LogError, LogLockedError, SequenceError
 from engine.log.framing import (
+    BATCH,
+    BATCH_SIZE,
     COMMITTED_FILE,
-    FRAME,
-    FRAME_SIZE,
+    FORMAT_VERSION,
     INDEX_ENTRY,
     LOCK_FILE,
+    MAX_BATCH_RECORDS,
     U64,
+    encode_batch,
     encode_header,
-    frame_crc,
     segment_name,
+    sound_record_after_damage,
 )
 from engine.log.segment import (
+    Scan,
     Segment,
     corrupt,
     list_segments,
@@ -113,9 +117,13 @@ class FileLogWriter:
                 )
             is_last = i == len(segments) - 1
             if result.bad_offset is not None:
-                later = valid_frame_after(data, result.bad_offset, result.last_seq)
-                if not is_last or later is not None:
-                    raise corrupt(segment, result)
+                later = valid_frame_after(data, result.bad_offset, result.last_seq, result.version)
+                if (
+                    not is_last
+                    or later is not None
+                    or _damaged_inside(data, result.bad_offset, result)
+                ):
+                    raise corrupt(segment, result, data)
                 log.warning(
                     "log %s: truncating a torn tail at byte offset %d (%s); %d bytes dropped, "
                     "the log ends at seq %d",
@@ -127,8 +135,9 @@ class FileLogWriter:
                 )
                 self._truncate(segment.path, result.good_end)
             last_seq = result.last_seq
-            if is_last:
+            if is_last and result.version == FORMAT_VERSION:
                 self._open_segment(segment, result.good_end, result.index)
+            # an older format's segment is never appended to: the next append starts one
         self.head_seq = last_seq
         self._publish()
 
@@ -179,23 +188,24 @@ class FileLogWriter:
         buf = self._buffer
         del buf[:]
         expected = self.head_seq + 1
+        for record in batch:
+            if record.seq != expected:
+                raise SequenceError(f"append of seq {record.seq} where {expected} was due")
+            expected += 1
         base = self._segment.base_seq
         every = self.config.index_every
         index: list[bytes] = []
         starts: list[int] = []
-        encode_into = self._encoder.encode_into
-        for record in batch:
-            if record.seq != expected:
-                raise SequenceError(f"append of seq {record.seq} where {expected} was due")
+        # one frame per batch (a frame per record when every record is fsynced alone)
+        size = 1 if self.config.fsync == "always" else MAX_BATCH_RECORDS
+        for i in range(0, len(batch), size):
+            part = batch[i : i + size]
+            first, last = part[0].seq, part[-1].seq
             start = len(buf)
-            encode_into(record, buf, start + FRAME_SIZE)
-            length = len(buf) - start - FRAME_SIZE
-            U64.pack_into(buf, start + 8, record.seq)
-            FRAME.pack_into(buf, start, length, frame_crc(buf, start, length), record.seq)
-            if (record.seq - base) % every == 0:
-                index.append(INDEX_ENTRY.pack(record.seq, self._segment_size + start))
+            encode_batch(self._encoder, part, buf)
+            if (first - base) % every == 0 or (first - base) // every != (last - base) // every:
+                index.append(INDEX_ENTRY.pack(first, self._segment_size + start))
             starts.append(start)
-            expected += 1
         try:
             if self.config.fsync == "always":
                 ends = [*starts[1:], len(buf)]
@@ -260,6 +270,14 @@ class FileLogWriter:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _damaged_inside(data: bytes, offset: int, result: Scan) -> bool:
+    """A whole frame whose table shows a good record after a bad one: corruption, not a tear."""
+    if result.bad_seq is None:
+        return False
+    end = offset + BATCH_SIZE + BATCH.unpack_from(data, offset)[0]
+    return end <= len(data) and sound_record_after_damage(data, offset, end)
 
 
 def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:

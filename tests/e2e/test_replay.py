@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 
 from engine import config as configmod
 from engine import log as logmod
-from engine.log.framing import FRAME, FRAME_SIZE, decode_header
+from engine.log.framing import record_spans
 from engine.records import StartSession, TeamRegistered, Trade
 from engine.replay.verify import verify
 from tests.e2e.server import ROOT, free_port, running_server
@@ -128,28 +128,15 @@ def test_the_cli_verifies_too(recording: Recording) -> None:
     assert "teams" in done.stdout
 
 
-def frame_offsets(segment: Path) -> dict[int, tuple[int, int]]:
-    """seq -> (frame offset, payload length) of every frame of a segment."""
-    data = segment.read_bytes()
-    _, _, pos = decode_header(data, segment)
-    out = {}
-    while pos < len(data):
-        length, _, seq = FRAME.unpack_from(data, pos)
-        out[seq] = (pos, length)
-        pos += FRAME_SIZE + length
-    return out
-
-
 def test_a_flipped_payload_byte_is_corruption_at_that_seq(
     recording: Recording, tmp_path: Path
 ) -> None:
     session = copy_of(recording, tmp_path)
     segment = sorted((session / "log").glob("*.seg"))[0]
-    offsets = frame_offsets(segment)
-    seq = sorted(offsets)[len(offsets) // 2]
-    offset, length = offsets[seq]
     data = bytearray(segment.read_bytes())
-    data[offset + FRAME_SIZE + length // 2] ^= 0x01
+    spans = record_spans(bytes(data), segment)
+    seq, offset, length = spans[len(spans) // 2]
+    data[offset + length // 2] ^= 0x01
     segment.write_bytes(bytes(data))
     out = io.StringIO()
     assert verify(session, out=out) == 1

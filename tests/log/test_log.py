@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from engine import log as logmod
 from engine.config import LogConfig
-from engine.log.framing import FRAME_SIZE, segment_name
+from engine.log.framing import BATCH, BATCH_SIZE, decode_header, record_spans, segment_name
 from engine.records import (
     AnyRecord,
     OrderAccepted,
@@ -135,7 +135,8 @@ def test_reading_late_seqs_touches_only_the_last_segment(tmp_path: Path) -> None
 
 def test_truncating_the_final_record_at_every_offset_recovers_the_rest(tmp_path: Path) -> None:
     source = tmp_path / "source"
-    write(source, [records(10)], LogConfig())
+    # a frame holds one appended batch, so the final record is appended on its own
+    write(source, [records(9), records(1, 10)], LogConfig())
     [segment] = segments(source)
     full = segment.read_bytes()
     last_len = len(full) - _offset_of_last_frame(full)
@@ -149,16 +150,18 @@ def test_truncating_the_final_record_at_every_offset_recovers_the_rest(tmp_path:
         assert read_all(directory) == records(10)
 
 
-def _offset_of_last_frame(data: bytes) -> int:
-    from engine.log.framing import FRAME, decode_header
-
+def _frame_offsets(data: bytes) -> list[int]:
+    """Where each frame (one appended batch) of a format-2 segment starts."""
     _, _, pos = decode_header(data, Path("x"))
-    last = pos
+    out = []
     while pos < len(data):
-        length = FRAME.unpack_from(data, pos)[0]
-        last = pos
-        pos += FRAME_SIZE + length
-    return last
+        out.append(pos)
+        pos += BATCH_SIZE + BATCH.unpack_from(data, pos)[0]
+    return out
+
+
+def _offset_of_last_frame(data: bytes) -> int:
+    return _frame_offsets(data)[-1]
 
 
 def test_a_torn_tail_is_reported_with_file_and_offset(
@@ -179,28 +182,17 @@ def test_corruption_before_the_tail_is_an_error_naming_seq_and_offset(tmp_path: 
     write(tmp_path, [records(10)], LogConfig())
     [segment] = segments(tmp_path)
     data = bytearray(segment.read_bytes())
-    offsets = _frame_offsets(bytes(data))
-    target = offsets[4]  # seq 5
-    data[target + FRAME_SIZE + 2] ^= 0xFF  # one byte inside the payload
+    spans = record_spans(bytes(data), segment)
+    seq, offset, length = spans[4]  # seq 5, inside a frame of ten
+    data[offset + length // 2] ^= 0xFF  # one byte inside its payload
     segment.write_bytes(bytes(data))
     with pytest.raises(logmod.LogCorruptError) as info:
         logmod.open_writer(tmp_path, LogConfig())
-    assert info.value.seq == 5
-    assert info.value.offset == target
+    assert info.value.seq == seq == 5
+    assert info.value.offset == offset
     assert str(segment) in str(info.value)
-    with pytest.raises(logmod.LogCorruptError, match=f"seq 5, byte offset {target}"):
+    with pytest.raises(logmod.LogCorruptError, match=f"seq 5, byte offset {offset}"):
         read_all(tmp_path)
-
-
-def _frame_offsets(data: bytes) -> list[int]:
-    from engine.log.framing import FRAME, decode_header
-
-    _, _, pos = decode_header(data, Path("x"))
-    out = []
-    while pos < len(data):
-        out.append(pos)
-        pos += FRAME_SIZE + FRAME.unpack_from(data, pos)[0]
-    return out
 
 
 def test_corruption_in_an_earlier_segment_is_an_error(tmp_path: Path) -> None:
