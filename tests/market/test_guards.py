@@ -16,32 +16,17 @@ from engine.config import load
 from engine.instruments import build
 from engine.market import TickOutput
 from engine.market.simulator import Market
+from tests.market.views import FlatView
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKET = ROOT / "engine" / "market"
 IMPURE = {"time", "datetime", "os", "socket", "threading", "trio", "uuid", "secrets", "numpy"}
 
 
-class View:
-    """Flat positions and an empty book."""
-
-    def best_bid(self, instrument_id: str) -> tuple[int, int] | None:
-        return None
-
-    def best_ask(self, instrument_id: str) -> tuple[int, int] | None:
-        return None
-
-    def position(self, team_id: str, instrument_id: str) -> int:
-        return 0
-
-    def total_position(self, team_id: str) -> int:
-        return 0
-
-
 def outputs(ticks: int, seed: int = 1, **overrides: object) -> list[TickOutput]:
     config = load(None, **overrides)
     m = Market(config, seed, build(config))
-    return [m.on_tick(t, "continuous", View()) for t in range(1, ticks + 1)]
+    return [m.on_tick(t, "continuous", FlatView()) for t in range(1, ticks + 1)]
 
 
 @pytest.mark.parametrize("path", sorted(MARKET.glob("*.py")), ids=lambda p: p.name)
@@ -63,10 +48,10 @@ import hashlib, msgspec
 from engine.config import load
 from engine.instruments import build
 from engine.market.simulator import Market
-from tests.market.test_guards import View
+from tests.market.views import FlatView
 config = load(None, news={"mean_gap_sim_seconds": 300.0})
 m = Market(config, 77, build(config))
-outs = [m.on_tick(t, "continuous", View()) for t in range(1, 301)]
+outs = [m.on_tick(t, "continuous", FlatView()) for t in range(1, 301)]
 print(hashlib.sha256(msgspec.msgpack.encode(outs)).hexdigest())
 """
 

@@ -18,28 +18,10 @@ from engine.config import Config, load
 from engine.instruments import build
 from engine.market import SimQuote, TickOutput, TrackingError, VolForecast, pricing
 from engine.market.simulator import Market
+from tests.market.views import FlatView
 
 PINNED = {"low": (1.0, 0.0, 0.0), "medium": (0.0, 1.0, 0.0), "high": (0.0, 0.0, 1.0)}
 NO_NEWS = {"mean_gap_sim_seconds": 1e15}
-
-
-class FlatView:
-    """A market view where every team is flat, or holds ``total`` contracts."""
-
-    def __init__(self, total: int = 0) -> None:
-        self.total = total
-
-    def best_bid(self, instrument_id: str) -> tuple[int, int] | None:
-        return None
-
-    def best_ask(self, instrument_id: str) -> tuple[int, int] | None:
-        return None
-
-    def position(self, team_id: str, instrument_id: str) -> int:
-        return 0
-
-    def total_position(self, team_id: str) -> int:
-        return self.total
 
 
 def market(config: Config, seed: int = 1) -> Market:

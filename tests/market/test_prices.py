@@ -13,23 +13,10 @@ from engine.config import Config, load
 from engine.instruments import build
 from engine.market import TickOutput
 from engine.market.simulator import Market
+from tests.market.views import FlatView
 
 NO_NEWS = {"mean_gap_sim_seconds": 1e15}
 PINNED_HIGH = {"low": (1.0, 0.0, 0.0), "medium": (0.0, 1.0, 0.0), "high": (0.0, 0.0, 1.0)}
-
-
-class View:
-    def best_bid(self, instrument_id: str) -> tuple[int, int] | None:
-        return None
-
-    def best_ask(self, instrument_id: str) -> tuple[int, int] | None:
-        return None
-
-    def position(self, team_id: str, instrument_id: str) -> int:
-        return 0
-
-    def total_position(self, team_id: str) -> int:
-        return 0
 
 
 def quiet(**overrides: object) -> Config:
@@ -40,7 +27,7 @@ def quiet(**overrides: object) -> Config:
 
 def run(config: Config, ticks: int, seed: int) -> list[TickOutput]:
     m = Market(config, seed, build(config))
-    return [m.on_tick(t, "closed", View()) for t in range(1, ticks + 1)]
+    return [m.on_tick(t, "closed", FlatView()) for t in range(1, ticks + 1)]
 
 
 def test_regimes_follow_the_transition_matrix() -> None:
