@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from gateway import ws
+from gateway import fastpath, ws
 from gateway.rest import create_app
 from gateway.service import Gateway
 
@@ -41,7 +41,13 @@ class App:
                 status[0] = message["status"]
             await send(message)
 
+        handler = self.rest
+        if fastpath.handles(scope):
+
+            async def handler(scope: Any, receive: Any, send: Any) -> None:
+                await fastpath.submit_order(self.gw, scope, receive, send)
+
         try:
-            await self.rest(scope, receive, timed_send)
+            await handler(scope, receive, timed_send)
         finally:
             self.gw.metrics.observe_request(time.perf_counter() - started, status[0])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,8 +21,9 @@ from werkzeug.exceptions import HTTPException
 from engine.config import Config
 from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse
 from gateway import openapi
+from gateway.envelope import envelope_body
 from gateway.errors import ApiError
-from gateway.messages import encode, iso_timestamp
+from gateway.messages import encode
 from gateway.replay import ReplayControl
 from gateway.service import Gateway
 from gateway.state import TeamState
@@ -52,18 +52,8 @@ def envelope(
     error: ApiError | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    request_id = (error.request_id if error else None) or _request_id()
-    body = {
-        "success": error is None,
-        "request_id": request_id,
-        "order_id": order_id,
-        "data": data,
-        "error": None
-        if error is None
-        else {"code": error.code, "message": error.message, "details": error.details},
-        "timestamp": iso_timestamp(time.time_ns()),
-    }
-    return Response(encode(body), status=status, headers=headers, content_type="application/json")
+    body = envelope_body(data, _request_id(), order_id=order_id, error=error)
+    return Response(body, status=status, headers=headers, content_type="application/json")
 
 
 def failure(error: ApiError) -> Response:

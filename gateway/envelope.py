@@ -1,0 +1,26 @@
+"""SPEC's response envelope, as bytes: success, request_id, order_id, data, error, timestamp."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gateway.errors import ApiError
+from gateway.messages import encode, iso_timestamp
+
+
+def envelope_body(
+    data: Any, request_id: str, *, order_id: str | None = None, error: ApiError | None = None
+) -> bytes:
+    return encode(
+        {
+            "success": error is None,
+            "request_id": (error.request_id if error else None) or request_id,
+            "order_id": order_id,
+            "data": data,
+            "error": None
+            if error is None
+            else {"code": error.code, "message": error.message, "details": error.details},
+            "timestamp": iso_timestamp(time.time_ns()),
+        }
+    )
