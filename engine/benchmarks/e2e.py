@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import shutil
@@ -28,7 +29,8 @@ from pathlib import Path
 import httpx
 import websockets
 
-from engine.benchmarks._support import free_port, wait_http
+from engine.benchmarks._support import free_port, record_session, wait_http
+from engine.records import RegisterTeam
 
 BARE_APP = """
 async def app(scope, receive, send):
@@ -259,6 +261,60 @@ async def resume(url: str, key: str, count: int) -> float:
     return time.perf_counter() - started
 
 
+def resume_100k(tmp: Path) -> dict[str, object]:
+    """A real 100k: a recorded session whose bot stream holds over 100k messages (every
+    tick's broadcasts), served by a gateway alone; resumed by pages and by WebSocket."""
+    key = "resume-key"
+    bot = RegisterTeam(
+        team_name="resume-bot",
+        role="hedge_fund",
+        api_key_hash=hashlib.sha256(key.encode()).hexdigest(),
+    )
+    session = tmp / "resume"
+    record_session(session / "log", 6_200, [bot])
+    port = free_port()
+    gateway = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "gateway",
+            "--data-dir",
+            str(session),
+            "--port",
+            str(port),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", 180)
+        head = httpx.get(
+            f"{url}/events?after_seq=0&limit=1", headers={"X-API-Key": key}, timeout=30
+        ).json()["data"]["last_seq"]
+        assert head >= 100_000, head
+        paged = resume_by_pages(url, key, 100_000)
+        streamed = asyncio.run(resume(url, key, 100_000))
+    finally:
+        gateway.terminate()
+        gateway.wait(30)
+    return {
+        "resume_100k_pages_seconds": round(paged, 2),
+        "resume_100k_websocket_seconds": round(streamed, 2),
+    }
+
+
+def resume_by_pages(url: str, key: str, head: int) -> float:
+    """The same resume over ``GET /events``: pages of up to 2000 messages."""
+    started = time.perf_counter()
+    after = 0
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as client:
+        while after < head:
+            page = client.get(f"/events?after_seq={after}&limit=2000").json()["data"]["messages"]
+            after = page[-1]["seq"]
+    return time.perf_counter() - started
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000
@@ -299,6 +355,12 @@ def run(quick: bool) -> dict[str, object]:
             figures["resume_seconds"] = round(seconds, 2)
             figures["resume_messages_per_s"] = round(head / seconds)
             figures["resume_100k_seconds_extrapolated"] = round(100_000 * seconds / head, 2)
+            paged = resume_by_pages(url, key, head)
+            figures["resume_events_pages_messages_per_s"] = round(head / paged)
+            figures["resume_events_pages_100k_seconds_extrapolated"] = round(
+                100_000 * paged / head, 2
+            )
+        figures |= resume_100k(tmp)
         with cluster(tmp, FANOUT_CONFIG, "fanout") as url:
             keys = [register(url, f"fan-{i}", "retail") for i in range(100)]
             seconds = 5.0 if quick else 10.0
