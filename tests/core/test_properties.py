@@ -188,6 +188,8 @@ TestCore = CoreMachine.TestCase
 
 CORE_MODULES = [
     "exchange",
+    "state",
+    "trading",
     "book",
     "orders",
     "accounts",
