@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import trio
+
 from gateway import fastpath, ws
 from gateway.rest import create_app
 from gateway.service import Gateway
@@ -39,6 +41,16 @@ class App:
         async def timed_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                # The last body message is where hypercorn ends the exchange: it recycles
+                # the connection or, when the request body has not all arrived (a 405 or
+                # 401 sent before the upload ended), closes it. Quart cancels its request
+                # task as soon as that send returns control, and a close cancelled half
+                # way leaves the socket open with nobody reading it: the next request on
+                # it hangs forever. Shielded, the close always completes.
+                with trio.CancelScope(shield=True):
+                    await send(message)
+                return
             await send(message)
 
         handler = self.rest

@@ -225,6 +225,29 @@ def test_slowloris_does_not_block_others(server: Server, victim: dict[str, str])
             s.close()
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"PUT /quotes HTTP/1.1",  # 405 before the body
+        b"TRACE /exchange/orders HTTP/1.1",
+        b"POST /positions HTTP/1.1",
+    ],
+)
+def test_an_answer_before_the_body_closes_the_connection(
+    server: Server, victim: dict[str, str], head: bytes
+) -> None:
+    """Answered before its body arrived, a connection cannot be reused: the server must
+    close it (it once left it open and unread, so the client's next request hung)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(head + b"\r\nHost: x\r\nContent-Type: application/json\r\n")
+        s.sendall(b"Content-Length: 7\r\n\r\n")  # and the body never comes
+        received = b""
+        while chunk := s.recv(4096):  # a hang fails here, at the socket timeout
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 4"), received[:80]
+    still_intact(server, victim)
+
+
 def test_a_websocket_client_that_never_reads(server: Server, victim: dict[str, str]) -> None:
     """It is closed (slow consumer) or left buffering; either way nobody else waits for it."""
     team = server.register("never-reads", "market_maker")
