@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("engine.replay.cli", "verify, serve, inspect or export a recorded session"),
     "bench": ("engine.bench", "run one benchmark: a table, then one JSON line"),
     "log": ("engine.log.cli", "inspect a log: verify, dump"),
+    "native": ("engine.native", "compile the core with mypyc when it changed, or say if it is"),
 }
 
 

@@ -16,3 +16,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 export PATH="$root/.venv/bin:$PATH"
+# The core compiled with mypyc when its sources changed (seconds; a no-op otherwise).
+# Without a C compiler the same code runs as plain Python, only slower.
+if ! tradepit native build >&2; then
+    echo "tradepit: could not compile the core; running it as plain Python" >&2
+fi
