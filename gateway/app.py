@@ -37,29 +37,32 @@ class App:
             return
         started = time.perf_counter()
         status = [500]
+        fast = fastpath.handles(scope)
 
         async def timed_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-            if message["type"] == "http.response.body" and not message.get("more_body"):
+            elif (
+                not fast
+                and message["type"] == "http.response.body"
+                and not message.get("more_body")
+            ):
                 # The last body message is where hypercorn ends the exchange: it recycles
                 # the connection or, when the request body has not all arrived (a 405 or
                 # 401 sent before the upload ended), closes it. Quart cancels its request
                 # task as soon as that send returns control, and a close cancelled half
                 # way leaves the socket open with nobody reading it: the next request on
-                # it hangs forever. Shielded, the close always completes.
+                # it hangs forever. Shielded, the close always completes. (The fast path
+                # reads the whole body first and nothing cancels it.)
                 with trio.CancelScope(shield=True):
                     await send(message)
                 return
             await send(message)
 
-        handler = self.rest
-        if fastpath.handles(scope):
-
-            async def handler(scope: Any, receive: Any, send: Any) -> None:
-                await fastpath.submit_order(self.gw, scope, receive, send)
-
         try:
-            await handler(scope, receive, timed_send)
+            if fast:
+                await fastpath.submit_order(self.gw, scope, receive, timed_send)
+            else:
+                await self.rest(scope, receive, timed_send)
         finally:
             self.gw.metrics.observe_request(time.perf_counter() - started, status[0])

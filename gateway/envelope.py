@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import time
 from typing import Any
 
 from gateway.errors import ApiError
 from gateway.messages import encode, iso_timestamp
+
+# a random per-process prefix and a counter: unique across gateways and restarts in
+# practice, and without a urandom call per request
+_PREFIX = secrets.token_hex(3)
+_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"req_{_PREFIX}{next(_COUNTER) & 0xFFFFFF:06x}"
 
 
 def envelope_body(

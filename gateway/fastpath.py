@@ -9,10 +9,9 @@ the Quart route, whose handler stays for every other method and path.
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Any
 
-from gateway.envelope import envelope_body
+from gateway.envelope import envelope_body, new_request_id
 from gateway.errors import ApiError
 from gateway.service import Gateway
 
@@ -27,9 +26,7 @@ def handles(scope: dict[str, Any]) -> bool:
 
 async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
     headers = dict(scope.get("headers") or ())
-    request_id = (
-        headers.get(b"x-request-id", b"").decode("latin-1") or f"req_{secrets.token_hex(6)}"
-    )
+    request_id = headers.get(b"x-request-id", b"").decode("latin-1") or new_request_id()
     order_id: str | None = None
     extra: list[tuple[bytes, bytes]] = []
     try:
@@ -49,7 +46,12 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), *extra],
+            "headers": [
+                (b"content-type", b"application/json"),
+                # a length, not chunks: the answer goes out in two writes instead of three
+                (b"content-length", str(len(payload)).encode()),
+                *extra,
+            ],
         }
     )
     await send({"type": "http.response.body", "body": payload})

@@ -17,11 +17,18 @@ _encoder = msgspec.json.Encoder()
 _UTC = datetime.UTC
 
 
+_last_second: list[tuple[int, str]] = [(-1, "")]
+
+
 def iso_timestamp(ts_ns: int) -> str:
     """Integer nanoseconds since the epoch as ISO-8601 UTC with microseconds."""
     seconds, ns = divmod(ts_ns, 1_000_000_000)
-    moment = datetime.datetime.fromtimestamp(seconds, _UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ns // 1000:06d}Z"
+    cached, text = _last_second[0]
+    if cached != seconds:  # formatting the date is most of the cost: once per second
+        moment = datetime.datetime.fromtimestamp(seconds, _UTC)
+        text = f"{moment:%Y-%m-%dT%H:%M:%S}"
+        _last_second[0] = (seconds, text)
+    return f"{text}.{ns // 1000:06d}Z"
 
 
 def dollars(cents: int | None) -> float | None:

@@ -77,6 +77,9 @@ class PacedSource:
         # "caught up" for the gateway means: fast-forwarded to where the replay starts
         return max(self.from_seq - 1, 0)
 
+    def nudge(self) -> None:
+        pass  # a replay is read-only: nothing new is ever committed
+
     async def follow(self, from_seq: int) -> AsyncIterator[AnyRecord]:
         control = self.control
         previous_ts: int | None = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from engine.config import Config
 from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse
 from gateway import openapi
-from gateway.envelope import envelope_body
+from gateway.envelope import envelope_body, new_request_id
 from gateway.errors import ApiError
 from gateway.messages import encode
 from gateway.replay import ReplayControl
@@ -41,7 +40,7 @@ Handler = Callable[..., Awaitable[Response]]
 
 
 def _request_id() -> str:
-    return request.headers.get("X-Request-ID") or f"req_{secrets.token_hex(6)}"
+    return request.headers.get("X-Request-ID") or new_request_id()
 
 
 def envelope(

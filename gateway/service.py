@@ -79,6 +79,7 @@ class Gateway:
     async def wait_applied(self, seq: int) -> None:
         if self.projection.applied_seq >= seq:
             return
+        self.source.nudge()  # the engine answered, so ``seq`` is in the log already
         done = trio.Event()
         heapq.heappush(self._waiters, (seq, next(self._tiebreak), done))
         with trio.move_on_after(CATCH_UP_SECONDS):

@@ -20,6 +20,9 @@ class RecordSource(Protocol):
 
     def head(self) -> int: ...
 
+    def nudge(self) -> None:
+        """New records were committed: look now rather than at the next poll."""
+
 
 class MemoryLog:
     """An in-memory log: tests and embedded use. Records must arrive in seq order."""
@@ -41,6 +44,9 @@ class MemoryLog:
     def head(self) -> int:
         return len(self.records)
 
+    def nudge(self) -> None:
+        pass  # ``follow`` wakes on every append already
+
     async def follow(self, from_seq: int) -> AsyncIterator[AnyRecord]:
         next_seq = max(1, from_seq)
         while True:
@@ -61,6 +67,11 @@ class LogSource:
     def head(self) -> int:
         head = getattr(self._reader, "head_seq", 0)
         return head if isinstance(head, int) else 0
+
+    def nudge(self) -> None:
+        nudge = getattr(self._reader, "nudge", None)
+        if nudge is not None:
+            nudge()
 
     async def follow(self, from_seq: int) -> AsyncIterator[AnyRecord]:
         from engine import log as logmod  # imported late: the gateway runs without it in tests

@@ -238,6 +238,7 @@ class FileLogReader:
         if not self._segments and not (self.directory / LOCK_FILE).exists():
             raise NotALogError(f"{self.directory} is not a tradepit log (no segment files)")
         self._committed_fd: int | None = None
+        self._nudged: trio.Event | None = None
         for segment in self._segments[:1] + self._segments[-1:]:
             self._check_header(segment)
 
@@ -298,7 +299,8 @@ class FileLogReader:
     async def follow(
         self, from_seq: int = 1, poll: float = POLL_SECONDS
     ) -> AsyncGenerator[AnyRecord, None]:
-        """Every record from ``from_seq`` on, then each one as the writer commits it."""
+        """Every record from ``from_seq`` on, then each one as the writer commits it: the
+        committed seq is polled every ``poll`` seconds, or at once after ``nudge``."""
         cursor = _Cursor(self, from_seq)
         try:
             while True:
@@ -310,9 +312,18 @@ class FileLogReader:
                     if batch:
                         await trio.lowlevel.checkpoint()
                         continue
-                await trio.sleep(poll)
+                self._nudged = nudged = trio.Event()
+                with trio.move_on_after(poll):
+                    await nudged.wait()
+                self._nudged = None
         finally:
             cursor.close()
+
+    def nudge(self) -> None:
+        """Look for new records now, not at the next poll: the caller knows the writer
+        committed some (the engine answers a command only once its records are durable)."""
+        if self._nudged is not None:
+            self._nudged.set()
 
     def close(self) -> None:
         if self._committed_fd is not None:
