@@ -21,6 +21,7 @@ from hypercorn.trio.tcp_server import TCPServer
 
 from engine import config as configmod
 from engine.client import EngineClient
+from gateway import hypercorn_h11
 from gateway.app import App
 from gateway.service import Engine, Gateway
 from gateway.source import LogSource, RecordSource
@@ -47,6 +48,7 @@ class _ContainedTCPServer(TCPServer):
 
 
 hypercorn.trio.run.TCPServer = _ContainedTCPServer  # type: ignore[attr-defined]
+hypercorn_h11.install()
 
 
 def hypercorn_config(host: str, port: int) -> HypercornConfig:
