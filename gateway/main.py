@@ -13,15 +13,13 @@ import signal
 import sys
 from pathlib import Path
 
-import hypercorn.trio.run
 import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
-from hypercorn.trio.tcp_server import TCPServer
 
 from engine import config as configmod
 from engine.client import EngineClient
-from gateway import hypercorn_h11
+from gateway import hypercorn_tuning
 from gateway.app import App
 from gateway.service import Engine, Gateway
 from gateway.source import LogSource, RecordSource
@@ -32,23 +30,7 @@ log = logging.getLogger("tradepit.gateway")
 CATCH_UP_SECONDS = 60.0
 
 
-class _ContainedTCPServer(TCPServer):
-    """One connection's failure must not stop the server.
-
-    hypercorn's trio worker runs every connection in the server's nursery, so an error
-    escaping one (hypercorn #225: an upgrade request followed by trailing bytes makes
-    h11 raise) cancels them all; the upstream fix (#228) was reverted.
-    """
-
-    async def run(self) -> None:
-        try:
-            await super().run()
-        except Exception:
-            log.warning("a connection failed inside hypercorn; closed it", exc_info=True)
-
-
-hypercorn.trio.run.TCPServer = _ContainedTCPServer  # type: ignore[attr-defined]
-hypercorn_h11.install()
+hypercorn_tuning.install()
 
 
 def hypercorn_config(host: str, port: int) -> HypercornConfig:

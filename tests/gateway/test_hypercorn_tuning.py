@@ -1,0 +1,129 @@
+"""Our changes to hypercorn: one write per answer, the keep-alive timer, containment."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import h11
+import hypercorn.protocol
+import pytest
+import trio
+import trio.testing
+from hypercorn.events import RawData
+
+from gateway import hypercorn_tuning
+from gateway.hypercorn_tuning import CoalescingH11Protocol, KeepAliveTimer
+
+
+def protocol_after_a_request() -> tuple[CoalescingH11Protocol, list[bytes]]:
+    written: list[bytes] = []
+
+    async def send(event: object) -> None:
+        assert isinstance(event, RawData)
+        written.append(event.data)
+
+    protocol = CoalescingH11Protocol.__new__(CoalescingH11Protocol)
+    protocol.connection = h11.Connection(h11.SERVER)
+    protocol.send = send
+    protocol.connection.receive_data(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert isinstance(protocol.connection.next_event(), h11.Request)
+    assert isinstance(protocol.connection.next_event(), h11.EndOfMessage)
+    return protocol, written
+
+
+@pytest.mark.trio
+async def test_head_and_body_go_out_in_one_write() -> None:
+    protocol, written = protocol_after_a_request()
+    await protocol._send_h11_event(
+        h11.Response(status_code=200, headers=[(b"content-length", b"2")])
+    )
+    assert written == []  # held
+    await protocol._send_h11_event(h11.Data(data=b"ok"))
+    assert len(written) == 1
+    assert written[0].startswith(b"HTTP/1.1 200 ")
+    assert written[0].endswith(b"\r\n\r\nok")
+    await protocol._send_h11_event(h11.EndOfMessage())
+    assert written[1:] == [b""]  # nothing left to write with a content-length
+
+
+@pytest.mark.trio
+async def test_a_head_without_body_goes_out_at_the_end_of_the_message() -> None:
+    protocol, written = protocol_after_a_request()
+    await protocol._send_h11_event(
+        h11.Response(status_code=204, headers=[(b"content-length", b"0")])
+    )
+    await protocol._send_h11_event(h11.EndOfMessage())
+    assert len(written) == 1
+    assert written[0].startswith(b"HTTP/1.1 204 ")
+
+
+def test_installed_where_hypercorn_looks_it_up() -> None:
+    hypercorn_tuning.install()
+    assert hypercorn.protocol.H11Protocol is CoalescingH11Protocol  # type: ignore[attr-defined]
+
+
+class FakeServer:
+    """What ``KeepAliveTimer`` uses of hypercorn's ``TCPServer``."""
+
+    def __init__(self) -> None:
+        self.config = types.SimpleNamespace(keep_alive_timeout=5.0)
+        self.context = types.SimpleNamespace(terminated=trio.Event())
+        self.closed_at: float | None = None
+
+    async def _initiate_server_close(self) -> None:
+        self.closed_at = trio.current_time()
+
+
+class Spawner:
+    def __init__(self, nursery: trio.Nursery) -> None:
+        self.nursery = nursery
+
+    def spawn(self, func: Any, *args: Any) -> None:
+        self.nursery.start_soon(func, *args)
+
+
+async def started_timer(nursery: trio.Nursery) -> tuple[KeepAliveTimer, FakeServer]:
+    server = FakeServer()
+    timer = KeepAliveTimer(server)  # type: ignore[arg-type]
+    await timer.restart(Spawner(nursery), lambda: None)  # a new connection is idle
+    return timer, server
+
+
+async def test_an_idle_connection_closes_after_the_keep_alive_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        timer, server = await started_timer(nursery)
+        await trio.sleep(3)
+        await timer.stop()  # a request
+        await trio.sleep(60)  # however long it takes, a busy connection stays
+        assert server.closed_at is None
+        await timer.restart(Spawner(nursery), lambda: None)  # answered: idle again
+    assert server.closed_at == start + 63 + 5
+
+
+async def test_shutdown_closes_an_idle_connection_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        _, server = await started_timer(nursery)
+        await trio.sleep(1)
+        server.context.terminated.set()
+    assert server.closed_at == start + 1
+
+
+async def test_shutdown_lets_a_busy_connection_finish_its_request(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        timer, server = await started_timer(nursery)
+        await timer.stop()
+        server.context.terminated.set()
+        await trio.sleep(2)
+        assert server.closed_at is None
+        await timer.restart(Spawner(nursery), lambda: None)
+    assert server.closed_at == start + 2
