@@ -2,7 +2,8 @@
 
 1. Orders/s through one gateway (``POST /orders``, keep-alive, 16 connections, load
    from ``wrk`` in its own process) as a ratio to a bare hypercorn-trio ASGI app
-   measured in the same run.
+   measured in the same run; and to the same bare app on hypercorn with the gateway's
+   changes to it (``gateway/hypercorn_tuning.py``), the stricter comparison.
 2. At a fixed moderate load, p50/p99 of the order ack (the HTTP answer) and of the
    counterparty's ``execution_report`` on its WebSocket.
 3. WebSocket fan-out: messages/s delivered to 100 connected clients.
@@ -151,9 +152,14 @@ def register(url: str, name: str, role: str) -> str:
     return key
 
 
-def bare_rate(tmp: Path, script: Path) -> float:
+#: The bare app on hypercorn with the gateway's changes to it (``gateway.hypercorn_tuning``):
+#: what our gateway's ratio would be against the same server machinery.
+TUNED_PREFIX = "from gateway import hypercorn_tuning\nhypercorn_tuning.install()\n"
+
+
+def bare_rate(tmp: Path, script: Path, tuned: bool = False) -> float:
     app = tmp / "bare_app.py"
-    app.write_text(BARE_APP)
+    app.write_text((TUNED_PREFIX if tuned else "") + BARE_APP)
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -333,6 +339,9 @@ def run(quick: bool) -> dict[str, object]:
             figures["orders_per_s"] = round(ours)
             figures["bare_hypercorn_trio_per_s"] = round(bare)
             figures["ratio_to_bare"] = round(ours / bare, 2)
+            tuned = bare_rate(tmp, script, tuned=True)
+            figures["bare_with_our_hypercorn_tuning_per_s"] = round(tuned)
+            figures["ratio_to_tuned_bare"] = round(ours / tuned, 2)
 
             maker, taker = (
                 register(url, "lat-maker", "market_maker"),
