@@ -258,3 +258,45 @@ def test_close_cancels_every_resting_order() -> None:
     assert [(c.team_id, c.reason) for c in cancels] == [(a, "market_close"), (b, "market_close")]
     assert not d.core.orders
     assert all(not book.bids.prices and not book.asks.prices for book in d.core.books.values())
+
+
+def test_the_largest_order_a_role_may_send_is_accepted() -> None:
+    roles = {"hedge_fund": {"limit_per_option": 1000, "total_limit": 1000}}
+    d = Driver(roles=roles, house={"enabled": False}, retail={"enabled": False})
+    fund = d.team("fund", "hedge_fund")  # max order size 500
+    assert isinstance(d.order(fund, "buy", 500, 100)[0], OrderAccepted)
+
+
+def test_one_resting_contract_on_the_other_side_is_enough_to_refuse() -> None:
+    d = bots_only()
+    fund = d.team("fund", "hedge_fund")
+    d.order(fund, "sell", 1, 2600)
+    assert rejection(d.order(fund, "buy", 1, 2400)).code == "ORDER_TYPE_NOT_ALLOWED"
+
+
+def test_a_quote_needs_its_bid_below_its_ask() -> None:
+    d = bots_only()
+    mm = d.team("maker", "market_maker")
+    quote = SubmitQuote(
+        team_id=mm, instrument_id=CALL, bid_price=2500, bid_size=1, ask_price=2500, ask_size=1
+    )
+    event = rejection(d.run(quote))
+    assert event.code == "INVALID_PRICE"
+    assert event.details == {"bid_cents": 2500, "ask_cents": 2500}
+
+
+def test_the_rate_window_is_exactly_one_second() -> None:
+    d = bots_only()
+    fund = d.team("fund", "hedge_fund")  # 5 orders per second
+    for _ in range(5):
+        assert isinstance(d.order(fund, "buy", 1, 100, advance=0.1)[0], OrderAccepted)
+    # the first was sent 0.4 s before the fifth: 0.6 s later it is exactly a second old
+    assert isinstance(d.order(fund, "buy", 1, 100, advance=0.6)[0], OrderAccepted)
+
+
+def test_the_mark_is_the_mid_rounded_down_to_a_cent() -> None:
+    d = bots_only()
+    arb = d.team("arb", "arbitrage")
+    d.order(arb, "buy", 1, 2500)
+    d.order(arb, "sell", 1, 2501)
+    assert d.core.mark(CALL) == 2500

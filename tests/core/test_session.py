@@ -9,6 +9,7 @@ from engine.orders import Order
 from engine.records import (
     ChangePhase,
     ClockTick,
+    Event,
     MarketData,
     OrderAccepted,
     OrderCancelled,
@@ -117,6 +118,25 @@ def test_quotes_are_two_sided_within_ten_percent_and_replace_the_previous() -> N
     assert isinstance(empty[0], OrderRejected)
     assert empty[0].code == "INVALID_QUANTITY"
     assert d.core.books[CALL].bids.depth(5) == [(2450, 3, 1)]  # refused quotes leave the old one
+
+
+def test_a_quote_spread_of_exactly_ten_percent_of_mid_is_the_widest_allowed() -> None:
+    d = Driver(house={"enabled": False}, retail={"enabled": False})
+    mm = d.team("maker", "market_maker")
+
+    def quote(bid: int, ask: int) -> list[Event]:
+        return d.run(
+            SubmitQuote(
+                team_id=mm, instrument_id=CALL, bid_price=bid, bid_size=1, ask_price=ask, ask_size=1
+            )
+        )
+
+    # mid 25.00: 10% is 2.50
+    assert not any(isinstance(e, OrderRejected) for e in quote(2375, 2625))
+    [refused] = quote(2370, 2630)  # 2.60 wide
+    assert isinstance(refused, OrderRejected)
+    assert refused.code == "INVALID_PRICE"
+    assert refused.details == {"spread_cents": 260, "max_spread_cents": 250}
 
 
 def test_a_tick_starts_with_its_digest_then_prices_then_changed_market_data() -> None:
