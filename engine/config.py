@@ -9,8 +9,10 @@ fields with defaults, at the end of their section.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import tomllib
+import zoneinfo
 from pathlib import Path
 from typing import Literal
 
@@ -315,8 +317,21 @@ def _check(config: Config) -> None:
             raise ConfigError(
                 f"invalid config: probabilities must sum to 1 - at `$.regimes.transitions.{regime}`"
             )
-    if config.schedule.tick_seconds <= 0:
+    schedule = config.schedule
+    if schedule.tick_seconds <= 0:
         raise ConfigError("invalid config: must be > 0 - at `$.schedule.tick_seconds`")
+    try:
+        zoneinfo.ZoneInfo(schedule.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("invalid config: unknown time zone - at `$.schedule.timezone`") from None
+    times = {}
+    for key in ("open_time", "close_time"):
+        try:
+            times[key] = datetime.time.fromisoformat(getattr(schedule, key))
+        except ValueError:
+            raise ConfigError(f"invalid config: expected HH:MM - at `$.schedule.{key}`") from None
+    if times["open_time"] >= times["close_time"]:
+        raise ConfigError("invalid config: must be after open_time - at `$.schedule.close_time`")
 
 
 def canonical_json(config: Config) -> str:

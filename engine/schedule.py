@@ -2,7 +2,8 @@
 
 Ticks are numbered from 1. The phases run pre_open -> opening_auction -> continuous
 for the configured number of ticks each, then the session is closed. The engine's
-clock task asks ``plan(config, tick, phase)`` what to sequence next.
+clock task asks ``plan(config, tick, phase)`` what to sequence next; when it asks is
+``engine.trading_day`` for the competition profile, every ``tick_seconds`` otherwise.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ from engine.records import (
 )
 from engine.replay.reexecute import Divergence, Reexecution
 from engine.schedule import plan
+from engine.trading_day import next_slot
 from engine.wire import FrameError, FrameReader, Message, Refused, Reply, Request, frame
 
 log = logging.getLogger("tradepit.engine")
@@ -80,6 +81,9 @@ Inbox: TypeAlias = tuple[Command, int, Answer | None]
 
 class EngineError(Exception):
     """The engine cannot start; the message says why."""
+
+
+NANOS = 1_000_000_000
 
 
 def log_dir(data_dir: Path) -> Path:
@@ -328,19 +332,51 @@ class Engine:
         """Issue phase changes and ticks on the configured schedule."""
         schedule = self.config.schedule
         deadline = trio.current_time()
+        ticked: float | None = None  # the competition slot last acted on
         while True:
-            deadline += schedule.tick_seconds
-            await trio.sleep_until(deadline)
+            closing = False
+            if schedule.profile == "competition":  # on the exchange's wall-clock day
+                slot = next_slot(schedule, self.now_ns() / NANOS, ticked)
+                ticked = slot.at
+                wait = slot.at - self.now_ns() / NANOS
+                if wait > schedule.tick_seconds:
+                    log.info(
+                        "competition day: %s at %s %s, in %.0f s",
+                        "closing" if slot.closes else "first tick",
+                        schedule.close_time if slot.closes else schedule.open_time,
+                        schedule.timezone,
+                        wait,
+                    )
+                await trio.sleep(max(wait, 0.0))
+                closing = slot.closes
+            else:
+                deadline += schedule.tick_seconds
+                await trio.sleep_until(deadline)
             core = self.core
             assert core is not None
-            if not core.clock_running:
-                continue  # stopped by an admin: the schedule waits
-            commands = plan(schedule, core.tick_number, core.phase)
+            if not core.clock_running:  # stopped by an admin: the schedule waits
+                if closing:  # past the close: look again each second until restarted
+                    ticked = None
+                    await trio.sleep(1.0)
+                continue
+            commands: list[Command]
+            if closing:
+                commands = [] if core.phase == "closed" else [ChangePhase(phase="closed")]
+            else:
+                commands = plan(schedule, core.tick_number, core.phase)
+            for command in commands:
+                await self.submit(command)
+            if closing:
+                log.info(
+                    "competition day over at %s %s: closed after tick %d",
+                    schedule.close_time,
+                    schedule.timezone,
+                    core.tick_number,
+                )
+                return
             if not commands:
                 log.info("session over: closed after tick %d", core.tick_number)
                 return
-            for command in commands:
-                await self.submit(command)
 
 
 def rebuild(records: Iterable[AnyRecord]) -> tuple[Exchange, int, list[Event]]:

@@ -42,6 +42,9 @@ def test_one_key_of_a_role_overrides_only_that_key(tmp_path: Path) -> None:
         ("[regimes.transitions]\nlow = [0.5, 0.2, 0.2]\n", "$.regimes.transitions.low"),
         ("[schedule]\ntick_seconds = 0\n", "$.schedule.tick_seconds"),
         ("[log]\nfsync = 'sometimes'\n", "$.log.fsync"),
+        ("[schedule]\ntimezone = 'Mars/Olympus'\n", "unknown time zone - at `$.schedule.timezone`"),
+        ("[schedule]\nopen_time = '9h30'\n", "expected HH:MM - at `$.schedule.open_time`"),
+        ("[schedule]\nclose_time = '09:00'\n", "after open_time - at `$.schedule.close_time`"),
         ("not toml [", "not valid TOML"),
     ],
 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import errno
 import itertools
+import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import trio
 from engine import config as configmod
 from engine import log as logmod
 from engine.client import EngineClient, EngineUnavailable
+from engine.config import COMPETITION
 from engine.log import FileLogWriter
 from engine.records import (
     AnyRecord,
@@ -281,3 +284,45 @@ async def test_a_stopped_clock_issues_nothing_until_started(
             while engine.core.tick_number == stopped_at:
                 await trio.sleep(0.5)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_competition_day_ticks_on_chicago_wall_time(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Started at 08:50, the engine waits for 09:30, ticks every 5 minutes on the grid and
+    closes at 15:00 Chicago time: 66 ticks, the day of SPEC's competition profile."""
+    chicago = zoneinfo.ZoneInfo("America/Chicago")
+
+    def wall(clock: str) -> float:
+        moment = datetime.datetime.fromisoformat(f"2026-11-24T{clock}")
+        return moment.replace(tzinfo=chicago).timestamp()
+
+    started = wall("08:50") - trio.current_time()
+    schedule = COMPETITION["schedule"]
+    assert isinstance(schedule, dict)
+    config = configmod.load(
+        None, schedule=schedule, house={"enabled": False}, retail={"enabled": False}
+    )
+    engine = Engine(
+        tmp_path,
+        config,
+        seed=11,
+        now_ns=lambda: round((started + trio.current_time()) * 1e9),
+        append_in_thread=False,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.serve, "127.0.0.1", 0, True)
+        with trio.fail_after(24 * 3600):
+            while (
+                engine.core is None or engine.core.phase != "closed" or not engine.core.tick_number
+            ):
+                await trio.sleep(60)
+        nursery.cancel_scope.cancel()
+    records = recorded(tmp_path)
+    ticks = [r for r in records if isinstance(r, TickStarted)]
+    assert len(ticks) == 66
+    assert ticks[0].ts == pytest.approx(wall("09:30") * 1e9, abs=1e6)
+    assert ticks[-1].ts == pytest.approx(wall("14:55") * 1e9, abs=1e6)
+    assert all(b.ts - a.ts == pytest.approx(300e9, abs=1e6) for a, b in itertools.pairwise(ticks))
+    closed = [r for r in records if isinstance(r, PhaseChanged) and r.phase == "closed"]
+    assert [r.ts for r in closed] == [pytest.approx(wall("15:00") * 1e9, abs=1e6)]
