@@ -86,8 +86,10 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "tradepit exchange API",
             "version": "1",
-            "description": "REST and ws://HOST/ws?api_key=KEY[&last_seq=N]. WebSocket close "
-            "codes: 1008 bad key or last_seq, 4008 slow consumer (resume with last_seq), "
+            "description": "REST and ws://HOST/ws?api_key=KEY[&last_seq=N][&heartbeat=1]. "
+            "heartbeat=1 adds a seq-less {type: heartbeat, data: {last_seq}} message every "
+            "[gateway] heartbeat_seconds. WebSocket close codes: 1008 bad key, last_seq "
+            "or heartbeat, 4008 slow consumer (resume with last_seq), "
             "4010 snapshot required (reconnect without last_seq), 4029 too many connections.",
         },
         "paths": paths,

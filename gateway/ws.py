@@ -5,10 +5,16 @@ websocket ~22k msgs/s, pure ASGI on hypercorn ~27k), so ``/ws`` bypasses Quart.
 This task is the connection's one sender: it pulls from its ``Subscription`` (history,
 then a bounded channel the fan-out fills without waiting) and awaits each send. A
 second task only watches for the client's disconnect. Close codes: ``gateway.errors``.
+
+``&heartbeat=1`` opts in to a ``heartbeat`` message every ``[gateway]
+heartbeat_seconds`` carrying the seq of the last message sent on this connection, so a
+quiet client can tell a silent market from a lost tail. It has no ``seq`` of its own,
+which is why it is opt-in: the bot guide's sequence tracker expects one on every message.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,6 +27,7 @@ from gateway.errors import (
     WS_TOO_MANY_CONNECTIONS,
     ApiError,
 )
+from gateway.messages import encode_body, iso_timestamp
 from gateway.service import Gateway
 from gateway.streams import (
     SLOW_CONSUMER_REASON,
@@ -52,6 +59,19 @@ async def _watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
         # messages from the client are not part of the protocol: ignored
 
 
+def heartbeat_frame(last_seq: int) -> str:
+    body = encode_body("heartbeat", iso_timestamp(time.time_ns()), {"last_seq": last_seq})
+    return (b"{" + body).decode()
+
+
+async def _heartbeat(send: Send, interval: float, sent: list[int]) -> None:
+    while True:
+        await trio.sleep(interval)
+        # ``sent`` moves only after a send completes: the frames on the wire are in
+        # order, so a heartbeat never names a seq the client has not been sent
+        await send({"type": "websocket.send", "text": heartbeat_frame(sent[0])})
+
+
 async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
     event = await receive()
     if event["type"] != "websocket.connect":
@@ -74,6 +94,10 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         if last_seq < 0:
             await _close(send, WS_BAD_KEY, "last_seq must be an integer >= 0")
             return
+    heartbeat = _param(params, "heartbeat")
+    if heartbeat not in (None, "0", "1", "true", "false"):
+        await _close(send, WS_BAD_KEY, "heartbeat must be 1 or 0")
+        return
     connections = gw.streams.connections
     limit = gw.settings.ws_max_connections_per_team
     if connections.get(team.team_id, 0) >= limit:
@@ -90,12 +114,17 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
+            sent = [last_seq or 0]  # the seq of the last message sent
+            if heartbeat in ("1", "true"):
+                nursery.start_soon(_heartbeat, send, gw.settings.heartbeat_seconds, sent)
             try:
-                if first is not None:
+                if first is not None:  # a snapshot, whose seq is where the stream resumes
                     await send({"type": "websocket.send", "text": first.decode()})
+                    sent[0] = subscription.next_seq - 1
                 while True:
-                    _, message = await subscription.next()
+                    seq, message = await subscription.next()
                     await send({"type": "websocket.send", "text": message.decode()})
+                    sent[0] = seq
                     metrics.ws_messages_sent += 1
             except SlowConsumer:
                 close = (WS_SLOW_CONSUMER, SLOW_CONSUMER_REASON)

@@ -263,3 +263,57 @@ async def test_a_websocket_to_another_path_is_refused(server: Server) -> None:
             await stream.send_all(upgrade("/other"))
             answer = await stream.receive_some(4096)
         assert answer.startswith(b"HTTP/1.1 403")
+
+
+class BeatingStream:
+    """Reads a stream with heartbeats, checking each against the messages before it."""
+
+    def __init__(self, ws: WebSocketConnection) -> None:
+        self.ws = ws
+        self.seen = 0
+        self.beats: list[int] = []
+
+    async def until(self, kind: str) -> dict[str, Any]:
+        while True:
+            message = await recv(self.ws)
+            if message["type"] == "heartbeat":
+                assert "seq" not in message  # why it is opt-in
+                assert message["data"]["last_seq"] <= self.seen  # never ahead of the stream
+                self.beats.append(message["data"]["last_seq"])
+            else:
+                assert message["seq"] == self.seen + 1
+                self.seen = message["seq"]
+            if message["type"] == kind:
+                return message
+
+
+async def test_an_opted_in_heartbeat_names_the_last_seq_sent(nursery: trio.Nursery) -> None:
+    async for server in start(nursery, gateway_config(heartbeat_seconds=0.05)):
+        with trio.fail_after(10):
+            team = await server.register("beating")
+            server.engine.emit(tick(1))
+            url = f"{server.ws_url}?api_key={team['api_key']}&heartbeat=1"
+            async with open_websocket_url(url) as ws:
+                stream = BeatingStream(ws)
+                await stream.until("tick_start")
+                assert stream.seen == 2
+                assert (await stream.until("heartbeat"))["data"] == {"last_seq": 2}
+                server.engine.emit(tick(2))
+                await stream.until("tick_start")
+                assert (await stream.until("heartbeat"))["data"] == {"last_seq": 3}
+                assert stream.beats == sorted(stream.beats)
+            async with open_websocket_url(f"{server.ws_url}?api_key={team['api_key']}") as ws:
+                assert (await recv(ws))["type"] == "position_snapshot"
+                server.engine.emit(tick(3))
+                assert (await recv(ws))["type"] == "tick_start"  # no heartbeat unless asked
+
+
+async def test_a_bad_heartbeat_value_closes_1008(server: Server) -> None:
+    with trio.fail_after(10):
+        team = await server.register("bad-beat")
+        async with open_websocket_url(
+            f"{server.ws_url}?api_key={team['api_key']}&heartbeat=often"
+        ) as ws:
+            code, reason = await closed_with(ws)
+        assert code == WS_BAD_KEY
+        assert reason == "heartbeat must be 1 or 0"
