@@ -107,7 +107,10 @@ class ScheduleConfig(_Section, frozen=True, kw_only=True):
 
     profile: Literal["demo", "competition"] = "demo"
     tick_seconds: float = 1.0  # wall time between ticks
-    sim_seconds_per_tick: float = 60.0  # session time one tick represents (drives dt)
+    # session time one tick represents (drives dt): the demo hour of 3600 ticks is 30
+    # trading hours, so the weekly options (5 days of 6.5 h) near expiry by its end but
+    # never pass it
+    sim_seconds_per_tick: float = 30.0
     pre_open_ticks: int = 2
     auction_ticks: int = 1
     continuous_ticks: int = 3600  # an hour of continuous trading at one tick a second

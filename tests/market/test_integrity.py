@@ -86,7 +86,7 @@ def test_prices_news_and_signals_do_not_depend_on_the_flow() -> None:
 
 
 def test_a_regime_shift_headline_sets_the_regime_of_its_tick() -> None:
-    outputs = run(3_000, seed=2, news={"mean_gap_sim_seconds": 120.0}, retail={"enabled": False})
+    outputs = run(3_000, seed=2, news={"mean_gap_sim_seconds": 60.0}, retail={"enabled": False})
     shifts = [(o, n) for o in outputs for n in o.news if n.effect == "regime_shift"]
     assert len(shifts) > 300
     assert all(o.regime == n.new_regime for o, n in shifts)

@@ -10,6 +10,7 @@ import itertools
 import math
 import statistics
 from collections import Counter
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -17,7 +18,8 @@ import pytest
 from engine.config import Config, load
 from engine.instruments import build
 from engine.market import SimQuote, TickOutput, TrackingError, VolForecast, pricing
-from engine.market.simulator import Market
+from engine.market.model import TRADING_SECONDS_PER_YEAR
+from engine.market.simulator import MIN_YEARS, Market
 from tests.market.views import FlatView
 
 PINNED = {"low": (1.0, 0.0, 0.0), "medium": (0.0, 1.0, 0.0), "high": (0.0, 0.0, 1.0)}
@@ -221,3 +223,17 @@ def test_the_order_of_keys_in_the_config_does_not_change_the_session() -> None:
     b = run(market(other, seed=7), 300)
     assert sum(len(o.news) for o in a) > 50
     assert [msgspec.msgpack.encode(o) for o in a] == [msgspec.msgpack.encode(o) for o in b]
+
+
+@pytest.mark.parametrize("profile", ["demo", "competition"])
+def test_a_whole_session_ends_before_the_weekly_expiry(profile: str, tmp_path: Path) -> None:
+    """Past expiry every option would sit at the model's one-hour floor for the rest of
+    the session (the demo once did so from tick ~1950 of 3603)."""
+    path = tmp_path / "c.toml"
+    path.write_text(f"[schedule]\nprofile = '{profile}'\n")
+    config = load(path)
+    s = config.schedule
+    session = (s.pre_open_ticks + s.auction_ticks + s.continuous_ticks) * s.sim_seconds_per_tick
+    market = Market(config, 1, build(config))
+    left = market.expiry_years - session / TRADING_SECONDS_PER_YEAR
+    assert left > MIN_YEARS
