@@ -119,8 +119,7 @@ class EngineClient:
             slot.done.set()  # answer stays None: connection lost
 
     async def request(self, command: Command, *, timeout: float = 10.0) -> Reply:
-        stream = self._stream
-        if stream is None:
+        if self._stream is None:
             raise EngineUnavailable("the engine is not reachable; retry shortly")
         request_id = next(self._ids)
         slot = _Slot()

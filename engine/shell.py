@@ -55,6 +55,7 @@ from engine.records import (
     stamp,
 )
 from engine.replay.reexecute import Divergence, Reexecution
+from engine.rules import NANOS
 from engine.schedule import plan
 from engine.trading_day import next_slot
 from engine.wire import FrameError, FrameReader, Message, Refused, Reply, Request, frame
@@ -81,9 +82,6 @@ Inbox: TypeAlias = tuple[Command, int, Answer | None]
 
 class EngineError(Exception):
     """The engine cannot start; the message says why."""
-
-
-NANOS = 1_000_000_000
 
 
 def log_dir(data_dir: Path) -> Path:
@@ -336,9 +334,10 @@ class Engine:
         while True:
             closing = False
             if schedule.profile == "competition":  # on the exchange's wall-clock day
-                slot = next_slot(schedule, self.now_ns() / NANOS, ticked)
+                now = self.now_ns() / NANOS
+                slot = next_slot(schedule, now, ticked)
                 ticked = slot.at
-                wait = slot.at - self.now_ns() / NANOS
+                wait = slot.at - now
                 if wait > schedule.tick_seconds:
                     log.info(
                         "competition day: %s at %s %s, in %.0f s",

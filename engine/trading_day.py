@@ -23,10 +23,6 @@ class Slot(NamedTuple):
     closes: bool  # the session closes then, instead of ticking
 
 
-def _clock_time(text: str) -> datetime.time:
-    return datetime.time.fromisoformat(text)
-
-
 def next_slot(schedule: ScheduleConfig, now: float, after: float | None = None) -> Slot:
     """Competition profile: when the next tick is due (epoch seconds), at ``now`` or later
     and strictly after ``after`` (the slot last ticked, if any).
@@ -36,8 +32,10 @@ def next_slot(schedule: ScheduleConfig, now: float, after: float | None = None) 
     """
     zone = zoneinfo.ZoneInfo(schedule.timezone)
     day = datetime.datetime.fromtimestamp(now, zone).date()
-    opens = datetime.datetime.combine(day, _clock_time(schedule.open_time), zone).timestamp()
-    closes = datetime.datetime.combine(day, _clock_time(schedule.close_time), zone).timestamp()
+    opens, closes = (
+        datetime.datetime.combine(day, datetime.time.fromisoformat(text), zone).timestamp()
+        for text in (schedule.open_time, schedule.close_time)
+    )
     step = schedule.tick_seconds
     due = opens if now <= opens else opens + math.ceil((now - opens) / step) * step
     if after is not None and due <= after:

@@ -106,13 +106,13 @@ def commands(count: int, seed: int = 1) -> tuple[Exchange, list[Command], list[C
 
     setup += [limit(passive=True) for _ in range(RESTING)]
     # Ids are counters, so the generator knows which order each accepted submission
-    # gets. A cancel takes back its team's oldest limit order, which may have filled
-    # meanwhile (a cancel racing a fill: ORDER_NOT_FOUND); that keeps the book near
-    # its starting size instead of growing with every passive order.
-    next_id = sum(isinstance(c, SubmitOrder) for c in setup)
+    # gets. A cancel takes back one of its team's limit orders at random, which may
+    # have filled meanwhile (a cancel racing a fill: ORDER_NOT_FOUND).
+    placed = [c for c in setup if isinstance(c, SubmitOrder)]
     mine: dict[str, list[int]] = {team: [] for team in teams}
-    for number, c in enumerate((c for c in setup if isinstance(c, SubmitOrder)), 1):
+    for number, c in enumerate(placed, 1):
         mine[c.team_id].append(number)
+    next_id = len(placed)
     mix: list[Command] = []
     for _ in range(count):
         u = rng.random()
