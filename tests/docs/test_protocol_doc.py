@@ -16,8 +16,8 @@ import pytest
 
 from engine import log as logmod
 from gateway.errors import status_for
-from gateway.projection import Projection
-from gateway.ws import heartbeat_frame
+from gateway.projection.fold import Projection
+from gateway.web.ws import heartbeat_frame
 from tests.docs import extract
 from tests.docs.markdown import section, spans, table_rows
 
