@@ -74,3 +74,15 @@ class FrameReader:
             pos += 4 + size
         del self._buf[:pos]
         return out
+
+
+def encode(message: Message) -> bytes:
+    """One message without the length prefix (a NATS payload is framed already)."""
+    return _encoder.encode(message)
+
+
+def decode(data: bytes) -> Message:
+    try:
+        return _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise FrameError(f"undecodable message: {exc}") from None
