@@ -22,7 +22,7 @@ from nats.js import api
 from nats.js.client import JetStreamContext
 
 from engine.log.errors import LogError
-from engine.log.nats.messages import Chunk, Fenced, Names, StreamMismatch, span
+from engine.log.nats.messages import MSG_ID, Chunk, Fenced, Names, StreamMismatch, span
 
 log = logging.getLogger("tradepit.nats")
 
@@ -214,6 +214,8 @@ class JetStream:
                     ) from None
                 await asyncio.sleep(0.05)
             except nats.js.errors.APIError as exc:
+                if exc.err_code == WRONG_LAST_SEQUENCE and await self._stored(chunk, expected_last):
+                    return expected_last + 1  # an earlier try was stored; its ack was lost
                 if exc.err_code == WRONG_LAST_SEQUENCE:
                     raise Fenced(
                         f"stream {self.names.stream} refused log seqs {chunk.first}..{chunk.last} "
@@ -227,6 +229,24 @@ class JetStream:
                 f"message {ack.seq} where message {expected_last + 1} was due"
             )
         return ack.seq
+
+    async def _stored(self, chunk: Chunk, expected_last: int) -> bool:
+        """Is the message after ``expected_last`` this very chunk?
+
+        A server killed between storing a message and acking it may come back without
+        its dedupe state, so the retry meets "wrong last sequence" instead of
+        "duplicate": the stored message itself says whether it was ours.
+        """
+        try:
+            there = await self.message(expected_last + 1)
+        except nats.js.errors.NotFoundError:
+            return False
+        headers = there.headers or {}
+        return (
+            headers.get(MSG_ID) == f"{self.names.session}:{chunk.first}"
+            and span(headers, there.stream_seq) == (chunk.first, chunk.count)
+            and there.payload == chunk.payload
+        )
 
     async def subscribe(self, from_stream_seq: int) -> Any:
         """An ordered consumer (ephemeral, flow-controlled, gap-free) from a stream seq."""

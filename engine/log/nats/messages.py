@@ -115,7 +115,7 @@ def _array_header(n: int) -> bytes:
 
 def split(batch: Sequence[Record], max_payload: int) -> list[Chunk]:
     """The batch as messages of at most ``max_payload`` bytes (headers included)."""
-    budget = max_payload - HEADER_ROOM
+    budget = max_payload - HEADER_ROOM - 5  # 5: the largest msgpack array header
     chunks: list[Chunk] = []
     parts: list[bytes] = []
     size = 0
