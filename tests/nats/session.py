@@ -137,3 +137,19 @@ def record_stream(key: str, port: int, out: list[dict[str, object]], stop: threa
 def gapless(messages: list[dict[str, object]]) -> bool:
     seqs = [m["seq"] for m in messages if "seq" in m]
     return seqs == list(range(1, len(seqs) + 1))
+
+
+def last_seq(stream: list[dict[str, object]]) -> int:
+    seqs = [m["seq"] for m in stream if isinstance(m.get("seq"), int)]
+    return int(seqs[-1]) if seqs else 0  # type: ignore[call-overload]
+
+
+def head(port: int, key: str) -> int:
+    r = httpx.get(
+        f"http://127.0.0.1:{port}/events",
+        params={"after_seq": 0, "limit": 1},
+        headers={"X-API-Key": key},
+        timeout=10,
+    )
+    body = r.json()
+    return int(body["data"]["last_seq"])

@@ -17,14 +17,13 @@ import sys
 import threading
 from pathlib import Path
 
-import httpx
 from websockets.sync.client import connect
 
 from engine import log as logmod
 from engine.log.nats.server import LocalServer
 from engine.records import OrderAccepted
 from tests.chaos.cluster import acked, trade
-from tests.nats.session import gapless, nats_session, record_stream, register
+from tests.nats.session import gapless, head, last_seq, nats_session, record_stream, register
 from tests.procs import ROOT, wait_until
 
 
@@ -66,12 +65,12 @@ def test_engine_sigkill_then_a_new_engine_rebuilds_from_the_stream(
         pairs = list(zip(streams, bots, strict=True))
         try:
             wait_until(
-                lambda: all(_last_seq(st) >= _head(port, b.key) for st, b in pairs),
+                lambda: all(last_seq(st) >= head(port, b.key) for st, b in pairs),
                 60,
                 "the streams to reach the head",
             )
         except AssertionError:
-            tails = [(_last_seq(st), _head(port, b.key), st[-1:]) for st, b in pairs]
+            tails = [(last_seq(st), head(port, b.key), st[-1:]) for st, b in pairs]
             raise AssertionError(f"streams behind: {tails}") from None
         stop_following.set()
         for t in threads:
@@ -115,26 +114,10 @@ def test_a_bot_resumes_by_last_seq_after_failover(tmp_path: Path, nats_server: L
             stop.set()
             follower.join(30)
             trader.join(30)
-        last = _last_seq(seen)
+        last = last_seq(seen)
         assert gapless(seen)
         resume_at = last // 2
         with connect(f"ws://127.0.0.1:{port}/ws?api_key={bot.key}&last_seq={resume_at}") as ws:
             first = json.loads(ws.recv(timeout=10))
         assert first["seq"] == resume_at + 1
         assert first == seen[resume_at]
-
-
-def _last_seq(stream: list[dict[str, object]]) -> int:
-    seqs = [m["seq"] for m in stream if isinstance(m.get("seq"), int)]
-    return int(seqs[-1]) if seqs else 0  # type: ignore[call-overload]
-
-
-def _head(port: int, key: str) -> int:
-    r = httpx.get(
-        f"http://127.0.0.1:{port}/events",
-        params={"after_seq": 0, "limit": 1},
-        headers={"X-API-Key": key},
-        timeout=10,
-    )
-    body = r.json()
-    return int(body["data"]["last_seq"])
