@@ -81,7 +81,10 @@ class LocalServer:
         conf.write_text(self.config())
         out = (self.directory / "server.log").open("ab")
         self.proc = subprocess.Popen(
-            [str(binary()), "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT
+            [str(binary()), "-c", str(conf)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a terminal's Ctrl-C is for whoever started it
         )
         out.close()
 
