@@ -110,7 +110,7 @@ def time_gateway(args: list[str], head: int) -> float:
 
 def catch_up(tmp: Path, url: str, quick: bool) -> dict[str, object]:
     data = tmp / "recorded"
-    records = record_session(data / "log", 900 if quick else 8800)
+    records = record_session(data / "log", 900 if quick else 12000)
     nats_log = NatsLog(url, "recorded")
     try:
         started = time.perf_counter()
