@@ -16,7 +16,7 @@ from engine.log.nats.messages import Chunk, Fenced, StreamMismatch, split
 from engine.log.nats.server import LocalServer
 from engine.log.nats.writer import StreamWriter
 from engine.records import EngineStarted, Record, SetClock
-from engine.shell import Engine, EngineError, NatsOptions
+from engine.shell.sequencer import Engine, EngineError, NatsOptions
 from tests.procs import wait_until
 
 
