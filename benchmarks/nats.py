@@ -23,9 +23,9 @@ from pathlib import Path
 
 import httpx
 
-from engine import log as logmod
 from benchmarks._support import free_port, record_session, wait_http
 from benchmarks.e2e import CONFIG, WRK_SCRIPT, latencies, pct, register, wrk
+from engine import log as logmod
 from engine.log.nats import server
 from engine.log.nats.client import NatsLog
 from engine.log.nats.writer import StreamWriter

@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator
 import nats.errors
 import trio
 
-from gateway.engine_client import EngineUnavailable
 from engine.log.nats.client import NatsLog
 from engine.records import AnyRecord, Command
 from engine.wire import FrameError, Refused, Reply, Request, decode, encode
+from gateway.engine_client import EngineUnavailable
 
 
 class StreamSource:

@@ -49,11 +49,11 @@ def test_killing_one_node_of_three_loses_no_acknowledged_order(
         for t in threads:
             t.start()
         try:
-            wait_until(lambda: acked(bots) >= 300, 120, "300 acknowledged orders")
+            wait_until(lambda: acked(bots) >= 200, 180, "200 acknowledged orders")
             leader = _stream_leader(nats_cluster)
             leader.kill()
             at_kill = acked(bots)
-            wait_until(lambda: acked(bots) >= at_kill + 300, 120, "trading after the kill")
+            wait_until(lambda: acked(bots) >= at_kill + 200, 180, "trading after the kill")
         finally:
             stop_trading.set()
         survivors = [n for n in nats_cluster if n is not leader]
