@@ -4,6 +4,9 @@ Sessions live in ``DATA_DIR/<session>``. A directory that already holds a log is
 resumed, never overwritten: pass it as ``--data-dir``, or name it with ``--session``,
 or take the latest with ``--resume``. Otherwise a new session directory is made.
 Ctrl-C (or SIGTERM) stops the gateways, then the engine, each cleanly.
+
+``--nats URL`` also publishes the log to that NATS JetStream (docs/nats.md); a bare
+``--nats`` starts a local single-node JetStream in the session directory for a demo.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gateways", type=int, default=1, help="gateways on consecutive ports")
     parser.add_argument("--no-house", action="store_true", help="no house liquidity provider")
     parser.add_argument("--no-retail", action="store_true", help="no simulated retail flow")
+    parser.add_argument(
+        "--nats",
+        nargs="?",
+        const="local",
+        metavar="URL",
+        help="publish the log to NATS JetStream; alone: start a local one for a demo",
+    )
 
 
 def is_session(path: Path) -> bool:
@@ -72,6 +82,16 @@ def run(args: argparse.Namespace) -> int:
         engine_cmd.append("--no-house")
     if args.no_retail:
         engine_cmd.append("--no-retail")
+    nats_server = None
+    if args.nats:
+        url = args.nats
+        if url == "local":
+            from engine.log.nats import server
+
+            nats_server = server.single(session / "nats")
+            url = nats_server.url
+        args.nats_url = url
+        engine_cmd += ["--nats", url, "--session", session.name]
     gateway_cmds = []
     for i in range(args.gateways):
         cmd = [
@@ -91,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
         return trio.run(_supervise, session, resumed, engine_cmd, gateway_cmds, args)
     except KeyboardInterrupt:
         return 130
+    finally:
+        if nats_server is not None:
+            nats_server.stop()
 
 
 async def _supervise(
@@ -178,6 +201,14 @@ def _banner(session: Path, resumed: bool, args: argparse.Namespace) -> None:
     url = f"http://{'localhost' if args.host == '127.0.0.1' else args.host}:{args.port}"
     extra = "".join(f", {url.rsplit(':', 1)[0]}:{args.port + i}" for i in range(1, args.gateways))
     what = "resumed" if resumed else "new"
+    nats = getattr(args, "nats_url", None)
+    remote = (
+        f"""  NATS JetStream:   {nats} (stream TRADEPIT_{session.name})
+  remote gateway:   tradepit gateway --nats {nats} --session {session.name} --port 8100
+"""
+        if nats
+        else ""
+    )
     print(
         f"""
 tradepit is running: {url}{extra}
@@ -187,7 +218,7 @@ tradepit is running: {url}{extra}
                       -H 'Content-Type: application/json' \\
                       -d '{{"team_name": "my-bot", "role": "market_maker"}}'
   stream:           ws://{url.split("://", 1)[1]}/ws?api_key=YOUR_KEY
-  Ctrl-C stops it; `./scripts/serve --data-dir {session}` resumes it.
+{remote}  Ctrl-C stops it; `./scripts/serve --data-dir {session}` resumes it.
 """,
         flush=True,
     )

@@ -79,6 +79,18 @@ class FrameReader:
         return out
 
 
+def encode(message: Message) -> bytes:
+    """One message without the length prefix (a NATS payload is framed already)."""
+    return _encoder.encode(message)
+
+
+def decode(data: bytes) -> Message:
+    try:
+        return _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise FrameError(f"undecodable message: {exc}") from None
+
+
 def read_address(data_dir: Path) -> tuple[str, int] | None:
     try:
         host, _, port = (data_dir / ADDR_FILE).read_text().strip().rpartition(":")

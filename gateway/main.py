@@ -86,17 +86,52 @@ async def serve_app(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, required=True, help="the session directory")
+    parser.add_argument("--data-dir", type=Path, help="the session directory (or --nats)")
     parser.add_argument("--port", type=int, default=None, help="HTTP and WebSocket port")
     parser.add_argument("--host", default=None, help="address to serve on (127.0.0.1)")
     parser.add_argument("--config", type=Path, help="TOML config (the [gateway] section)")
+    parser.add_argument(
+        "--nats", metavar="URL", help="follow the session's JetStream stream instead of a data dir"
+    )
+    parser.add_argument("--session", help="the session's name on NATS (with --nats)")
 
 
-async def _run(config: configmod.Config, data_dir: Path, port: int, host: str | None) -> None:
+async def serve_remote_gateway(
+    config: configmod.Config,
+    url: str,
+    session: str,
+    port: int,
+    *,
+    host: str | None = None,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """A gateway with no data dir: the stream for records, NATS for commands."""
+    from engine.log.nats.client import NatsLog
+    from gateway.remote import NatsEngineClient, StreamSource
+
+    nats_log = await trio.to_thread.run_sync(
+        lambda: NatsLog(url, session, client_name="tradepit-gateway")
+    )
+    try:
+        gw = Gateway(config, NatsEngineClient(nats_log), StreamSource(nats_log))
+        async with trio.open_nursery() as nursery:
+            bound = await nursery.start(serve_app, gw, host or config.gateway.host, port)
+            task_status.started(bound)
+    finally:
+        nats_log.close()
+
+
+async def _run(config: configmod.Config, args: argparse.Namespace, port: int) -> None:
+    host: str | None = args.host
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            await nursery.start(lambda task_status: serve_gateway(
-                config, data_dir, port, host=host, task_status=task_status))  # fmt: skip
+            if args.nats:
+                await nursery.start(lambda task_status: serve_remote_gateway(
+                    config, args.nats, args.session, port, host=host,
+                    task_status=task_status))  # fmt: skip
+            else:
+                await nursery.start(lambda task_status: serve_gateway(
+                    config, args.data_dir, port, host=host, task_status=task_status))  # fmt: skip
             async for signum in signals:
                 log.info("%s: stopping", signal.Signals(signum).name)
                 nursery.cancel_scope.cancel()
@@ -114,6 +149,23 @@ def run(args: argparse.Namespace) -> int:
     except configmod.ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.nats and not args.session:
+        print("error: --nats needs --session NAME", file=sys.stderr)
+        return 2
+    if not args.nats and args.data_dir is None:
+        print("error: give --data-dir DIR, or --nats URL --session NAME", file=sys.stderr)
+        return 2
     port = args.port if args.port is not None else config.gateway.port
-    trio.run(_run, config, args.data_dir, port, args.host)
+    try:
+        trio.run(_run, config, args, port)
+    except BaseException as exc:  # a stream that is not a tradepit log, or NATS unreachable
+        from engine.log.errors import LogError
+
+        found = exc.subgroup(LogError) if isinstance(exc, BaseExceptionGroup) else exc
+        if not isinstance(found, LogError | BaseExceptionGroup):
+            raise
+        while isinstance(found, BaseExceptionGroup):
+            found = found.exceptions[0]
+        print(f"error: {found}", file=sys.stderr)
+        return 2
     return 0

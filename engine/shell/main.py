@@ -12,7 +12,7 @@ import trio
 
 from engine import config as configmod
 from engine import log as logmod
-from engine.shell.sequencer import Engine, EngineError
+from engine.shell.sequencer import Engine, EngineError, NatsOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +24,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-clock", action="store_true", help="do not issue ticks and phases")
     parser.add_argument("--no-house", action="store_true", help="no house liquidity provider")
     parser.add_argument("--no-retail", action="store_true", help="no simulated retail flow")
+    add_nats_arguments(parser)
+
+
+def add_nats_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nats", metavar="URL", help="also publish the log to NATS JetStream (URL[,URL...])"
+    )
+    parser.add_argument(
+        "--session", help="the session's name on NATS (default: the data dir's name)"
+    )
+    parser.add_argument(
+        "--nats-replicas", type=int, default=1, help="replicas of a new stream (3 on a cluster)"
+    )
+
+
+def nats_options(args: argparse.Namespace, data_dir: Path) -> NatsOptions | None:
+    if not args.nats:
+        return None
+    return NatsOptions(args.nats, args.session or Path(data_dir).resolve().name, args.nats_replicas)
 
 
 def setup_logging() -> None:
@@ -59,12 +78,25 @@ def run(args: argparse.Namespace) -> int:
         if args.no_retail:
             overrides["retail"] = {"enabled": False}
         config = configmod.load(args.config, **overrides)
-        engine = Engine(args.data_dir, config, args.seed)
+        engine = Engine(args.data_dir, config, args.seed, nats=nats_options(args, args.data_dir))
         engine.open()
     except (configmod.ConfigError, logmod.LogError, EngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     host = args.host or config.engine.host
     port = args.port if args.port is not None else config.engine.port
-    trio.run(run_engine, engine, host, port, not args.no_clock)
+    try:
+        trio.run(run_engine, engine, host, port, not args.no_clock)
+    except (EngineError, BaseExceptionGroup) as exc:  # fenced by another engine's append
+        stopped = exc if isinstance(exc, EngineError) else exc.subgroup(EngineError)
+        if stopped is None:
+            raise
+        print(f"error: {_first(stopped)}", file=sys.stderr)
+        return 3
     return 0
+
+
+def _first(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc

@@ -17,6 +17,11 @@ On start the core is rebuilt by re-executing every recorded command; the events 
 produces must equal the recorded ones (else the log belongs to other rules: refuse).
 A command whose events were cut off by a torn tail is completed from the re-execution:
 it was never answered, and its events are a function of the command.
+
+With ``nats`` (``--nats URL``) every batch is also published to the session's
+JetStream stream before the answer (``engine.log.nats.writer``); an empty data dir is
+rebuilt from the stream; an engine already serving the session makes this one refuse
+to start, and one whose append JetStream refuses (``Fenced``) stops.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias, cast
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import trio
 
@@ -36,6 +42,7 @@ from engine import config as configmod
 from engine import log as logmod
 from engine.core.exchange import Exchange
 from engine.core.rules import NANOS
+from engine.log.nats.messages import Fenced
 from engine.records import (
     AnyRecord,
     CancelAll,
@@ -58,6 +65,9 @@ from engine.replay.reexecute import Divergence, Reexecution
 from engine.shell.schedule import plan
 from engine.shell.trading_day import next_slot
 from engine.wire import ADDR_FILE, FrameError, FrameReader, Message, Refused, Reply, Request, frame
+
+if TYPE_CHECKING:
+    from engine.log.nats.client import NatsLog
 
 log = logging.getLogger("tradepit.engine")
 
@@ -87,6 +97,15 @@ def log_dir(data_dir: Path) -> Path:
     return data_dir / "log"
 
 
+@dataclass(frozen=True)
+class NatsOptions:
+    """``--nats URL --session NAME``: mirror the log to that session's stream."""
+
+    url: str
+    session: str
+    replicas: int = 1
+
+
 class Engine:
     def __init__(
         self,
@@ -96,8 +115,11 @@ class Engine:
         *,
         now_ns: Callable[[], int] = time.time_ns,
         append_in_thread: bool = True,
+        nats: NatsOptions | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.nats = nats
+        self.nats_log: NatsLog | None = None
         self.config = config
         self.seed = seed
         self.now_ns = now_ns
@@ -118,12 +140,32 @@ class Engine:
     def open(self) -> None:
         """Open (or create) the log and bring the core up to its head."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.writer = logmod.open_writer(log_dir(self.data_dir), self.config.log)
+        if self.nats is not None and self.nats_log is None:
+            self.nats_log = _connect(self.nats)
+        self.writer = self._open_writer()
         if self.writer.head_seq == 0:
             self._start_session()
         else:
             self._recover()
         self._append_now([EngineStarted(recovered_seq=self.next_seq - 1)])
+
+    def _open_writer(self) -> logmod.LogWriter:
+        local = logmod.open_writer(log_dir(self.data_dir), self.config.log)
+        if self.nats_log is None:
+            return local
+        from engine.log.nats.writer import MirroredWriter, StreamWriter, reconcile
+
+        try:
+            stream = StreamWriter(self.nats_log, self.nats.replicas if self.nats else 1)
+            reconcile(local, self._read_local, stream)
+        except BaseException:
+            local.close()
+            raise
+        return MirroredWriter(local, stream)
+
+    def _read_local(self, from_seq: int, to_seq: int) -> Iterator[AnyRecord]:
+        with logmod.open_reader(log_dir(self.data_dir)) as reader:
+            yield from reader.read(from_seq, to_seq)
 
     def _start_session(self) -> None:
         seed = self.seed if self.seed is not None else secrets.randbits(63)
@@ -197,11 +239,18 @@ class Engine:
                 _write_atomic(self.data_dir / ADDR_FILE, f"{sockname[0]}:{sockname[1]}\n")
                 nursery.start_soon(self._sequencer)
                 nursery.start_soon(trio.serve_listeners, self._connection, listeners)
+                if self.nats_log is not None:
+                    from engine.log.nats.commands import serve_commands
+
+                    await nursery.start(serve_commands, self.nats_log, self.offer)
                 if clock:
                     nursery.start_soon(self._clock)
                 task_status.started(self.address)
         finally:
             self.close()
+            if self.nats_log is not None:
+                self.nats_log.close()
+                self.nats_log = None
 
     def close(self) -> None:
         if self.writer is not None:
@@ -220,6 +269,16 @@ class Engine:
         await self._inbox_send.send((command, 0, answer))
         await done.wait()
         return box[0]
+
+    def offer(self, command: AnyRecord, request_id: int, answer: Answer) -> None:
+        """Queue a gateway's command without waiting (NATS requests), or refuse it now."""
+        if not isinstance(command, FROM_GATEWAY):
+            answer(Refused(request_id, "FORBIDDEN", "not a gateway command"))
+            return
+        try:
+            self._inbox_send.send_nowait((command, request_id, answer))
+        except trio.WouldBlock:
+            answer(Refused(request_id, "SERVICE_UNAVAILABLE", "the engine is busy", 0.5))
 
     async def _connection(self, stream: trio.SocketStream) -> None:
         replies_send, replies = trio.open_memory_channel[Message](10_000)
@@ -290,6 +349,8 @@ class Engine:
             for answer, reply in answers:
                 if answer is not None:
                     answer(Refused(reply.id, "SERVICE_UNAVAILABLE", self.problem, 1.0))
+            if isinstance(exc, Fenced):
+                raise EngineError(f"fenced: {exc}; this engine stops") from None
             return
         for answer, reply in answers:
             if answer is not None:
@@ -321,7 +382,7 @@ class Engine:
 
     def _reopen(self) -> None:
         self.close()
-        self.writer = logmod.open_writer(log_dir(self.data_dir), self.config.log)
+        self.writer = self._open_writer()
         self._recover()
         self._append_now([EngineStarted(recovered_seq=self.next_seq - 1)])
 
@@ -396,6 +457,26 @@ def rebuild(records: Iterable[AnyRecord]) -> tuple[Exchange, int, list[Event]]:
     if run.core is None:
         raise EngineError("the log holds no session record")
     return run.core, run.head, run.missing()
+
+
+def _connect(options: NatsOptions) -> NatsLog:
+    """The session's stream, unless a live engine serves the session already."""
+    from engine.log.nats.client import NatsLog
+    from engine.log.nats.commands import who_serves
+
+    nats_log = NatsLog(options.url, options.session, client_name="tradepit-engine")
+    try:
+        other = who_serves(nats_log)
+    except BaseException:
+        nats_log.close()
+        raise
+    if other is not None:
+        nats_log.close()
+        raise EngineError(
+            f"session {options.session!r} is served by a live engine ({other}) on "
+            f"{options.url}: refusing to start a second one"
+        )
+    return nats_log
 
 
 def _write_atomic(path: Path, text: str) -> None:

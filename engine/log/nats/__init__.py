@@ -1,0 +1,4 @@
+"""The distributed log: the session's records on NATS JetStream (docs/nats.md).
+
+Only ``messages`` is importable without nats-py; the rest needs the ``nats`` extra.
+"""

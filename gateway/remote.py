@@ -1,0 +1,81 @@
+"""A gateway on another host: records from the session's JetStream stream, commands to
+the engine over NATS request-reply. No access to the engine's data directory.
+
+Why request-reply and not the engine's TCP protocol: a remote gateway then needs no
+engine address, only the NATS URL and the session's name; after a failover the new
+engine (on any host) subscribes to the same subject and the gateways carry on. The
+rule stays "answered only once durable": the engine replies after the local fsync
+and JetStream's ack, and this gateway answers its caller only once it has folded the
+reply's records from the stream (``Gateway.wait_applied``), as a local one does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+
+import nats.errors
+import trio
+
+from engine.log.nats.client import NatsLog
+from engine.records import AnyRecord, Command
+from engine.wire import FrameError, Refused, Reply, Request, decode, encode
+from gateway.engine_client import EngineUnavailable
+
+
+class StreamSource:
+    """``RecordSource`` over the stream: an ordered consumer from the asked seq."""
+
+    def __init__(self, nats_log: NatsLog) -> None:
+        self.log = nats_log
+        self._head = 0
+
+    def head(self) -> int:
+        return self._head
+
+    def nudge(self) -> None:
+        pass  # JetStream pushes new messages; there is no poll to cut short
+
+    async def follow(self, from_seq: int) -> AsyncIterator[AnyRecord]:
+        js = self.log.js
+        while not await self.log.run(js.exists()):  # the engine may not have created it yet
+            await trio.sleep(0.2)
+        head = await self.log.run(js.head())
+        self._head = max(self._head, head.log_seq)
+        async for records in self.log.follow(from_seq):
+            self._head = max(self._head, records[-1].seq)
+            for record in records:
+                yield record
+
+
+class NatsEngineClient:
+    """The gateway's ``Engine``: one NATS request per command, answered when durable."""
+
+    def __init__(self, nats_log: NatsLog) -> None:
+        self.log = nats_log
+        self._ids = itertools.count(1)
+
+    async def request(self, command: Command, *, timeout: float = 10.0) -> Reply:
+        payload = encode(Request(next(self._ids), command))  # type: ignore[arg-type]
+        nc = self.log.js.nc
+        subject = self.log.names.commands_subject
+        try:
+            msg = await self.log.run(nc.request(subject, payload, timeout=timeout))
+        except nats.errors.NoRespondersError:
+            raise EngineUnavailable("the engine is not reachable; retry shortly") from None
+        except nats.errors.TimeoutError:
+            raise EngineUnavailable(
+                "the engine did not answer; the command may or may not have been sequenced: "
+                "check GET /orders or GET /events",
+            ) from None
+        except nats.errors.Error as exc:
+            raise EngineUnavailable(f"NATS: {exc or type(exc).__name__}; retry shortly") from None
+        try:
+            answer = decode(msg.data)
+        except FrameError as exc:
+            raise EngineUnavailable(f"undecodable answer from the engine: {exc}") from None
+        if isinstance(answer, Refused):
+            raise EngineUnavailable(answer.message, answer.code, answer.retry_after)
+        if not isinstance(answer, Reply):
+            raise EngineUnavailable("the engine answered with a request")
+        return answer

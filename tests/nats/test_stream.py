@@ -1,0 +1,172 @@
+"""The session's stream on a real nats-server: append, read, fence, split, reconnect."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+import trio
+
+from engine import config as configmod
+from engine.log.nats.client import NatsLog
+from engine.log.nats.messages import Chunk, Fenced, StreamMismatch, split
+from engine.log.nats.server import LocalServer
+from engine.log.nats.writer import StreamWriter
+from engine.records import EngineStarted, Record, SetClock
+from engine.shell.sequencer import Engine, EngineError, NatsOptions
+from tests.procs import wait_until
+
+
+def batch(first: int, n: int, pad: int = 0) -> list[Record]:
+    return [EngineStarted(seq=first + i, ts=pad, recovered_seq=i) for i in range(n)]
+
+
+def test_a_retry_that_meets_its_own_stored_message_is_not_fenced(nats_log: NatsLog) -> None:
+    """A server back from SIGKILL may have stored a message but lost its dedupe state."""
+    writer = StreamWriter(nats_log)
+    writer.append(batch(1, 5))
+    (chunk,) = split(batch(6, 5), nats_log.js.max_payload)
+    assert nats_log.sync(nats_log.js.publish(chunk, 1)) == 2
+    assert nats_log.sync(nats_log.js.publish(chunk, 1)) == 2  # the retry: same message
+    other = Chunk(6, 5, split(batch(6, 5, pad=9), 1 << 20)[0].payload)
+    with pytest.raises(Fenced):
+        nats_log.sync(nats_log.js.publish(other, 1))
+
+
+@pytest.fixture
+def nats_log(nats_server: LocalServer) -> Iterator[NatsLog]:
+    log = NatsLog(nats_server.url, "s1")
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+def test_batches_read_back_in_order_from_any_seq(nats_log: NatsLog) -> None:
+    writer = StreamWriter(nats_log)
+    for first in range(1, 1000, 100):
+        writer.append(batch(first, 100))
+    assert (writer.head_seq, writer.stream_seq) == (1000, 10)
+    assert nats_log.head().log_seq == 1000
+    assert [r.seq for r in nats_log.read(1)] == list(range(1, 1001))
+    assert [r.seq for r in nats_log.read(250, 420)] == list(range(250, 421))
+    assert [r.seq for r in nats_log.read(1000)] == [1000]
+    assert list(nats_log.read(1001)) == []
+
+
+def test_a_second_writer_is_fenced_by_the_expected_sequence(nats_server: LocalServer) -> None:
+    one, two = NatsLog(nats_server.url, "s1"), NatsLog(nats_server.url, "s1")
+    try:
+        first = StreamWriter(one)
+        first.append(batch(1, 5))
+        second = StreamWriter(two)  # opens at the head: the takeover
+        second.append(batch(6, 5))
+        with pytest.raises(Fenced, match="after stream message 1: another engine appended"):
+            first.append(batch(6, 5, pad=1))  # its own records for the same seqs
+        assert [r.seq for r in one.read(1)] == list(range(1, 11))
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_batch_bigger_than_a_message_is_split_and_read_whole(nats_log: NatsLog) -> None:
+    writer = StreamWriter(nats_log)
+    big = batch(1, 120_000)
+    assert len(msgspec.msgpack.encode(big)) > 2 * nats_log.js.max_payload
+    writer.append(big)
+    assert writer.stream_seq >= 3
+    assert [r.seq for r in nats_log.read(1)] == list(range(1, 120_001))
+
+
+def test_publishing_through_a_server_restart_leaves_no_gap_and_no_duplicate(
+    nats_server: LocalServer, nats_log: NatsLog
+) -> None:
+    writer = StreamWriter(nats_log)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def publish() -> None:
+        try:
+            while not stop.is_set():
+                writer.append(batch(writer.head_seq + 1, 8))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=publish)
+    thread.start()
+    try:
+        wait_until(lambda: writer.head_seq >= 400, 60, "400 records")
+        nats_server.kill()  # SIGKILL mid-publish; acknowledged messages are fsynced
+        nats_server.start()
+        nats_server.wait_ready()
+        before = writer.head_seq
+        wait_until(lambda: writer.head_seq >= before + 400, 60, "publishing to resume")
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not errors, errors
+    seqs = [r.seq for r in nats_log.read(1)]
+    assert seqs == list(range(1, writer.head_seq + 1))
+    assert nats_log.head().stream_seq == writer.head_seq // 8
+
+
+def test_a_stream_that_is_not_a_tradepit_log_is_refused(nats_log: NatsLog) -> None:
+    StreamWriter(nats_log).append(batch(1, 3))
+
+    async def foreign() -> None:
+        await nats_log.js.js.publish(nats_log.names.log_subject, b"hello")
+
+    nats_log.sync(foreign())
+    with pytest.raises(StreamMismatch, match="stream message 2 is not a tradepit batch"):
+        list(nats_log.read(1))
+
+
+def test_a_stream_missing_its_first_messages_is_refused(nats_log: NatsLog) -> None:
+    from nats.js import api
+
+    async def create() -> None:
+        await nats_log.js.js.add_stream(
+            api.StreamConfig(
+                name=nats_log.names.stream, subjects=[nats_log.names.log_subject], first_seq=5
+            )
+        )
+
+    nats_log.sync(create())
+    with pytest.raises(StreamMismatch, match="starts at message 5: earlier records were removed"):
+        list(nats_log.read(1))
+
+
+async def test_an_engine_whose_append_is_refused_stops(
+    tmp_path: Path, nats_server: LocalServer
+) -> None:
+    config = configmod.load(None, house={"enabled": False}, retail={"enabled": False})
+    engine = Engine(tmp_path / "a", config, 1, nats=NatsOptions(nats_server.url, "fence"))
+    answers: list[object] = []
+
+    async def fence_then_submit() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.serve, "127.0.0.1", 0, False)
+            usurper = NatsLog(nats_server.url, "fence")
+            try:
+                writer = StreamWriter(usurper)
+                writer.append(batch(writer.head_seq + 1, 1))
+            finally:
+                usurper.close()
+            answers.append(await engine.submit(SetClock(running=False)))
+            await trio.sleep_forever()
+
+    with trio.fail_after(60), pytest.raises(BaseExceptionGroup) as caught:
+        await fence_then_submit()
+    assert [getattr(a, "code", None) for a in answers] == ["SERVICE_UNAVAILABLE"]
+    (fenced,) = _leaves(caught.value)
+    assert isinstance(fenced, EngineError)
+    assert str(fenced).startswith("fenced: stream TRADEPIT_fence refused log seqs")
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for e in exc.exceptions for leaf in _leaves(e)]
+    return [exc]
