@@ -21,6 +21,7 @@ from engine.records import CancelOrder, Command
 from engine.wire import Reply
 from gateway import decisions, validate
 from gateway.errors import ApiError
+from gateway.hypercorn_tuning import WriteGuard
 from gateway.messages import encode_body, frame, iso_timestamp
 from gateway.metrics import Metrics
 from gateway.projection import Projection
@@ -55,6 +56,7 @@ class Gateway:
         self._connected_before: dict[str, bool] = {}
         self.caught_up = trio.Event()  # set once the projection reached the log's head
         self.replay: ReplayControl | None = None  # set when serving a recorded session
+        self.write_guard: WriteGuard | None = None  # set by the server (aborted writes)
 
     # ------------------------------------------------------------------ the log
 
@@ -66,7 +68,7 @@ class Gateway:
         projection, streams = self.projection, self.streams
         folded = 0
         async for record in self.source.follow(projection.applied_seq + 1):
-            streams.publish(projection.step(record))
+            streams.publish(projection.fold(record))
             folded += 1
             if folded % 512 == 0:
                 await trio.lowlevel.checkpoint()  # a long replay must not starve the senders
