@@ -210,6 +210,10 @@ class Gateway:
                     "Connections closed as slow consumers.",
                     lambda: s.slow_disconnects,
                 ),
+                "tradepit_ws_aborted_total": (
+                    "WebSocket connections aborted: a write stalled slow_client_seconds.",
+                    lambda: self.write_guard.aborted if self.write_guard else 0,
+                ),
                 "tradepit_ws_messages_sent_total": (
                     "WebSocket messages sent.",
                     lambda: self.metrics.ws_messages_sent,
