@@ -40,8 +40,8 @@ from typing import Generic, TypeVar
 
 import trio
 
-from gateway.messages import frame
-from gateway.projection import Broadcast, Delivery
+from gateway.projection.fold import Broadcast, Delivery
+from gateway.projection.messages import frame
 
 SLOW_CONSUMER_CODE = 4008
 SLOW_CONSUMER_REASON = "slow consumer: resume with last_seq"
