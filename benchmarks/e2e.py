@@ -3,11 +3,14 @@
 1. Orders/s through one gateway (``POST /orders``, keep-alive, 16 connections, load
    from ``wrk`` in its own process) as a ratio to a bare hypercorn-trio ASGI app
    measured in the same run; and to the same bare app on hypercorn with the gateway's
-   changes to it (``gateway/hypercorn_tuning.py``), the stricter comparison.
+   changes to it (``gateway/web/hypercorn_tuning.py``), the stricter comparison.
 2. At a fixed moderate load, p50/p99 of the order ack (the HTTP answer) and of the
    counterparty's ``execution_report`` on its WebSocket.
-3. WebSocket fan-out: messages/s delivered to 100 connected clients.
-4. Resume: the time to receive 100k missed messages with ``last_seq``.
+3. WebSocket fan-out capacity: a burst of broadcasts delivered to 100 connected
+   clients, against a bare trio-websocket server sending the same frames to the same
+   clients in the same run (``_fanout.py``).
+4. Resume: the time to receive 100k missed messages with ``last_seq``, against paging
+   ``GET /events`` from the same gateway.
 
 ``wrk`` comes from Debian's packages; it is installed if missing.
 """
@@ -30,6 +33,7 @@ from pathlib import Path
 import httpx
 import websockets
 
+from benchmarks import _fanout
 from benchmarks._support import free_port, record_session, wait_http
 from engine.records import RegisterTeam
 
@@ -102,20 +106,6 @@ def wrk(url: str, script: Path, seconds: int = 8) -> float:
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     assert match is not None, out
     return float(match.group(1))
-
-
-#: Fan-out: the house quotes every instrument and ticks come fast, so every client
-#: receives a tick_start and up to 22 market_data messages every 50 ms.
-FANOUT_CONFIG = """
-[schedule]
-tick_seconds = 0.05
-pre_open_ticks = 1
-auction_ticks = 1
-[retail]
-enabled = false
-[gateway]
-ws_max_connections_per_team = 8
-"""
 
 
 @contextmanager
@@ -235,26 +225,6 @@ async def latencies(
     return acks, fills
 
 
-async def fan_out(url: str, keys: list[str], seconds: float) -> int:
-    received = 0
-
-    async def client(key: str) -> None:
-        nonlocal received
-        async with websockets.connect(
-            url.replace("http", "ws") + f"/ws?api_key={key}", max_queue=None
-        ) as ws:
-            deadline = time.monotonic() + seconds
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    await asyncio.wait_for(ws.recv(), left)
-                except TimeoutError:
-                    break
-                received += 1
-
-    await asyncio.gather(*(client(k) for k in keys))
-    return received
-
-
 async def resume(url: str, key: str, count: int) -> float:
     started = time.perf_counter()
     got = 0
@@ -307,6 +277,7 @@ def resume_100k(tmp: Path) -> dict[str, object]:
     return {
         "resume_100k_pages_seconds": round(paged, 2),
         "resume_100k_websocket_seconds": round(streamed, 2),
+        "resume_100k_websocket_to_pages": round(streamed / paged, 2),
     }
 
 
@@ -370,12 +341,7 @@ def run(quick: bool) -> dict[str, object]:
                 100_000 * paged / head, 2
             )
         figures |= resume_100k(tmp)
-        with cluster(tmp, FANOUT_CONFIG, "fanout") as url:
-            keys = [register(url, f"fan-{i}", "retail") for i in range(100)]
-            seconds = 5.0 if quick else 10.0
-            received = asyncio.run(fan_out(url, keys, seconds))
-            figures["fan_out_clients"] = 100
-            figures["fan_out_messages_per_s"] = round(received / seconds)
+        figures |= _fanout.run(tmp, 50 if quick else 100)
     for k, v in figures.items():
         print(f"{k:<30}{v:>12}")
     return figures

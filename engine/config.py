@@ -138,6 +138,8 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     max_body_bytes: int = 64 * 1024
     ws_queue_size: int = 4096  # messages buffered per connection before it is closed
     ws_max_connections_per_team: int = 8
+    ws_max_connections: int = 10_000  # WebSocket connections per gateway; beyond: close 1013
+    slow_client_seconds: float = 10.0  # a WebSocket write stalled this long aborts the client
     events_page_max: int = 2000
     events_history: int = 1_000_000  # per-team messages kept for resume; older: 410
     heartbeat_seconds: float = 1.0
@@ -320,6 +322,9 @@ def _check(config: Config) -> None:
             raise ConfigError(
                 f"invalid config: probabilities must sum to 1 - at `$.regimes.transitions.{regime}`"
             )
+    for key in ("ws_max_connections", "slow_client_seconds"):
+        if getattr(config.gateway, key) <= 0:
+            raise ConfigError(f"invalid config: must be > 0 - at `$.gateway.{key}`")
     schedule = config.schedule
     if schedule.tick_seconds <= 0:
         raise ConfigError("invalid config: must be > 0 - at `$.schedule.tick_seconds`")

@@ -27,6 +27,7 @@ WS_BAD_KEY = 1008  # policy violation: missing or unknown api_key, malformed las
 WS_SLOW_CONSUMER = 4008  # the bounded buffer overflowed: reconnect with last_seq
 WS_SNAPSHOT_REQUIRED = 4010  # last_seq older than the kept history: reconnect without it
 WS_TOO_MANY_CONNECTIONS = 4029  # more than ws_max_connections_per_team
+WS_GATEWAY_FULL = 1013  # "try again later": the gateway holds ws_max_connections already
 WS_GOING_AWAY = 1001  # the gateway is shutting down
 
 STATUS: dict[str, int] = {

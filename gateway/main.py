@@ -33,12 +33,15 @@ CATCH_UP_SECONDS = 60.0
 hypercorn_tuning.install()
 
 
-def hypercorn_config(host: str, port: int) -> HypercornConfig:
+def hypercorn_config(
+    host: str, port: int, guard: hypercorn_tuning.WriteGuard | None = None
+) -> HypercornConfig:
     hc = HypercornConfig()
     hc.bind = [f"{host}:{port}"]
     hc.accesslog = None
     hc.loglevel = "WARNING"
-    hc.graceful_timeout = 2.0
+    hc.graceful_timeout = 1.0  # SIGTERM to exit within 2 s, whatever the clients do
+    setattr(hc, hypercorn_tuning.GUARD_ATTRIBUTE, guard)
     return hc
 
 
@@ -76,13 +79,26 @@ async def serve_app(
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Follow the log into ``gw``; once caught up, serve it on ``host:port``."""
+    guard = hypercorn_tuning.WriteGuard(gw.settings.slow_client_seconds)
+    gw.write_guard = guard
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(_stop_writes_when_cancelled, guard)
         await nursery.start(gw.follow)
         with trio.move_on_after(CATCH_UP_SECONDS):
             await gw.caught_up.wait()
-        binds: list[str] = await nursery.start(serve, App(gw), hypercorn_config(host, port))
+        hc = hypercorn_config(host, port, guard)
+        binds: list[str] = await nursery.start(serve, App(gw), hc)
         log.info("gateway on %s", binds[0])
         task_status.started(int(binds[0].rsplit(":", 1)[1]))
+
+
+async def _stop_writes_when_cancelled(guard: hypercorn_tuning.WriteGuard) -> None:
+    # hypercorn shields its socket writes: when the gateway is cancelled (SIGTERM), a
+    # write to a client that stopped reading would hold the process up forever
+    try:
+        await trio.sleep_forever()
+    finally:
+        guard.stop()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,6 +29,7 @@ from gateway.replay.paced import ReplayControl
 from gateway.source import RecordSource
 from gateway.streams import SnapshotRequired, Streams, Subscription
 from gateway.web import validate
+from gateway.web.hypercorn_tuning import WriteGuard
 
 #: How long a write waits for the projection to show it before answering anyway.
 CATCH_UP_SECONDS = 10.0
@@ -56,6 +57,7 @@ class Gateway:
         self._connected_before: dict[str, bool] = {}
         self.caught_up = trio.Event()  # set once the projection reached the log's head
         self.replay: ReplayControl | None = None  # set when serving a recorded session
+        self.write_guard: WriteGuard | None = None  # set by the server (aborted writes)
 
     # ------------------------------------------------------------------ the log
 
@@ -67,7 +69,7 @@ class Gateway:
         projection, streams = self.projection, self.streams
         folded = 0
         async for record in self.source.follow(projection.applied_seq + 1):
-            streams.publish(projection.step(record))
+            streams.publish(projection.fold(record))
             folded += 1
             if folded % 512 == 0:
                 await trio.lowlevel.checkpoint()  # a long replay must not starve the senders
@@ -208,6 +210,10 @@ class Gateway:
                 "tradepit_ws_slow_disconnects_total": (
                     "Connections closed as slow consumers.",
                     lambda: s.slow_disconnects,
+                ),
+                "tradepit_ws_aborted_total": (
+                    "WebSocket connections aborted: a write stalled slow_client_seconds.",
+                    lambda: self.write_guard.aborted if self.write_guard else 0,
                 ),
                 "tradepit_ws_messages_sent_total": (
                     "WebSocket messages sent.",

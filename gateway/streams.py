@@ -4,15 +4,26 @@ Theory of operation
 -------------------
 ARCHITECTURE rule 5: "resumes after N with no gap and no duplicate ... A slow
 WebSocket client gets a bounded buffer, then a close with a clear code, and resumes
-by seq: it never stalls the gateway or other clients."
+by seq: it never stalls the gateway or other clients." Rule 9: "What one team can
+cost is bounded."
 
-Each team's stream keeps its last ``events_history`` message bodies (shared bytes; the
-per-team ``{"seq":N,`` prefix is spliced in when sent). A ``Subscription`` starts
-*catching up*: it reads history from ``after_seq + 1`` up to the head. The moment it
-reaches the head it turns *live*, in the same synchronous step as its last history
-read (trio cannot switch tasks in between), and from then on ``publish`` offers each
-new message to its bounded memory channel with ``send_nowait``. That is "subscribe,
-replay, then drop live messages with seq <= last sent", without a window for a gap.
+Storage. A broadcast (market_data, tick_start, news, a role's signals) is kept once per
+gateway, in the ``Window`` of each role it reaches; a team's stream is its role's
+window from the moment the team joined, interleaved with the messages addressed to the
+team alone (its own window of ``(seq, body)``). A team's seq ``s`` is one of its own
+messages, or else broadcast number ``s - 1 - (own messages before s)`` since it joined.
+So an idle team costs a fixed few hundred bytes however long the day, where one entry
+per team per broadcast grew every team by ~11 KB a minute. Each window keeps the last
+``history`` entries, which covers every team's last ``history`` messages: older is 410.
+Bodies are shared bytes; the per-team ``{"seq":N,`` prefix is spliced in when sent.
+
+Resume. A ``Subscription`` starts *catching up*: it reads history from ``after_seq +
+1`` up to the head. The moment it reaches the head it turns *live*, in the same
+synchronous step as its last history read (trio cannot switch tasks in between), and
+from then on ``publish`` offers each new message to its bounded memory channel with
+``send_nowait``. That is "subscribe, replay, then drop live messages with seq <= last
+sent", without a window for a gap. ``next_batch`` takes every message that is ready at
+once (up to a byte budget), so one socket write carries many frames.
 
 ``publish`` never awaits: a full channel means the client is slower than the market,
 so the subscription is cut (``SlowConsumer``) and its connection closes with code
@@ -23,18 +34,21 @@ long replay cannot overflow the channel; if history is evicted under a slow read
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_left
 from collections.abc import Iterable
+from typing import Generic, TypeVar
 
 import trio
 
-from gateway.projection.fold import Delivery
+from gateway.projection.fold import Broadcast, Delivery
 from gateway.projection.messages import frame
 
 SLOW_CONSUMER_CODE = 4008
 SLOW_CONSUMER_REASON = "slow consumer: resume with last_seq"
 SNAPSHOT_REQUIRED_CODE = 4010
 SNAPSHOT_REQUIRED_REASON = "snapshot_required: reconnect without last_seq"
+
+T = TypeVar("T")
 
 
 class SnapshotRequired(Exception):
@@ -49,29 +63,117 @@ class SlowConsumer(Exception):
     """The subscription's buffer overflowed; the client must resume by seq."""
 
 
-class TeamStream:
-    __slots__ = ("bodies", "first", "head", "limit", "subscribers")
+class Window(Generic[T]):
+    """The last entries of an append-only sequence, indexed by absolute position."""
+
+    __slots__ = ("_items", "_skip", "first")
+
+    def __init__(self) -> None:
+        self._items: list[T] = []
+        self._skip = 0  # evicted entries still at the front of ``_items``
+        self.first = 0  # absolute index of the oldest kept entry
+
+    @property
+    def end(self) -> int:
+        """Absolute index one past the newest entry (entries ever appended)."""
+        return self.first + len(self._items) - self._skip
+
+    def append(self, item: T) -> None:
+        self._items.append(item)
+
+    def __getitem__(self, index: int) -> T:
+        return self._items[index - self.first + self._skip]
+
+    def keep_from(self, index: int) -> None:
+        """Forget entries before absolute ``index``."""
+        drop = min(index, self.end) - self.first
+        if drop <= 0:
+            return
+        self.first += drop
+        self._skip += drop
+        if self._skip > 1024 and self._skip * 2 > len(self._items):
+            del self._items[: self._skip]  # amortised O(1) per entry
+            self._skip = 0
+
+
+def first_at_least(window: Window[int], value: int) -> int:
+    """Absolute index of the first kept entry >= ``value`` (a sorted window)."""
+    items = window._items
+    return bisect_left(items, value, window._skip) - window._skip + window.first
+
+
+class RoleLog:
+    """The broadcasts every team of one role receives, kept once."""
+
+    __slots__ = ("bodies", "limit", "subscribers")
 
     def __init__(self, limit: int) -> None:
-        self.bodies: deque[bytes] = deque()
-        self.first = 1  # seq of bodies[0]
-        self.head = 0  # last seq appended
+        self.bodies: Window[bytes] = Window()
+        self.limit = limit
+        self.subscribers: list[Subscription] = []  # live, of any team of the role
+
+    def append(self, body: bytes) -> None:
+        self.bodies.append(body)
+        self.bodies.keep_from(self.bodies.end - self.limit)
+
+
+class TeamStream:
+    __slots__ = ("base", "limit", "log", "own", "own_seqs", "subscribers")
+
+    def __init__(self, log: RoleLog, limit: int) -> None:
+        self.log = log
+        self.base = log.bodies.end  # the role's broadcasts before the team joined
         self.limit = max(1, limit)
-        self.subscribers: list[Subscription] = []
+        self.own_seqs: Window[int] = Window()  # seqs of messages to this team alone
+        self.own: Window[bytes] = Window()  # their bodies, same indices
+        self.subscribers: list[Subscription] = []  # live, of this team
+
+    @property
+    def head(self) -> int:
+        """Last seq of the stream."""
+        return self.own.end + self.log.bodies.end - self.base
+
+    @property
+    def first(self) -> int:
+        """Seq of the oldest message kept."""
+        return max(1, self.head - self.limit + 1)
 
     def append(self, seq: int, body: bytes) -> None:
         if seq != self.head + 1:
             raise ValueError(f"stream gap: seq {seq} after {self.head}")
-        self.bodies.append(body)
-        self.head = seq
-        if len(self.bodies) > self.limit:
-            self.bodies.popleft()
-            self.first += 1
+        self.own_seqs.append(seq)
+        self.own.append(body)
+        oldest = first_at_least(self.own_seqs, seq - self.limit + 1)
+        self.own_seqs.keep_from(oldest)
+        self.own.keep_from(oldest)
+
+    def read(self, start: int, count: int) -> list[tuple[int, bytes]]:
+        """Messages ``start .. start + count - 1`` (within the head), oldest first."""
+        if start < self.first:
+            raise SnapshotRequired(self.first)
+        end = min(self.head, start + count - 1)
+        if end < start:
+            return []
+        own_seqs, own, bodies = self.own_seqs, self.own, self.log.bodies
+        k = first_at_least(own_seqs, start)  # next own message at or after start
+        own_end = own_seqs.end
+        # broadcasts before ``start`` = the messages before it that were not the team's own
+        b = self.base + (start - 1) - k
+        out: list[tuple[int, bytes]] = []
+        append = out.append
+        next_own = own_seqs[k] if k < own_end else 0
+        for seq in range(start, end + 1):
+            if seq == next_own:
+                append((seq, own[k]))
+                k += 1
+                next_own = own_seqs[k] if k < own_end else 0
+            else:
+                append((seq, bodies[b]))
+                b += 1
+        return out
 
     def body(self, seq: int) -> bytes:
-        if seq < self.first:
-            raise SnapshotRequired(self.first)
-        return self.bodies[seq - self.first]
+        return self.read(seq, 1)[0][1]
 
     def check(self, after_seq: int) -> None:
         """Raise unless every message after ``after_seq`` is still kept."""
@@ -101,8 +203,15 @@ class Subscription:
 
     def close(self) -> None:
         self._send.close()
-        if self in self._stream.subscribers:
-            self._stream.subscribers.remove(self)
+        for subscribers in (self._stream.subscribers, self._stream.log.subscribers):
+            if self in subscribers:
+                subscribers.remove(self)
+
+    def _go_live(self) -> None:
+        # caught up: from here on publish feeds us (no await since the last history read)
+        self.live = True
+        self._stream.subscribers.append(self)
+        self._stream.log.subscribers.append(self)
 
     async def next(self) -> tuple[int, bytes]:
         """The next message ``(seq, frame)``; raises ``SlowConsumer`` or ``SnapshotRequired``."""
@@ -115,9 +224,7 @@ class Subscription:
                     self.next_seq = seq + 1
                     await trio.lowlevel.checkpoint()
                     return seq, frame(seq, body)
-                # caught up: from here on publish feeds us (no await since the check)
-                self.live = True
-                stream.subscribers.append(self)
+                self._go_live()
             try:
                 seq, body = await self._receive.receive()
             except trio.EndOfChannel:
@@ -127,33 +234,86 @@ class Subscription:
             self.next_seq = seq + 1
             return seq, frame(seq, body)
 
+    async def next_batch(self, max_bytes: int) -> list[bytes]:
+        """The next message and every one ready after it, up to about ``max_bytes``.
+
+        Frames in seq order; ``next_seq - 1`` is the last one's seq. Raises like ``next``
+        only when nothing is left to return.
+        """
+        _, message = await self.next()
+        out = [message]
+        size = len(message)
+        stream = self._stream
+        while size < max_bytes:
+            if not self.live:
+                if self.next_seq > stream.head:
+                    self._go_live()
+                    continue
+                count = min(4096, max(1, (max_bytes - size) // 128))
+                for seq, body in stream.read(self.next_seq, count):
+                    message = frame(seq, body)
+                    out.append(message)
+                    size += len(message)
+                    self.next_seq = seq + 1
+                continue
+            try:
+                seq, body = self._receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break  # an overflow shows at the next call, after these are sent
+            if seq < self.next_seq:
+                continue
+            self.next_seq = seq + 1
+            message = frame(seq, body)
+            out.append(message)
+            size += len(message)
+        return out
+
 
 class Streams:
     def __init__(self, history: int, queue_size: int) -> None:
         self.history = history
         self.queue_size = queue_size
         self._streams: dict[str, TeamStream] = {}
-        self.connections: dict[str, int] = {}
+        self._roles: dict[str, RoleLog] = {}
+        self.connections: dict[str, int] = {}  # subscribed connections by team
+        self.sockets = 0  # WebSocket connections open on this gateway, subscribed or not
         self.slow_disconnects = 0
 
-    def stream(self, team_id: str) -> TeamStream:
+    def _role(self, role: str) -> RoleLog:
+        log = self._roles.get(role)
+        if log is None:
+            log = self._roles[role] = RoleLog(max(1, self.history))
+        return log
+
+    def stream(self, team_id: str, role: str = "") -> TeamStream:
         stream = self._streams.get(team_id)
         if stream is None:
-            stream = self._streams[team_id] = TeamStream(self.history)
+            stream = self._streams[team_id] = TeamStream(self._role(role), self.history)
         return stream
 
     def head(self, team_id: str) -> int:
         stream = self._streams.get(team_id)
         return stream.head if stream is not None else 0
 
-    def publish(self, deliveries: Iterable[Delivery]) -> None:
+    def publish(self, deliveries: Iterable[Delivery | Broadcast]) -> None:
         for d in deliveries:
-            stream = self.stream(d.team_id)
-            stream.append(d.seq, d.body)
-            for sub in tuple(stream.subscribers):
-                sub.offer(d.seq, d.body)
-                if sub.slow:
-                    self.slow_disconnects += 1
+            if isinstance(d, Delivery):
+                stream = self.stream(d.team_id, d.role)
+                stream.append(d.seq, d.body)
+                self._offer(stream.subscribers, d.body)
+            elif d.role is None:
+                for log in self._roles.values():
+                    log.append(d.body)
+                    self._offer(log.subscribers, d.body)
+            elif (role_log := self._roles.get(d.role)) is not None:
+                role_log.append(d.body)
+                self._offer(role_log.subscribers, d.body)
+
+    def _offer(self, subscribers: list[Subscription], body: bytes) -> None:
+        for sub in tuple(subscribers):
+            sub.offer(sub._stream.head, body)
+            if sub.slow:
+                self.slow_disconnects += 1
 
     def subscribe(self, team_id: str, after_seq: int) -> Subscription:
         """Messages after ``after_seq``, then live; raises ``SnapshotRequired`` if too old."""
@@ -166,8 +326,7 @@ class Streams:
         stream = self.stream(team_id)
         stream.check(after_seq)
         start = max(after_seq + 1, stream.first)
-        end = min(stream.head, after_seq + limit)
-        return [frame(seq, stream.bodies[seq - stream.first]) for seq in range(start, end + 1)]
+        return [frame(seq, body) for seq, body in stream.read(start, limit)]
 
     @property
     def subscribers(self) -> int:

@@ -51,7 +51,10 @@ class TeamState:
     role: str
     api_key_hash: str
     registered_ts: int
-    seq: int = 0  # last message seq of the team's stream
+    # The team's stream head is ``own + broadcasts to its role so far - base``
+    # (``Projection.stream_head``): a broadcast costs no per-team work or memory.
+    own: int = 0  # messages addressed to this team alone
+    base: int = 0  # broadcasts its role had received before the team joined
     cash: int = 0  # cents, fees included
     fees: int = 0  # cents, signed: + rebates received
     positions: dict[str, int] = field(default_factory=dict)

@@ -10,7 +10,13 @@ the same messages with the same seqs, so a bot can reconnect to any gateway and 
 fees, open orders, aggregated books, last trades, marks) and returns the messages it
 causes, each addressed to an ``Audience``: one team, every team, or the teams of one
 role. ``Projection.step(record)`` then resolves audiences to teams in registration
-order and numbers each team's messages 1, 2, 3, ... (``TeamState.seq``).
+order and numbers each team's messages 1, 2, 3, ... (``stream_head``).
+
+A broadcast (every team, or a role) must cost a team nothing: with 5000 idle teams,
+one delivery object per team per market_data was the gateway's whole CPU and memory.
+So ``fold(record)`` numbers only the messages addressed to one team and returns each
+broadcast once (``Broadcast``), counting broadcasts per role; a team's head is its own
+messages plus its role's broadcasts since it joined. ``step`` expands them per team.
 
 A team's stream starts at its registration: ``TeamRegistered`` is the team's message
 seq 1, a ``position_snapshot`` of its empty state. So a new team's first snapshot is
@@ -75,6 +81,15 @@ class Delivery:
     team_id: str
     seq: int
     body: bytes
+    role: str = ""  # the team's role: which broadcasts its stream interleaves
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """The next message of every streaming team of ``role`` (of every team if None)."""
+
+    role: str | None
+    body: bytes
 
 
 class Projection(Views):
@@ -88,6 +103,7 @@ class Projection(Views):
         self.teams: dict[str, TeamState] = {}
         self._by_key_hash: dict[str, TeamState] = {}
         self._streaming: list[TeamState] = []  # registration order
+        self.broadcasts: dict[str, int] = {}  # role -> broadcasts to it since it streams
         self.orders: dict[str, OpenOrder] = {}
         self.books: dict[str, Book] = {}
         self.last_price: dict[str, int] = {}
@@ -103,23 +119,41 @@ class Projection(Views):
 
     # ------------------------------------------------------------------ fold
 
+    def fold(self, record: AnyRecord) -> list[Delivery | Broadcast]:
+        """Fold one record; a team's own messages numbered, each broadcast once."""
+        return self._fold(record, expand=False)
+
     def step(self, record: AnyRecord) -> list[Delivery]:
         """Fold one record; its messages numbered in each recipient's stream."""
-        out: list[Delivery] = []
-        for audience, message in self.apply(record):
-            body = message.body
-            for team in self._recipients(audience):
-                team.seq += 1
-                out.append(Delivery(team.team_id, team.seq, body))
-        return out
+        return self._fold(record, expand=True)  # type: ignore[return-value]
 
-    def _recipients(self, audience: Audience) -> list[TeamState]:
-        if isinstance(audience, Team):
-            team = self.teams.get(audience.team_id)
-            return [team] if team is not None and team.streams else []
-        if isinstance(audience, Role):
-            return [t for t in self._streaming if t.role == audience.role]
-        return self._streaming
+    def _fold(self, record: AnyRecord, expand: bool) -> list[Delivery | Broadcast]:
+        out: list[Delivery | Broadcast] = []
+        counts = self.broadcasts
+        for audience, message in self.apply(record):
+            if isinstance(audience, Team):
+                team = self.teams.get(audience.team_id)
+                if team is not None and team.streams:
+                    team.own += 1
+                    out.append(Delivery(team.team_id, self.head_of(team), message.body, team.role))
+                continue
+            role = audience.role if isinstance(audience, Role) else None
+            if role is not None:
+                if role not in counts:
+                    continue  # no team of that role streams
+                counts[role] += 1
+            elif counts:
+                for name in counts:
+                    counts[name] += 1
+            else:
+                continue
+            if not expand:
+                out.append(Broadcast(role, message.body))
+                continue
+            for team in self._streaming:
+                if role is None or team.role == role:
+                    out.append(Delivery(team.team_id, self.head_of(team), message.body, team.role))
+        return out
 
     def apply(self, record: AnyRecord) -> list[tuple[Audience, Message]]:
         """Fold one record into the state; the messages it causes, by audience."""
@@ -184,6 +218,7 @@ class Projection(Views):
             return []
         self._by_key_hash[r.api_key_hash] = team
         self._streaming.append(team)
+        team.base = self.broadcasts.setdefault(team.role, 0)
         return [(Team(r.team_id), Message("position_snapshot", ts, self.snapshot(r.team_id)))]
 
     def _accepted(self, r: OrderAccepted, ts: str) -> list[tuple[Audience, Message]]:

@@ -19,6 +19,7 @@ class Views:
     instruments: dict[str, Instrument]
     teams: dict[str, TeamState]
     _by_key_hash: dict[str, TeamState]
+    broadcasts: dict[str, int]
     orders: dict[str, OpenOrder]
     books: dict[str, Book]
     last_price: dict[str, int]
@@ -36,7 +37,10 @@ class Views:
 
     def stream_head(self, team_id: str) -> int:
         team = self.teams.get(team_id)
-        return team.seq if team is not None else 0
+        return self.head_of(team) if team is not None else 0
+
+    def head_of(self, team: TeamState) -> int:
+        return team.own + self.broadcasts.get(team.role, 0) - team.base
 
     def mark(self, instrument_id: str) -> int | None:
         """Model fair value, else the last trade, else the book's mid."""

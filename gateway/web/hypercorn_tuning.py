@@ -13,23 +13,40 @@ each is tested in ``tests/gateway/test_hypercorn_tuning.py``:
 * ``CoalescingH11Protocol``: a response's head goes out in the same write as its body;
   hypercorn writes the head as soon as the app starts the response, a second system
   call per answer.
+* ``FramingWSStream``: the WebSocket side. No permessage-deflate (compressing each
+  message once per recipient cost most of the fan-out's CPU and ~300 KiB of zlib
+  state per connection), and the ASGI extension ``tradepit.websocket.frames``: one
+  ``{"type": FRAMES, "texts": [payload, ...]}`` sends many text frames in one socket
+  write, framed here without going through wsproto message by message.
+* ``WriteGuard`` (through ``ContainedTCPServer``): hypercorn shields every socket write,
+  so a client that stops reading blocks its sender forever, keeps its slot and keeps
+  the process from exiting. A WebSocket write that has not completed after
+  ``slow_seconds`` aborts the connection (RST), and once ``stop()`` is called (the
+  gateway is shutting down) every write, HTTP or WebSocket, gets ``STOP_GRACE``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import socket
+import struct
 from collections.abc import Callable
 from typing import Any
 
 import h11
 import hypercorn.protocol
+import hypercorn.protocol.h11
 import hypercorn.trio.run
 import trio
-from hypercorn.events import RawData
+from hypercorn.events import Closed, Event, RawData
+from hypercorn.protocol.events import Data
 from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.protocol.ws_stream import ASGIWebsocketState, WSStream
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.typing import H11SendableEvent
+from wsproto.connection import ConnectionState
 
 log = logging.getLogger("tradepit.gateway")
 
@@ -74,16 +91,133 @@ class KeepAliveTimer:
             await self.server._initiate_server_close()
 
 
+#: How long a write may still take once the gateway is stopping.
+STOP_GRACE = 0.25
+#: The hypercorn ``Config`` attribute that carries a server's ``WriteGuard``.
+GUARD_ATTRIBUTE = "tradepit_write_guard"
+
+
+class WriteGuard:
+    """Deadlines for the socket writes of one server (one hypercorn ``Config``)."""
+
+    def __init__(self, slow_seconds: float) -> None:
+        self.slow_seconds = slow_seconds
+        self.stopping = False
+        self.aborted = 0  # connections aborted because a write stalled
+        self._writes: set[trio.CancelScope] = set()
+
+    def deadline(self, websocket: bool) -> float:
+        now = trio.current_time()
+        if self.stopping:
+            return now + STOP_GRACE
+        return now + self.slow_seconds if websocket else math.inf
+
+    def stop(self) -> None:
+        """From now on no write waits more than ``STOP_GRACE``; synchronous on purpose."""
+        self.stopping = True
+        deadline = trio.current_time() + STOP_GRACE
+        for scope in self._writes:
+            scope.deadline = min(scope.deadline, deadline)
+
+    async def send_all(self, stream: Any, data: bytes, websocket: bool) -> bool:
+        """Write ``data``; False if the write was cut by its deadline (then abort)."""
+        scope = trio.CancelScope(deadline=self.deadline(websocket))
+        self._writes.add(scope)
+        try:
+            with scope:
+                await stream.send_all(data)
+        finally:
+            self._writes.discard(scope)
+        return not scope.cancelled_caught
+
+
+def _abort(stream: Any) -> None:
+    """Close the socket with a reset: the kernel drops what the client never read."""
+    sock = getattr(stream, "socket", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # wakes this connection's reader with ClosedResourceError
+
+
 class ContainedTCPServer(TCPServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.idle_task = KeepAliveTimer(self)  # type: ignore[assignment]
+        self.guard: WriteGuard | None = getattr(self.config, GUARD_ATTRIBUTE, None)
 
     async def run(self) -> None:
         try:
             await super().run()
         except Exception:
             log.warning("a connection failed inside hypercorn; closed it", exc_info=True)
+
+    def _websocket(self) -> bool:
+        protocol = getattr(self, "protocol", None)
+        inner = getattr(protocol, "protocol", None)
+        return isinstance(getattr(inner, "stream", None), WSStream)
+
+    async def protocol_send(self, event: Event) -> None:
+        guard = self.guard
+        if guard is None or not isinstance(event, RawData):
+            await super().protocol_send(event)
+            return
+        async with self.send_lock:
+            try:
+                # shielded as hypercorn does (a half-written frame would corrupt the
+                # stream), but with a deadline of our own inside the shield
+                with trio.CancelScope(shield=True):
+                    done = await guard.send_all(self.stream, event.data, self._websocket())
+                    if not done:
+                        guard.aborted += 1
+                        _abort(self.stream)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                done = False
+        if not done:
+            await self.protocol.handle(Closed())
+
+
+#: The ASGI extension (in the scope once accepted) and its event type.
+FRAMES = "tradepit.websocket.frames"
+_SHORT = [bytes((0x81, n)) for n in range(126)]
+_MEDIUM = struct.Struct("!BBH")
+_LONG = struct.Struct("!BBQ")
+
+
+def text_frames(payloads: list[bytes]) -> bytes:
+    """Unmasked, unfragmented server text frames (RFC 6455 5.2), one after another."""
+    parts: list[bytes] = []
+    append = parts.append
+    for payload in payloads:
+        n = len(payload)
+        if n < 126:
+            append(_SHORT[n])
+        elif n < 65536:
+            append(_MEDIUM.pack(0x81, 126, n))
+        else:
+            append(_LONG.pack(0x81, 127, n))
+        append(payload)
+    return b"".join(parts)
+
+
+class FramingWSStream(WSStream):
+    async def _accept(self, message: Any) -> None:
+        self.handshake.extensions = None  # offer no permessage-deflate
+        # in the scope before the app's accept returns, so the app sees it from then on
+        self.scope["extensions"][FRAMES] = {}
+        await super()._accept(message)
+
+    async def app_send(self, message: Any) -> None:
+        if message is None or message["type"] != FRAMES:
+            await super().app_send(message)
+            return
+        if (
+            self.closed
+            or self.state != ASGIWebsocketState.CONNECTED
+            or self.connection.state != ConnectionState.OPEN
+        ):
+            return  # like a send after the close: dropped
+        await self.send(Data(stream_id=self.stream_id, data=text_frames(message["texts"])))
 
 
 class CoalescingH11Protocol(H11Protocol):
@@ -105,6 +239,7 @@ class CoalescingH11Protocol(H11Protocol):
 
 
 def install() -> None:
-    """Make hypercorn's trio worker use these (it looks both classes up at run time)."""
+    """Make hypercorn's trio worker use these (it looks the classes up at run time)."""
     hypercorn.trio.run.TCPServer = ContainedTCPServer  # type: ignore[attr-defined]
     hypercorn.protocol.H11Protocol = CoalescingH11Protocol  # type: ignore[attr-defined]
+    hypercorn.protocol.h11.WSStream = FramingWSStream  # type: ignore[attr-defined]

@@ -46,3 +46,19 @@ def test_install_replaces_both_classes() -> None:
         assert hypercorn.protocol.H11Protocol is hypercorn_tuning.CoalescingH11Protocol  # type: ignore[attr-defined]
     finally:
         hypercorn.trio.run.TCPServer, hypercorn.protocol.H11Protocol = saved  # type: ignore[attr-defined]
+
+
+def test_the_websocket_names_exist() -> None:
+    import hypercorn.protocol.h11 as h11_module
+    from hypercorn.protocol.ws_stream import WSStream
+
+    # H11Protocol builds its WebSocket stream by this module global
+    assert "WSStream(" in inspect.getsource(h11_module)
+    stream = inspect.getsource(WSStream)
+    assert callable(WSStream._accept)
+    assert "self.handshake.accept(" in stream  # reads handshake.extensions, which we clear
+    assert "self.scope" in stream
+    assert "await self._accept(message)" in stream
+    server = inspect.getsource(TCPServer)
+    assert "self.send_lock" in server
+    assert "self.stream.send_all(" in server  # the shielded write protocol_send replaces
