@@ -54,11 +54,17 @@ class FakeMarket:
 
 
 class Driver:
-    """Feeds commands to an ``Exchange`` with contiguous seqs and a controllable clock."""
+    """Feeds commands to an ``Exchange`` with contiguous seqs and a controllable clock.
+
+    The price band is off unless a test sets ``price_limits``: the tests of other rules
+    price freely around the fake's flat fair value (``tests/core/test_band.py`` and the
+    property machine test the band).
+    """
 
     def __init__(
         self, config: Config | None = None, phase: str = "continuous", **overrides: Any
     ) -> None:
+        overrides.setdefault("price_limits", {"enabled": False})
         self.config = config or load(None, **overrides)
         self.core = Exchange(self.config, 7, "test", market=FakeMarket)
         self.seq = 0
