@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.config import Config, load
-from engine.exchange import Exchange
+from engine.exchange import Exchange, MarketFactory
 from engine.instruments import Instrument
 from engine.market import MarketView, SimOrder, SimQuote, SimTeam, TickOutput
 from engine.records import (
@@ -62,11 +62,15 @@ class Driver:
     """
 
     def __init__(
-        self, config: Config | None = None, phase: str = "continuous", **overrides: Any
+        self,
+        config: Config | None = None,
+        phase: str = "continuous",
+        market: MarketFactory = FakeMarket,
+        **overrides: Any,
     ) -> None:
         overrides.setdefault("price_limits", {"enabled": False})
         self.config = config or load(None, **overrides)
-        self.core = Exchange(self.config, 7, "test", market=FakeMarket)
+        self.core = Exchange(self.config, 7, "test", market=market)
         self.seq = 0
         self.now = 1_000 * NANOS
         self.log: list[Event | Command] = []
