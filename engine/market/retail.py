@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from random import Random
 
-from engine import rules
+from engine.core import rules
 from engine.config import Config
 from engine.instruments import Instrument
 from engine.market import MarketView, SimOrder

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.exchange import default_market
+from engine.core.exchange import default_market
 from engine.records import (
     ChangePhase,
     ClockTick,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.exchange import default_market
+from engine.core.exchange import default_market
 from engine.records import (
     AdminApplied,
     Event,
