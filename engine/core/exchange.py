@@ -191,7 +191,11 @@ class Exchange(Trading):
             self.registration_open = c.open
             self._emit(
                 AdminApplied(
-                    seq=seq, ts=ts, action=action, value=str(c.open).lower(), request_id=c.request_id
+                    seq=seq,
+                    ts=ts,
+                    action=action,
+                    value=str(c.open).lower(),
+                    request_id=c.request_id,
                 )
             )
         else:

@@ -28,8 +28,8 @@ from __future__ import annotations
 import math
 from random import Random
 
-from engine.core import rules
 from engine.config import Config
+from engine.core import rules
 from engine.instruments import Instrument
 from engine.market import MarketView, SimOrder
 from engine.market.limits import Budget

@@ -233,7 +233,5 @@ class PreventMachine(CoreMachine):
 
 CoreMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=50, deadline=None)
 TestCore = CoreMachine.TestCase
-PreventMachine.TestCase.settings = settings(
-    max_examples=100, stateful_step_count=50, deadline=None
-)
+PreventMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=50, deadline=None)
 TestCoreSelfTradePrevented = PreventMachine.TestCase

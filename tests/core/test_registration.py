@@ -32,7 +32,8 @@ def test_closed_at_start_then_opened_and_closed_by_admin_commands() -> None:
     )
     assert code(register(d, "early")) == "TeamRegistered"
     [applied] = d.run(SetRegistration(open=False))
-    assert isinstance(applied, AdminApplied) and applied.value == "false"
+    assert isinstance(applied, AdminApplied)
+    assert applied.value == "false"
     assert code(register(d, "late")) == "REGISTRATION_CLOSED"
 
 
