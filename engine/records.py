@@ -33,7 +33,15 @@ Role = Literal["market_maker", "hedge_fund", "arbitrage", "retail"]
 Phase = Literal["closed", "pre_open", "opening_auction", "continuous"]
 Regime = Literal["low", "medium", "high"]
 CancelReason = Literal[
-    "user", "cancel_all", "replaced", "no_liquidity", "market_close", "team_disabled"
+    "user",
+    "cancel_all",
+    "replaced",
+    "no_liquidity",
+    "market_close",
+    "team_disabled",
+    "expired",
+    "out_of_band",
+    "self_trade_prevented",
 ]
 Liquidity = Literal["maker", "taker"]
 
@@ -138,6 +146,13 @@ class SetClock(Command, frozen=True, kw_only=True, tag="set_clock"):
     request_id: str | None = None
 
 
+class SetRegistration(Command, frozen=True, kw_only=True, tag="set_registration"):
+    """Admin: open or close the registration of new teams."""
+
+    open: bool
+    request_id: str | None = None
+
+
 class EngineStarted(Command, frozen=True, kw_only=True, tag="engine_started"):
     """Written each time an engine process opens the log (restarts are visible)."""
 
@@ -214,6 +229,7 @@ class Trade(Event, frozen=True, kw_only=True, tag="trade"):
     taker_remaining: int
     maker_client_order_id: str | None = None
     taker_client_order_id: str | None = None
+    self_trade: bool = False  # both orders of one team: no fee, no rebate
 
 
 class OrderCancelled(Event, frozen=True, kw_only=True, tag="order_cancelled"):
@@ -300,6 +316,7 @@ Record_ = (
     | DisableTeam
     | SetHouse
     | SetClock
+    | SetRegistration
     | AdminApplied
     | TeamRegistered
     | OrderAccepted
@@ -329,6 +346,7 @@ COMMANDS: tuple[type[Command], ...] = (
     DisableTeam,
     SetHouse,
     SetClock,
+    SetRegistration,
 )
 
 _encoder = msgspec.msgpack.Encoder()

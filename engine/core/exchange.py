@@ -9,7 +9,8 @@ seqs after their command's (``command.seq + 1, + 2, ...``) and the command's ``t
 
 Matching (SPEC "Matching"): price-time priority, partial fills, trades at the resting
 (maker) order's price; a market order never rests (its unfilled rest is cancelled
-``no_liquidity``); self-trade is allowed and fees still apply. Phases gate what is
+``no_liquidity``); self-trades pay and earn nothing, and prices stay within the band
+around fair value (``trading.py`` says how). Phases gate what is
 allowed: submit and cancel in pre_open and continuous, matching only in continuous,
 one uncross on entering the opening auction, every resting order cancelled at close.
 
@@ -51,6 +52,7 @@ from engine.records import (
     RegisterTeam,
     SetClock,
     SetHouse,
+    SetRegistration,
     StartSession,
     SubmitOrder,
     SubmitQuote,
@@ -86,7 +88,7 @@ class Exchange(Trading):
                 self._change_phase(command.phase)
             case RegisterTeam():
                 self._register(command)
-            case DisableTeam() | SetHouse() | SetClock():
+            case DisableTeam() | SetHouse() | SetClock() | SetRegistration():
                 self._admin(command)
             case StartSession():
                 for team in self.market.teams():
@@ -99,7 +101,21 @@ class Exchange(Trading):
 
     def _register(self, c: RegisterTeam) -> None:
         name = c.team_name.strip()
-        if not 3 <= len(name) <= 50 or not name.isprintable():
+        max_teams = self.config.teams.max_teams
+        if not self.registration_open:
+            self._refuse(
+                c, Refusal("REGISTRATION_CLOSED", "registration is closed by the organisers")
+            )
+        elif self.counters[0] >= max_teams:  # counts registered teams, never simulated ones
+            self._refuse(
+                c,
+                Refusal(
+                    "MAX_TEAMS_REACHED",
+                    f"the session is full ({max_teams} teams)",
+                    {"max_teams": max_teams},
+                ),
+            )
+        elif not 3 <= len(name) <= 50 or not name.isprintable():
             self._refuse(
                 c, Refusal("INVALID_TEAM_NAME", "a team name is 3-50 printable characters")
             )
@@ -139,7 +155,7 @@ class Exchange(Trading):
 
     # ------------------------------------------------------------------ admin
 
-    def _admin(self, c: DisableTeam | SetHouse | SetClock) -> None:
+    def _admin(self, c: DisableTeam | SetHouse | SetClock | SetRegistration) -> None:
         seq, ts = self._next()
         action = str(type(c).__struct_config__.tag)
         if isinstance(c, DisableTeam):
@@ -171,6 +187,17 @@ class Exchange(Trading):
                     if team.exempt:
                         for order in list(team.orders.values()):
                             self._pull(order, "cancel_all")
+        elif isinstance(c, SetRegistration):
+            self.registration_open = c.open
+            self._emit(
+                AdminApplied(
+                    seq=seq,
+                    ts=ts,
+                    action=action,
+                    value=str(c.open).lower(),
+                    request_id=c.request_id,
+                )
+            )
         else:
             self.clock_running = c.running
             self._emit(
@@ -208,10 +235,16 @@ class Exchange(Trading):
             price, volume = cleared
             bids = [o for o in book.bids.best_orders() if o.price is not None and o.price >= price]
             asks = [o for o in book.asks.best_orders() if o.price is not None and o.price <= price]
+            prevent = self.config.execution.self_trade == "prevent"
             while volume > 0 and bids and asks:
                 bid, ask = bids[0], asks[0]
                 quantity = min(bid.remaining, ask.remaining, volume)
                 maker, taker = (bid, ask) if bid.seq <= ask.seq else (ask, bid)
+                if prevent and maker.team_id == taker.team_id:
+                    # the later order is the incoming one: it goes, the earlier stays
+                    (bids if taker is bid else asks).pop(0)
+                    self._pull(taker, "self_trade_prevented")
+                    continue
                 self._trade(maker, taker, price, quantity, book)
                 volume -= quantity
                 if bid.remaining == 0:
@@ -230,6 +263,7 @@ class Exchange(Trading):
         )
         out = self.market.on_tick(self.tick_number, self.phase, self)
         self.fair = dict(out.fair)
+        self._refresh_bands()
         tick = self.tick_number
         seq, ts = self._next()
         self._emit(
@@ -246,6 +280,7 @@ class Exchange(Trading):
             if team.role == "retail" and not team.api_key_hash:
                 for order in list(team.orders.values()):
                     self._pull(order, "expired")
+        self._sweep_band()  # before anything can trade at the new fair values
         for iid in out.withdrawn:  # the house cannot quote it validly: no stale quote stays
             for team in self.teams.values():
                 if team.exempt:

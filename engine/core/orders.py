@@ -2,7 +2,8 @@
 
     new -> partially_filled -> filled
     new | partially_filled -> cancelled          (user, cancel_all, replaced, no_liquidity,
-                                                  market_close, team_disabled)
+                                                  market_close, team_disabled, expired,
+                                                  out_of_band, self_trade_prevented)
     (refused commands never become orders: they are OrderRejected events)
 
 An order is live while it has remaining quantity in a book. ``filled + remaining +

@@ -201,3 +201,45 @@ def quote_fields(
 
 def side_is_buy(side: str) -> bool:
     return side == BUY
+
+
+# ------------------------------------------------------------------ the price band
+
+
+def band(config: Config, instrument: Instrument, fair: int | None) -> tuple[int, int] | None:
+    """(min, max) price in cents an order on ``instrument`` may have, or None: no band.
+
+    Fair value +- ``max_deviation_percent`` of it, an option's never narrower than +-
+    ``option_min_deviation_cents``, never under one tick. ``|p - fair| * 100 <= fair * pct``
+    is exact for integer cents, hence the floor division. Without a fair value (a market
+    model that has none yet) there is nothing to band against and only ``max_price``
+    applies; the default market has one for every instrument from the session's start.
+    """
+    limits = config.price_limits
+    if fair is None or not limits.enabled:
+        return None
+    width = fair * limits.max_deviation_percent // 100
+    if instrument.is_option:
+        width = max(width, limits.option_min_deviation_cents)
+    return max(fair - width, config.instruments.tick), fair + width
+
+
+def out_of_band(price: int, limits: tuple[int, int]) -> Refusal:
+    low, high = limits
+    return Refusal(
+        "INVALID_PRICE",
+        f"price {price / 100:.2f} is outside the band {low / 100:.2f}-{high / 100:.2f}"
+        " around fair value",
+        {"reason": "out_of_band", "min": low / 100, "max": high / 100, "price": price / 100},
+    )
+
+
+def in_band(price: int, limits: tuple[int, int] | None) -> bool:
+    return limits is None or limits[0] <= price <= limits[1]
+
+
+def through_band(is_buy: bool, price: int, limits: tuple[int, int] | None) -> bool:
+    """Priced beyond the band on its marketable side: a buy above it, a sell below it."""
+    if limits is None:
+        return False
+    return price > limits[1] if is_buy else price < limits[0]

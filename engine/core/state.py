@@ -68,10 +68,21 @@ class CoreState:
         self.limiter = rules.RateLimiter()
         self.market = (market or default_market)(config, seed, self.instruments)
         self.fair: dict[str, int] = dict(self.market.fair())
+        self.bands: dict[str, tuple[int, int] | None] = {}
+        self._refresh_bands()
+        self.registration_open = config.teams.registration_open
         self.published: dict[str, tuple[int | None, int | None, int | None, int, int]] = {}
         self._events: list[Event] = []
         self._seq = 0
         self._ts = 0
+
+    def _refresh_bands(self) -> None:
+        """The price band of every instrument, after each change of fair values."""
+        config, fair = self.config, self.fair
+        self.bands = {
+            iid: rules.band(config, instrument, fair.get(iid))
+            for iid, instrument in self.instruments.items()
+        }
 
     # ------------------------------------------------------------------ events
 

@@ -1,8 +1,23 @@
 """Orders and quotes: admission, matching in price-time priority, fills, cancels.
 
 Matching (SPEC "Matching"): partial fills; trades at the resting (maker) order's price;
-a market order never rests (its unfilled rest is cancelled ``no_liquidity``); self-trade
-is allowed and fees still apply.
+a market order never rests (its unfilled rest is cancelled ``no_liquidity``).
+
+Self-trades: "a fill between two orders of the same team carries no fee and no rebate
+(otherwise a market maker farms its rebate against its own taker fee)"; it is marked
+``Trade.self_trade``. With ``[execution] self_trade = "prevent"`` the incoming order stops
+at the first resting order of its own team and its remainder is cancelled
+(``self_trade_prevented``); what it traded before stands.
+
+The price band: "an order or quote priced more than 20% away from the instrument's
+current fair value, or 0.50 for options whose 20% is smaller, is refused with
+INVALID_PRICE". So nothing rests outside the band, and when fair values move (each
+tick) the orders left outside it are cancelled (``out_of_band``): every trade prints
+inside the band of its moment, since it is at a resting price (a market order sweeping
+the book meets only banded prices). A limit priced beyond the band on its marketable
+side (a buy above it, a sell below it) is, in continuous trading and with
+``through_band = "trade_within"``, matched only up to the band's edge and its rest is
+cancelled (``out_of_band``) instead of resting where no one may price.
 """
 
 from __future__ import annotations
@@ -90,7 +105,28 @@ class Trading(CoreState):
                 "market orders trade only in continuous trading",
                 {"phase": self.phase},
             )
-        return rules.role_allows(self.config.roles[team.role], team.role, c.order_type, c.quantity)
+        refusal = rules.role_allows(
+            self.config.roles[team.role], team.role, c.order_type, c.quantity
+        )
+        if refusal is None and c.price is not None:
+            refusal = self._band_refusal(c.instrument_id, c.side == "buy", c.price, True)
+        return refusal
+
+    def _band_refusal(
+        self, instrument_id: str, is_buy: bool, price: int, may_trade_within: bool
+    ) -> Refusal | None:
+        limits = self.bands.get(instrument_id)
+        if rules.in_band(price, limits):
+            return None
+        assert limits is not None
+        if (
+            may_trade_within
+            and self.phase == "continuous"
+            and self.config.price_limits.through_band == "trade_within"
+            and rules.through_band(is_buy, price, limits)
+        ):
+            return None
+        return rules.out_of_band(price, limits)
 
     def _accepted(self, order: Order, request_id: str | None, duplicate: bool = False) -> None:
         """``OrderAccepted`` for a new order, or restating a live one (a repeated client id)."""
@@ -140,12 +176,16 @@ class Trading(CoreState):
         )
         self._accepted(order, request_id)
         book = self.books[instrument_id]
-        if self.phase == "continuous":
-            self._match(order, book)
+        if self.phase == "continuous" and self._match(order, book) and order.remaining:
+            self._cancelled(order, order.cancel(), "self_trade_prevented")
+            return order
         if order.remaining == 0:
             return order
         if order_type == "market":
             self._cancelled(order, order.cancel(), "no_liquidity")
+            return order
+        if price is not None and rules.through_band(is_buy, price, self.bands[instrument_id]):
+            self._cancelled(order, order.cancel(), "out_of_band")
             return order
         book.side(is_buy).add(order)
         team.rest(order, order.remaining)
@@ -155,24 +195,42 @@ class Trading(CoreState):
             self.client_ids[(team.team_id, client_order_id)] = order.order_id
         return order
 
-    def _match(self, taker: Order, book: Book) -> None:
+    def _match(self, taker: Order, book: Book) -> bool:
+        """Fill ``taker`` against the book; True when a self-trade prevention stopped it."""
         opposite = book.opposite(taker.is_buy)
         limit = taker.price
+        bounds = self.bands[book.instrument_id]
+        if limit is not None and bounds is not None:  # never through the band's edge
+            limit = min(limit, bounds[1]) if taker.is_buy else max(limit, bounds[0])
+        prevent = self.config.execution.self_trade == "prevent"
         while taker.remaining and opposite.prices:
             best = opposite.best()
             assert best is not None
             if limit is not None and (best > limit if taker.is_buy else best < limit):
                 break
             for maker in list(opposite.levels[best].values()):
+                if prevent and maker.team_id == taker.team_id:
+                    return True
                 self._trade(maker, taker, best, min(taker.remaining, maker.remaining), book)
                 if not taker.remaining:
                     break
+        return False
+
+    def _sweep_band(self) -> None:
+        """After fair values moved: no order may rest outside its instrument's band."""
+        bands = self.bands
+        for order in list(self.orders.values()):
+            if order.price is not None and not rules.in_band(
+                order.price, bands[order.instrument_id]
+            ):
+                self._pull(order, "out_of_band")
 
     def _trade(self, maker: Order, taker: Order, price: int, quantity: int, book: Book) -> None:
         maker_team, taker_team = self.teams[maker.team_id], self.teams[taker.team_id]
         multiplier = self.instruments[book.instrument_id].multiplier
-        maker_fee = self.config.roles[maker_team.role].maker_fee * quantity
-        taker_fee = self.config.roles[taker_team.role].taker_fee * quantity
+        self_trade = maker.team_id == taker.team_id  # no fee and no rebate: nothing to farm
+        maker_fee = 0 if self_trade else self.config.roles[maker_team.role].maker_fee * quantity
+        taker_fee = 0 if self_trade else self.config.roles[taker_team.role].taker_fee * quantity
         maker.fill(quantity)
         taker.fill(quantity)
         iid = book.instrument_id
@@ -202,6 +260,7 @@ class Trading(CoreState):
                 taker_remaining=taker.remaining,
                 maker_client_order_id=maker.client_order_id,
                 taker_client_order_id=taker.client_order_id,
+                self_trade=self_trade,
             )
         )
         for order in (maker, taker):
@@ -338,6 +397,8 @@ class Trading(CoreState):
                 c.ask_price,
             )
             or rules.quote_fields(c.bid_price, c.bid_size, c.ask_price, c.ask_size, rule)
+            or self._band_refusal(c.instrument_id, True, c.bid_price, False)
+            or self._band_refusal(c.instrument_id, False, c.ask_price, False)
         )
         if refusal is None and team.api_key_hash and not team.exempt:
             refusal = self.limiter.check(team.team_id, rule.orders_per_second, self._ts)

@@ -14,6 +14,10 @@ it becomes an aggressive limit), otherwise a limit order priced:
   best bid, below the best ask; fair minus 0.5-2% when no bid rests);
 - far (``limit_far``): 5-15% away from fair on the patient side.
 
+A limit price is then kept inside the core's price band around fair value (an aggressive
+price 1% through a touch at the band's edge would be refused or cut short otherwise), so
+the simulated flow is never refused by the band.
+
 Every order draws the same numbers in the same order, whatever the book and positions.
 Sizes are then shrunk to the team's ``limits.Budget`` (``max_position`` and the retail
 role's total limit, as the core counts them); an order shrunk to nothing is dropped.
@@ -25,6 +29,7 @@ import math
 from random import Random
 
 from engine.config import Config
+from engine.core import rules
 from engine.instruments import Instrument
 from engine.market import MarketView, SimOrder
 from engine.market.limits import Budget
@@ -88,6 +93,9 @@ class RetailFlow:
             else:
                 style = 0.0 if market else style  # pre-open: a would-be market order crosses
                 price = self._limit_price(view, iid, fair[iid], buy, style, u)
+                limits = rules.band(self.config, instrument, fair[iid])
+                if limits is not None:
+                    price = min(max(price, limits[0]), limits[1])
             out.append(
                 SimOrder(
                     team_id=team,

@@ -18,7 +18,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from engine.config import Config
-from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse
+from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse, SetRegistration
 from gateway.errors import ApiError
 from gateway.projection.entities import TeamState
 from gateway.projection.messages import encode
@@ -122,6 +122,13 @@ def create_app(gw: Gateway) -> QuartTrio:
         if switch not in ("on", "off"):
             raise ApiError("NOT_FOUND", "the house is switched on or off")
         return envelope(await gw.admin(SetHouse(enabled=switch == "on")))
+
+    @app.route("/admin/registration/<action>", methods=["POST"])
+    async def admin_registration(action: str) -> Response:
+        require_admin()
+        if action not in ("open", "close"):
+            raise ApiError("NOT_FOUND", "registration is opened or closed")
+        return envelope(await gw.admin(SetRegistration(open=action == "open")))
 
     @app.route("/admin/teams/<team_id>/disable", methods=["POST"])
     async def admin_disable(team_id: str) -> Response:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.config import Config, load
-from engine.core.exchange import Exchange
+from engine.core.exchange import Exchange, MarketFactory
 from engine.instruments import Instrument
 from engine.market import MarketView, SimOrder, SimQuote, SimTeam, TickOutput
 from engine.records import (
@@ -54,13 +54,23 @@ class FakeMarket:
 
 
 class Driver:
-    """Feeds commands to an ``Exchange`` with contiguous seqs and a controllable clock."""
+    """Feeds commands to an ``Exchange`` with contiguous seqs and a controllable clock.
+
+    The price band is off unless a test sets ``price_limits``: the tests of other rules
+    price freely around the fake's flat fair value (``tests/core/test_band.py`` and the
+    property machine test the band).
+    """
 
     def __init__(
-        self, config: Config | None = None, phase: str = "continuous", **overrides: Any
+        self,
+        config: Config | None = None,
+        phase: str = "continuous",
+        market: MarketFactory = FakeMarket,
+        **overrides: Any,
     ) -> None:
+        overrides.setdefault("price_limits", {"enabled": False})
         self.config = config or load(None, **overrides)
-        self.core = Exchange(self.config, 7, "test", market=FakeMarket)
+        self.core = Exchange(self.config, 7, "test", market=market)
         self.seq = 0
         self.now = 1_000 * NANOS
         self.log: list[Event | Command] = []

@@ -76,15 +76,15 @@ def test_a_market_order_into_an_empty_book_is_cancelled_whole() -> None:
     assert events[1].cancelled_quantity == 2
 
 
-def test_self_trade_is_allowed_and_pays_both_fees() -> None:
+def test_self_trade_is_allowed_and_pays_no_fee_and_no_rebate() -> None:
     d = bots_only()
     mm = d.team("solo", "market_maker")
     d.order(mm, "sell", 5, 2500)
     [fill] = trades(d.order(mm, "buy", 5, 2500))
     assert fill.maker_team_id == fill.taker_team_id == mm
-    assert (fill.maker_fee, fill.taker_fee) == (5 * 2, 5 * -1)
+    assert (fill.maker_fee, fill.taker_fee, fill.self_trade) == (0, 0, True)
     assert d.core.teams[mm].positions[CALL] == 0
-    assert d.core.teams[mm].cash == 5 * 2 - 5  # fees only: the notional nets out
+    assert d.core.teams[mm].cash == 0  # the notional nets out and no fee moved
 
 
 def test_fees_follow_the_role_table() -> None:
