@@ -11,6 +11,7 @@ import argparse
 import logging
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -19,7 +20,7 @@ from hypercorn.trio import serve
 
 from engine import config as configmod
 from engine.client import EngineClient
-from gateway import hypercorn_tuning
+from gateway import binding, hypercorn_tuning
 from gateway.app import App
 from gateway.service import Engine, Gateway
 from gateway.source import LogSource, RecordSource
@@ -33,9 +34,9 @@ CATCH_UP_SECONDS = 60.0
 hypercorn_tuning.install()
 
 
-def hypercorn_config(host: str, port: int) -> HypercornConfig:
+def hypercorn_config(host: str, port: int, *, reuse_port: bool = False) -> HypercornConfig:
     hc = HypercornConfig()
-    hc.bind = [f"{host}:{port}"]
+    hc.bind = [binding.hypercorn_bind(binding.bind(host, port, reuse_port=reuse_port))]
     hc.accesslog = None
     hc.loglevel = "WARNING"
     hc.graceful_timeout = 2.0
@@ -50,12 +51,15 @@ async def serve_gateway(
     host: str | None = None,
     engine: Engine | None = None,
     source: RecordSource | None = None,
+    gateway_id: str | None = None,
+    reuse_port: bool = False,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve one gateway until cancelled; ``task_status.started(bound_port)``.
 
     ``engine`` defaults to an ``EngineClient`` on ``data_dir`` and ``source`` to the
-    file log in ``data_dir/log``; tests pass in-memory ones.
+    file log in ``data_dir/log``; tests pass in-memory ones. ``reuse_port`` shares the
+    port with other gateways that set it too (``gateway.binding``).
     """
     data_dir = Path(data_dir)
     async with trio.open_nursery() as nursery:
@@ -63,8 +67,10 @@ async def serve_gateway(
             client = EngineClient(data_dir)
             await nursery.start(client.run)
             engine = client
-        gw = Gateway(config, engine, source or LogSource(data_dir / "log"))
-        bound = await nursery.start(serve_app, gw, host or config.gateway.host, port)
+        gw = Gateway(config, engine, source or LogSource(data_dir / "log"), gateway_id=gateway_id)
+        bound = await nursery.start(
+            partial(serve_app, reuse_port=reuse_port), gw, host or config.gateway.host, port
+        )
         task_status.started(bound)
 
 
@@ -73,15 +79,21 @@ async def serve_app(
     host: str,
     port: int,
     *,
+    reuse_port: bool = False,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Follow the log into ``gw``; once caught up, serve it on ``host:port``."""
+    """Follow the log into ``gw``; once caught up, serve it on ``host:port``.
+
+    Binding only after catching up matters most on a shared port: the kernel hands
+    connections to a gateway as soon as it listens.
+    """
     async with trio.open_nursery() as nursery:
         await nursery.start(gw.follow)
         with trio.move_on_after(CATCH_UP_SECONDS):
             await gw.caught_up.wait()
-        binds: list[str] = await nursery.start(serve, App(gw), hypercorn_config(host, port))
-        log.info("gateway on %s", binds[0])
+        hc = hypercorn_config(host, port, reuse_port=reuse_port)
+        binds: list[str] = await nursery.start(serve, App(gw), hc)
+        log.info("gateway %s on %s", gw.gateway_id, binds[0])
         task_status.started(int(binds[0].rsplit(":", 1)[1]))
 
 
@@ -90,13 +102,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=None, help="HTTP and WebSocket port")
     parser.add_argument("--host", default=None, help="address to serve on (127.0.0.1)")
     parser.add_argument("--config", type=Path, help="TOML config (the [gateway] section)")
+    parser.add_argument(
+        "--gateway-id", help="this gateway's name in /health and X-Gateway-Id (gw-PID)"
+    )
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share the port with other gateways (SO_REUSEPORT): the kernel spreads connections",
+    )
 
 
-async def _run(config: configmod.Config, data_dir: Path, port: int, host: str | None) -> None:
+async def _run(
+    config: configmod.Config, data_dir: Path, port: int, args: argparse.Namespace
+) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            await nursery.start(lambda task_status: serve_gateway(
-                config, data_dir, port, host=host, task_status=task_status))  # fmt: skip
+            await nursery.start(
+                partial(
+                    serve_gateway,
+                    config,
+                    data_dir,
+                    port,
+                    host=args.host,
+                    gateway_id=args.gateway_id,
+                    reuse_port=args.reuse_port,
+                )
+            )
             async for signum in signals:
                 log.info("%s: stopping", signal.Signals(signum).name)
                 nursery.cancel_scope.cancel()
@@ -115,5 +146,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     port = args.port if args.port is not None else config.gateway.port
-    trio.run(_run, config, args.data_dir, port, args.host)
+    trio.run(_run, config, args.data_dir, port, args)
     return 0
