@@ -78,7 +78,7 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
     if event["type"] != "websocket.connect":
         return
     # accept first, so a refusal reaches the client as a close code, not an HTTP 403
-    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.accept", "headers": [(b"x-gateway-id", gw.gateway_id.encode())]})
     params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     try:
         # a team registered (or a last_seq reached) through another gateway is known here
