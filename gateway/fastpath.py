@@ -31,6 +31,7 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
     extra: list[tuple[bytes, bytes]] = []
     try:
         body = await _body(receive, gw.settings.max_body_bytes)
+        await gw.read_barrier()  # a key registered through another gateway is known here
         team = gw.trader(headers.get(b"x-api-key", b"").decode("latin-1") or None)
         data = await gw.submit_order(team, body)
         order_id = data["order_id"]

@@ -67,7 +67,12 @@ async def serve_gateway(
             client = EngineClient(data_dir)
             await nursery.start(client.run)
             engine = client
-        gw = Gateway(config, engine, source or LogSource(data_dir / "log"), gateway_id=gateway_id)
+        gw = Gateway(
+            config,
+            engine,
+            source or LogSource(data_dir / "log", follow_poll=config.gateway.follow_poll_seconds),
+            gateway_id=gateway_id,
+        )
         bound = await nursery.start(
             partial(serve_app, reuse_port=reuse_port), gw, host or config.gateway.host, port
         )

@@ -4,8 +4,9 @@ Every path is served bare and under ``/exchange`` (the reference API's prefix; t
 posts to the bare ``/orders``). Every answer, success or not, is
 ``{success, request_id, order_id, data, error: {code, message, details}, timestamp}``,
 with two headers: ``X-Gateway-Id`` (which gateway answered) and ``X-Log-Seq`` (the log
-seq the answer reflects). Reads of projected state wait for the read barrier first
-(``Gateway.read_barrier``), so they see every write answered before they arrived.
+seq the answer reflects). Every request but ``/health``, ``/metrics`` and the documents
+waits for the read barrier first (``Gateway.read_barrier``), so it sees every write
+answered before it arrived, whichever gateway took that write.
 """
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ def create_app(gw: Gateway) -> QuartTrio:
 
     @app.before_request
     async def read_barrier() -> None:
-        if request.method in ("GET", "HEAD") and request.path not in UNBARRIERED:
+        # writes too: the key, the team and the instruments they are checked against
+        # may have been committed through another gateway a moment ago
+        if request.path not in UNBARRIERED:
             await gw.read_barrier()
 
     def route(path: str, methods: list[str]) -> Callable[[Handler], Handler]:

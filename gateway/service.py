@@ -102,7 +102,7 @@ class Gateway:
         return done.is_set()
 
     async def read_barrier(self) -> int:
-        """Before a read: wait until every record committed when it arrived is applied.
+        """Before a request: wait until every record committed when it arrived is applied.
 
         ARCHITECTURE rule 8: with gateways behind one address, a bot's write through one
         gateway and its read through another must still agree. The engine answers a

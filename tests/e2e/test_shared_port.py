@@ -28,6 +28,10 @@ pre_open_ticks = 1
 auction_ticks = 1
 [roles.market_maker]
 orders_per_second = 100000
+[gateway]
+# an idle gateway looks for commits only every 0.2 s: a read that did not wait for
+# the commit before it (the read barrier) would miss most orders placed elsewhere
+follow_poll_seconds = 0.2
 """
 ORDER = {"instrument_id": "SPX_4200_PUT", "side": "buy", "quantity": 1, "price": 0.05}
 
@@ -108,6 +112,11 @@ def test_every_read_sees_the_write_before_it_on_any_gateway(server: Server) -> N
     assert crossed > ROUNDS // 4, (crossed, posted_on, read_on)
 
 
+def gateway_of(ws: ClientConnection) -> str:
+    assert ws.response is not None
+    return ws.response.headers["x-gateway-id"]
+
+
 def messages(ws: ClientConnection, upto: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     while not out or out[-1]["seq"] < upto:
@@ -122,14 +131,14 @@ def test_a_resume_lands_on_another_gateway_with_no_gap_and_no_duplicate(server: 
     key = registered["data"]["api_key"]
     url = f"ws://127.0.0.1:{server.port}/ws?api_key={key}"
     with connect(url) as first:
-        first_gateway = first.response.headers["x-gateway-id"]
+        first_gateway = gateway_of(first)
         seen = messages(first, 4)  # from seq 1: registration snapshot, then ticks
     last_seq = seen[-1]["seq"]
     for _ in range(100):  # fresh connections until one lands elsewhere
         with connect(f"{url}&last_seq={last_seq}") as resumed:
-            if resumed.response.headers["x-gateway-id"] == first_gateway:
+            if gateway_of(resumed) == first_gateway:
                 continue
-            second_gateway = resumed.response.headers["x-gateway-id"]
+            second_gateway = gateway_of(resumed)
             replayed = messages(resumed, last_seq + 4)
             break
     else:

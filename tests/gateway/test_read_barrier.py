@@ -15,13 +15,13 @@ import trio
 import trio.testing
 
 from engine.config import Config
-from engine.records import AnyRecord, SubmitOrder
-from gateway import ws
+from engine.records import AnyRecord, RegisterTeam, SubmitOrder
+from gateway import fastpath, ws
 from gateway.errors import WS_TRY_AGAIN
 from gateway.rest import create_app
 from gateway.service import READ_WAIT_SECONDS, Gateway
 from gateway.source import MemoryLog
-from tests.gateway.builders import Log
+from tests.gateway.builders import Log, key_hash
 from tests.gateway.fake_engine import FakeEngine
 
 KEY = "barrier-key"
@@ -42,6 +42,7 @@ class Lagging:
         pass  # a stuck follower: nudging does not help
 
     def release(self) -> None:
+        """Hand the follower what is committed now (it stays behind what comes later)."""
         self.released = self.log.head()
         self._moved.set()
         self._moved = trio.Event()
@@ -157,4 +158,41 @@ async def test_a_websocket_on_a_stuck_gateway_closes_with_try_again(
         assert (b"x-gateway-id", b"gw-test") in sent[0]["headers"]
         assert sent[-1]["type"] == "websocket.close"
         assert sent[-1]["code"] == WS_TRY_AGAIN
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_write_with_a_key_registered_elsewhere_waits_for_the_registration(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        gw, engine, lagging = await lagging_gateway(nursery)
+        # registered through another gateway: committed, not yet applied here
+        await engine.request(
+            RegisterTeam(team_name="late", role="hedge_fund", api_key_hash=key_hash("late-key"))
+        )
+        body = b'{"instrument_id": "SPX_4400_CALL", "side": "buy", "quantity": 1, "price": 1.0}'
+        requests = iter([{"type": "http.request", "body": body}])
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return next(requests)
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope: dict[str, Any] = {"type": "http", "method": "POST", "path": "/orders"}
+        scope["headers"] = [(b"x-api-key", b"late-key")]
+
+        async def keep_releasing() -> None:
+            await trio.sleep(1.0)  # first a while stuck: the order must wait, not fail
+            assert sent == []
+            while True:
+                lagging.release()
+                await trio.sleep(0.01)
+
+        nursery.start_soon(keep_releasing)
+        await fastpath.submit_order(gw, scope, receive, send)
+        start, answer = sent
+        assert start["status"] == 200, answer
+        assert (b"x-gateway-id", b"gw-test") in start["headers"]
         nursery.cancel_scope.cancel()
