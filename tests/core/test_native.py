@@ -20,7 +20,7 @@ from engine import native
 
 STREAM = """
 import hashlib
-from engine.benchmarks.core import prepared
+from benchmarks.core import prepared
 from engine.records import encode
 core, batch = prepared(20_000)
 h = hashlib.sha256()
@@ -36,7 +36,7 @@ def run_stream(pure: bool) -> tuple[bool, str]:
     env = {k: v for k, v in os.environ.items() if k != "TRADEPIT_PURE"}
     if pure:
         env["TRADEPIT_PURE"] = "1"
-    code = "import engine; print(engine.NATIVE)\n" + STREAM
+    code = "import engine.core; print(engine.core.NATIVE)\n" + STREAM
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
@@ -47,7 +47,10 @@ def run_stream(pure: bool) -> tuple[bool, str]:
 def test_compiled_and_plain_cores_emit_the_same_bytes() -> None:
     compiled, fast = run_stream(pure=False)
     plain, slow = run_stream(pure=True)
-    assert compiled, f"./scripts/test builds the compiled core: {native.why_not()}"
+    assert compiled, (
+        f"the compiled core is not in use ({native.why_not()}): after an edit to engine/core/, "
+        "run `tradepit native build` (about 15 s; ./scripts/test does it for you)"
+    )
     assert not plain
     assert fast == slow
 

@@ -16,11 +16,11 @@ import trio.testing
 
 from engine.config import Config
 from engine.records import AnyRecord, RegisterTeam, SubmitOrder
-from gateway import fastpath, ws
 from gateway.errors import WS_TRY_AGAIN
-from gateway.rest import create_app
 from gateway.service import READ_WAIT_SECONDS, Gateway
 from gateway.source import MemoryLog
+from gateway.web import fastpath, ws
+from gateway.web.rest import create_app
 from tests.gateway.builders import Log, key_hash
 from tests.gateway.fake_engine import FakeEngine
 
