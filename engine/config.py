@@ -143,6 +143,8 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     events_page_max: int = 2000
     events_history: int = 1_000_000  # per-team messages kept for resume; older: 410
     heartbeat_seconds: float = 1.0
+    # how often an idle gateway looks for new commits; a read or a write nudges it at once
+    follow_poll_seconds: float = 0.002
 
 
 class RegimeConfig(_Section, frozen=True, kw_only=True):
@@ -372,6 +374,8 @@ def _check(config: Config) -> None:
         )
     if config.teams.max_teams < 0:
         raise ConfigError("invalid config: must be >= 0 - at `$.teams.max_teams`")
+    if config.gateway.follow_poll_seconds <= 0:
+        raise ConfigError("invalid config: must be > 0 - at `$.gateway.follow_poll_seconds`")
     schedule = config.schedule
     if schedule.tick_seconds <= 0:
         raise ConfigError("invalid config: must be > 0 - at `$.schedule.tick_seconds`")

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import trio
 
+from engine import gateways as gatewaysmod
 from engine.wire import ADDR_FILE
 
 STOP_GRACE_SECONDS = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=8000, help="first gateway port (8000)")
+    parser.add_argument("--port", type=int, default=8000, help="the gateways' port (8000)")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
     parser.add_argument(
         "--data-dir", type=Path, default=Path("data"), help="sessions root, or one session"
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="resume the latest session")
     parser.add_argument("--config", type=Path, help="TOML config (new sessions)")
     parser.add_argument("--seed", type=int, help="session seed (new sessions)")
-    parser.add_argument("--gateways", type=int, default=1, help="gateways on consecutive ports")
+    gatewaysmod.add_arguments(parser)
     parser.add_argument("--no-house", action="store_true", help="no house liquidity provider")
     parser.add_argument("--no-retail", action="store_true", help="no simulated retail flow")
     parser.add_argument(
@@ -82,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
         engine_cmd.append("--no-house")
     if args.no_retail:
         engine_cmd.append("--no-retail")
+    layout = gatewaysmod.layout(args)
+    busy = [p for p in layout.ports() if gatewaysmod.port_in_use(args.host, p)]
+    if busy:
+        print(f"error: {args.host}:{busy[0]} is in use (another tradepit?)", file=sys.stderr)
+        return 2
     nats_server = None
     if args.nats:
         url = args.nats
@@ -94,16 +100,7 @@ def run(args: argparse.Namespace) -> int:
         engine_cmd += ["--nats", url, "--session", session.name]
     gateway_cmds = []
     for i in range(args.gateways):
-        cmd = [
-            *py,
-            "gateway",
-            "--data-dir",
-            str(session),
-            "--host",
-            args.host,
-            "--port",
-            str(args.port + i),
-        ]
+        cmd = [*py, "gateway", "--data-dir", str(session), *layout.arguments(i)]
         if args.config:
             cmd += ["--config", str(args.config)]
         gateway_cmds.append(cmd + list(args.extra))
@@ -137,10 +134,11 @@ async def _supervise(
     gateways = [
         await trio.lowlevel.open_process(cmd, start_new_session=True) for cmd in gateway_cmds
     ]
+    layout = gatewaysmod.layout(args)
     for i in range(len(gateways)):
-        if not await _wait_listening(args.host, args.port + i, gateways[i]):
+        if not await _wait_listening(args.host, layout.port_of(i), gateways[i]):
             await _stop([*gateways, engine])
-            print(f"error: gateway on port {args.port + i} did not start", file=sys.stderr)
+            print(f"error: gateway {layout.gateway_id(i)} did not start", file=sys.stderr)
             return 2
     _banner(session, resumed, args)
     children = [*gateways, engine]
@@ -174,6 +172,13 @@ async def _supervise(
 async def _wait_listening(host: str, port: int, proc: trio.Process) -> bool:
     with trio.move_on_after(60):
         while proc.poll() is None:
+            # on a shared port a connection may reach another gateway: ask the kernel
+            known = gatewaysmod.listening(proc.pid, port)
+            if known is not None:
+                if known:
+                    return True
+                await trio.sleep(0.05)
+                continue
             try:
                 stream = await trio.open_tcp_stream(host, port)
             except OSError:
@@ -199,7 +204,7 @@ async def _stop(procs: list[trio.Process]) -> None:
 
 def _banner(session: Path, resumed: bool, args: argparse.Namespace) -> None:
     url = f"http://{'localhost' if args.host == '127.0.0.1' else args.host}:{args.port}"
-    extra = "".join(f", {url.rsplit(':', 1)[0]}:{args.port + i}" for i in range(1, args.gateways))
+    extra = gatewaysmod.layout(args).describe(url.rsplit(":", 1)[0])
     what = "resumed" if resumed else "new"
     nats = getattr(args, "nats_url", None)
     remote = (

@@ -29,6 +29,7 @@ WS_SNAPSHOT_REQUIRED = 4010  # last_seq older than the kept history: reconnect w
 WS_TOO_MANY_CONNECTIONS = 4029  # more than ws_max_connections_per_team
 WS_GATEWAY_FULL = 1013  # "try again later": the gateway holds ws_max_connections already
 WS_GOING_AWAY = 1001  # the gateway is shutting down
+WS_TRY_AGAIN = 1013  # this gateway is behind the log (the read barrier timed out): reconnect
 
 STATUS: dict[str, int] = {
     "INVALID_JSON": 400,

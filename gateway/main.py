@@ -11,6 +11,7 @@ import argparse
 import logging
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -18,6 +19,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
 from engine import config as configmod
+from gateway import binding
 from gateway.engine_client import EngineClient
 from gateway.service import Engine, Gateway
 from gateway.source import LogSource, RecordSource
@@ -34,10 +36,14 @@ hypercorn_tuning.install()
 
 
 def hypercorn_config(
-    host: str, port: int, guard: hypercorn_tuning.WriteGuard | None = None
+    host: str,
+    port: int,
+    guard: hypercorn_tuning.WriteGuard | None = None,
+    *,
+    reuse_port: bool = False,
 ) -> HypercornConfig:
     hc = HypercornConfig()
-    hc.bind = [f"{host}:{port}"]
+    hc.bind = [binding.hypercorn_bind(binding.bind(host, port, reuse_port=reuse_port))]
     hc.accesslog = None
     hc.loglevel = "WARNING"
     hc.graceful_timeout = 1.0  # SIGTERM to exit within 2 s, whatever the clients do
@@ -53,12 +59,15 @@ async def serve_gateway(
     host: str | None = None,
     engine: Engine | None = None,
     source: RecordSource | None = None,
+    gateway_id: str | None = None,
+    reuse_port: bool = False,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve one gateway until cancelled; ``task_status.started(bound_port)``.
 
     ``engine`` defaults to an ``EngineClient`` on ``data_dir`` and ``source`` to the
-    file log in ``data_dir/log``; tests pass in-memory ones.
+    file log in ``data_dir/log``; tests pass in-memory ones. ``reuse_port`` shares the
+    port with other gateways that set it too (``gateway.binding``).
     """
     data_dir = Path(data_dir)
     async with trio.open_nursery() as nursery:
@@ -66,8 +75,15 @@ async def serve_gateway(
             client = EngineClient(data_dir)
             await nursery.start(client.run)
             engine = client
-        gw = Gateway(config, engine, source or LogSource(data_dir / "log"))
-        bound = await nursery.start(serve_app, gw, host or config.gateway.host, port)
+        gw = Gateway(
+            config,
+            engine,
+            source or LogSource(data_dir / "log", follow_poll=config.gateway.follow_poll_seconds),
+            gateway_id=gateway_id,
+        )
+        bound = await nursery.start(
+            partial(serve_app, reuse_port=reuse_port), gw, host or config.gateway.host, port
+        )
         task_status.started(bound)
 
 
@@ -76,9 +92,14 @@ async def serve_app(
     host: str,
     port: int,
     *,
+    reuse_port: bool = False,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Follow the log into ``gw``; once caught up, serve it on ``host:port``."""
+    """Follow the log into ``gw``; once caught up, serve it on ``host:port``.
+
+    Binding only after catching up matters most on a shared port: the kernel hands
+    connections to a gateway as soon as it listens.
+    """
     guard = hypercorn_tuning.WriteGuard(gw.settings.slow_client_seconds)
     gw.write_guard = guard
     async with trio.open_nursery() as nursery:
@@ -86,9 +107,9 @@ async def serve_app(
         await nursery.start(gw.follow)
         with trio.move_on_after(CATCH_UP_SECONDS):
             await gw.caught_up.wait()
-        hc = hypercorn_config(host, port, guard)
+        hc = hypercorn_config(host, port, guard, reuse_port=reuse_port)
         binds: list[str] = await nursery.start(serve, App(gw), hc)
-        log.info("gateway on %s", binds[0])
+        log.info("gateway %s on %s", gw.gateway_id, binds[0])
         task_status.started(int(binds[0].rsplit(":", 1)[1]))
 
 
@@ -110,6 +131,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--nats", metavar="URL", help="follow the session's JetStream stream instead of a data dir"
     )
     parser.add_argument("--session", help="the session's name on NATS (with --nats)")
+    parser.add_argument(
+        "--gateway-id", help="this gateway's name in /health and X-Gateway-Id (gw-PID)"
+    )
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share the port with other gateways (SO_REUSEPORT): the kernel spreads connections",
+    )
 
 
 async def serve_remote_gateway(
@@ -119,6 +148,8 @@ async def serve_remote_gateway(
     port: int,
     *,
     host: str | None = None,
+    gateway_id: str | None = None,
+    reuse_port: bool = False,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """A gateway with no data dir: the stream for records, NATS for commands."""
@@ -129,9 +160,13 @@ async def serve_remote_gateway(
         lambda: NatsLog(url, session, client_name="tradepit-gateway")
     )
     try:
-        gw = Gateway(config, NatsEngineClient(nats_log), StreamSource(nats_log))
+        gw = Gateway(
+            config, NatsEngineClient(nats_log), StreamSource(nats_log), gateway_id=gateway_id
+        )
         async with trio.open_nursery() as nursery:
-            bound = await nursery.start(serve_app, gw, host or config.gateway.host, port)
+            bound = await nursery.start(
+                partial(serve_app, reuse_port=reuse_port), gw, host or config.gateway.host, port
+            )
             task_status.started(bound)
     finally:
         nats_log.close()
@@ -141,13 +176,21 @@ async def _run(config: configmod.Config, args: argparse.Namespace, port: int) ->
     host: str | None = args.host
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
+            ident, reuse = args.gateway_id, args.reuse_port
             if args.nats:
-                await nursery.start(lambda task_status: serve_remote_gateway(
-                    config, args.nats, args.session, port, host=host,
-                    task_status=task_status))  # fmt: skip
+                await nursery.start(
+                    partial(
+                        serve_remote_gateway, config, args.nats, args.session, port,
+                        host=host, gateway_id=ident, reuse_port=reuse,
+                    )
+                )  # fmt: skip
             else:
-                await nursery.start(lambda task_status: serve_gateway(
-                    config, args.data_dir, port, host=host, task_status=task_status))  # fmt: skip
+                await nursery.start(
+                    partial(
+                        serve_gateway, config, args.data_dir, port,
+                        host=host, gateway_id=ident, reuse_port=reuse,
+                    )
+                )  # fmt: skip
             async for signum in signals:
                 log.info("%s: stopping", signal.Signals(signum).name)
                 nursery.cancel_scope.cancel()

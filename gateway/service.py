@@ -9,6 +9,7 @@ import hashlib
 import heapq
 import hmac
 import itertools
+import os
 import secrets
 from typing import Any, Protocol
 
@@ -33,6 +34,9 @@ from gateway.web.hypercorn_tuning import WriteGuard
 
 #: How long a write waits for the projection to show it before answering anyway.
 CATCH_UP_SECONDS = 10.0
+#: How long a read waits for the projection to reach the seq committed when it arrived
+#: before it answers 503: a gateway this far behind is stuck, and another one may not be.
+READ_WAIT_SECONDS = 5.0
 
 
 class Engine(Protocol):
@@ -44,8 +48,18 @@ def hash_key(api_key: str) -> str:
 
 
 class Gateway:
-    def __init__(self, config: Config, engine: Engine, source: RecordSource) -> None:
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        source: RecordSource,
+        *,
+        gateway_id: str | None = None,
+    ) -> None:
         self.config = config
+        # names the process in /health and in every answer's X-Gateway-Id header, so a
+        # bot behind one shared port can see which gateway answered it
+        self.gateway_id = gateway_id or f"gw-{os.getpid()}"
         self.settings = config.gateway
         self.engine = engine
         self.source = source
@@ -79,14 +93,40 @@ class Gateway:
             while waiters and waiters[0][0] <= projection.applied_seq:
                 heapq.heappop(waiters)[2].set()
 
-    async def wait_applied(self, seq: int) -> None:
+    async def wait_applied(self, seq: int, timeout: float = CATCH_UP_SECONDS) -> bool:
+        """Until the projection has applied ``seq``; False if ``timeout`` passed first."""
         if self.projection.applied_seq >= seq:
-            return
-        self.source.nudge()  # the engine answered, so ``seq`` is in the log already
+            return True
+        self.source.nudge()  # ``seq`` is committed already: look now, not at the next poll
         done = trio.Event()
         heapq.heappush(self._waiters, (seq, next(self._tiebreak), done))
-        with trio.move_on_after(CATCH_UP_SECONDS):
+        with trio.move_on_after(timeout):
             await done.wait()
+        return done.is_set()
+
+    async def read_barrier(self) -> int:
+        """Before a request: wait until every record committed when it arrived is applied.
+
+        ARCHITECTURE rule 8: with gateways behind one address, a bot's write through one
+        gateway and its read through another must still agree. The engine answers a
+        write only after publishing its commit, so the committed seq read here (one
+        ``pread`` of the log's COMMITTED file) covers every write already answered.
+        Returns the seq the read reflects; 503 if this gateway cannot get there in time.
+        """
+        target = self.source.head()
+        if not await self.wait_applied(target, READ_WAIT_SECONDS):
+            applied = self.projection.applied_seq
+            raise ApiError(
+                "SERVICE_UNAVAILABLE",
+                f"this gateway is {target - applied} records behind the log; retry shortly",
+                {
+                    "retry_after": 1.0,
+                    "committed_seq": target,
+                    "applied_seq": applied,
+                    "gateway_id": self.gateway_id,
+                },
+            )
+        return self.projection.applied_seq
 
     @property
     def lag(self) -> int:
@@ -189,6 +229,7 @@ class Gateway:
         p = self.projection
         return {
             "status": "ok",
+            "gateway_id": self.gateway_id,
             "session_id": p.session_id,
             "applied_seq": p.applied_seq,
             "log_head_seq": max(self.source.head(), p.applied_seq),

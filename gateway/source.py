@@ -59,9 +59,10 @@ class MemoryLog:
 class LogSource:
     """The engine's file log under ``DATA_DIR/log`` (``engine.log``)."""
 
-    def __init__(self, log_dir: Path, poll: float = 0.05) -> None:
+    def __init__(self, log_dir: Path, poll: float = 0.05, follow_poll: float = 0.002) -> None:
         self.log_dir = log_dir
-        self.poll = poll
+        self.poll = poll  # waiting for the log directory to appear
+        self.follow_poll = follow_poll  # waiting for new commits
         self._reader: object | None = None
 
     def head(self) -> int:
@@ -81,7 +82,7 @@ class LogSource:
         reader = logmod.open_reader(self.log_dir)
         self._reader = reader
         try:
-            async for record in reader.follow(from_seq):
+            async for record in reader.follow(from_seq, self.follow_poll):
                 yield record
         finally:
             reader.close()

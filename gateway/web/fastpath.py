@@ -31,6 +31,7 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
     extra: list[tuple[bytes, bytes]] = []
     try:
         body = await _body(receive, gw.settings.max_body_bytes)
+        await gw.read_barrier()  # a key registered through another gateway is known here
         team = gw.trader(headers.get(b"x-api-key", b"").decode("latin-1") or None)
         data = await gw.submit_order(team, body)
         order_id = data["order_id"]
@@ -42,6 +43,7 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
         log.exception("unhandled error in POST /orders")
         internal = ApiError("INTERNAL_ERROR", "internal error; the request may be retried")
         status, payload = 500, envelope_body(None, request_id, error=internal)
+    seq = gw.projection.applied_seq  # the answer was built since the last await
     await send(
         {
             "type": "http.response.start",
@@ -50,6 +52,8 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
                 (b"content-type", b"application/json"),
                 # a length, not chunks: the answer goes out in two writes instead of three
                 (b"content-length", str(len(payload)).encode()),
+                (b"x-gateway-id", gw.gateway_id.encode()),
+                (b"x-log-seq", str(seq).encode()),
                 *extra,
             ],
         }

@@ -2,7 +2,11 @@
 
 Every path is served bare and under ``/exchange`` (the reference API's prefix; the seed
 posts to the bare ``/orders``). Every answer, success or not, is
-``{success, request_id, order_id, data, error: {code, message, details}, timestamp}``.
+``{success, request_id, order_id, data, error: {code, message, details}, timestamp}``,
+with two headers: ``X-Gateway-Id`` (which gateway answered) and ``X-Log-Seq`` (the log
+seq the answer reflects). Every request but ``/health``, ``/metrics`` and the documents
+waits for the read barrier first (``Gateway.read_barrier``), so it sees every write
+answered before it arrived, whichever gateway took that write.
 """
 
 from __future__ import annotations
@@ -37,26 +41,15 @@ HTTP_CODES = {
     413: "PAYLOAD_TOO_LARGE",
 }
 Handler = Callable[..., Awaitable[Response]]
+#: Reads that answer at once, without the read barrier: about the gateway itself, so
+#: they must work on a lagging one (``/health`` reports the lag), or fixed documents.
+UNBARRIERED = frozenset(
+    prefix + path for prefix in PREFIXES for path in ("/health", "/metrics", "/openapi.json")
+) | {"/admin/replay"}
 
 
 def _request_id() -> str:
     return request.headers.get("X-Request-ID") or new_request_id()
-
-
-def envelope(
-    data: Any = None,
-    *,
-    status: int = 200,
-    order_id: str | None = None,
-    error: ApiError | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    body = envelope_body(data, _request_id(), order_id=order_id, error=error)
-    return Response(body, status=status, headers=headers, content_type="application/json")
-
-
-def failure(error: ApiError) -> Response:
-    return envelope(status=error.status, error=error, headers=error.headers())
 
 
 def admin_token(config: Config) -> str | None:
@@ -68,6 +61,38 @@ def create_app(gw: Gateway) -> QuartTrio:
     app = QuartTrio("tradepit.gateway")
     app.config["MAX_CONTENT_LENGTH"] = gw.settings.max_body_bytes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    gateway_id = gw.gateway_id
+
+    def seq_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
+        # read when the body is built (no await in between): the seq the body reflects
+        return {
+            **(headers or {}),
+            "X-Gateway-Id": gateway_id,
+            "X-Log-Seq": str(gw.projection.applied_seq),
+        }
+
+    def envelope(
+        data: Any = None,
+        *,
+        status: int = 200,
+        order_id: str | None = None,
+        error: ApiError | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        body = envelope_body(data, _request_id(), order_id=order_id, error=error)
+        return Response(
+            body, status=status, headers=seq_headers(headers), content_type="application/json"
+        )
+
+    def failure(error: ApiError) -> Response:
+        return envelope(status=error.status, error=error, headers=error.headers())
+
+    @app.before_request
+    async def read_barrier() -> None:
+        # writes too: the key, the team and the instruments they are checked against
+        # may have been committed through another gateway a moment ago
+        if request.path not in UNBARRIERED:
+            await gw.read_barrier()
 
     def route(path: str, methods: list[str]) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:

@@ -31,6 +31,7 @@ from gateway.errors import (
     WS_SLOW_CONSUMER,
     WS_SNAPSHOT_REQUIRED,
     WS_TOO_MANY_CONNECTIONS,
+    WS_TRY_AGAIN,
     ApiError,
 )
 from gateway.projection.messages import encode_body, iso_timestamp
@@ -91,7 +92,9 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         if event["type"] != "websocket.connect":
             return
         # accept first, so a refusal reaches the client as a close code, not an HTTP 403
-        await send({"type": "websocket.accept"})
+        await send(
+            {"type": "websocket.accept", "headers": [(b"x-gateway-id", gw.gateway_id.encode())]}
+        )
         if full:
             limit = gw.settings.ws_max_connections
             await _close(send, WS_GATEWAY_FULL, f"gateway full (at most {limit} connections)")
@@ -103,6 +106,12 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
 
 async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
     params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    try:
+        # a team registered (or a last_seq reached) through another gateway is known here
+        await gw.read_barrier()
+    except ApiError:
+        await _close(send, WS_TRY_AGAIN, "this gateway is behind the log: reconnect")
+        return
     try:
         team = gw.authenticate(_param(params, "api_key"))
     except ApiError:

@@ -24,7 +24,12 @@ OPTION = "SPX_4400_CALL"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(
-        tmp_path_factory.mktemp("live"), "--no-house", "--no-retail", gateways=2
+        tmp_path_factory.mktemp("live"),
+        "--no-house",
+        "--no-retail",
+        "--gateway-ports",
+        "distinct",
+        gateways=2,
     ) as srv:
         yield srv
 
