@@ -18,6 +18,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
 from engine import config as configmod
+from engine import lifeline
 from engine.client import EngineClient
 from gateway import hypercorn_tuning
 from gateway.app import App
@@ -95,6 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def _run(config: configmod.Config, data_dir: Path, port: int, host: str | None) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(lifeline.watch_supervisor, lifeline.supervisor_pid())
             await nursery.start(lambda task_status: serve_gateway(
                 config, data_dir, port, host=host, task_status=task_status))  # fmt: skip
             async for signum in signals:
@@ -104,6 +106,7 @@ async def _run(config: configmod.Config, data_dir: Path, port: int, host: str | 
 
 
 def run(args: argparse.Namespace) -> int:
+    lifeline.bind_to_supervisor()
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
