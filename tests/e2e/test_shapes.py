@@ -84,13 +84,16 @@ def _quote_body(world: World) -> dict[str, Any]:
     }
 
 
+def _bid(world: World) -> dict[str, Any]:
+    """A resting bid under the best one, inside any price band."""
+    best = world.http.get("/orderbook/SPX_4400_CALL").json()["data"]["bids"][0]["price"]
+    price = round(best * 0.95, 2)
+    return {"instrument_id": "SPX_4400_CALL", "side": "buy", "quantity": 1, "price": price}
+
+
 def _cancel_one(world: World) -> httpx.Response:
     key = world.key(world.fund)
-    r = world.http.post(
-        "/orders",
-        headers=key,
-        json={"instrument_id": "SPX_4400_CALL", "side": "buy", "quantity": 1, "price": 1.0},
-    )
+    r = world.http.post("/orders", headers=key, json=_bid(world))
     return world.http.delete(f"/orders/{r.json()['order_id']}", headers=key)
 
 
@@ -112,9 +115,7 @@ TABLE: list[tuple[str, str, Request, type[msgspec.Struct]]] = [
     ("get", "/game/teams/{team_id}",
      lambda w: w.http.get(f"/game/teams/{w.fund['team_id']}"), shapes.TeamInfo),
     ("post", "/orders",
-     lambda w: w.http.post("/orders", headers=w.key(w.fund),
-                           json={"instrument_id": "SPX_4400_CALL", "side": "buy",
-                                 "quantity": 1, "price": 1.0}),
+     lambda w: w.http.post("/orders", headers=w.key(w.fund), json=_bid(w)),
      shapes.OrderResult),
     ("post", "/quotes",
      lambda w: w.http.post("/quotes", headers=w.key(w.maker), json=_quote_body(w)),
