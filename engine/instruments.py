@@ -49,7 +49,7 @@ _LONG_ID = re.compile(r"([A-Z][A-Z0-9]*)_(CALL|PUT)_(\d+)_(\d{8})")
 
 
 def expiry_date(config: Config, start_ts: int) -> datetime.date:
-    """The session's option expiry: ``expiry_days`` trading days from the start, counted inclusively.
+    """The session's option expiry: ``expiry_days`` trading days from the start, inclusive.
 
     The start is the session's first record (``StartSession.ts``, nanoseconds), read in the
     schedule's time zone, so a resumed or replayed session keeps its date. The first
@@ -87,9 +87,7 @@ class UnknownInstrument(ValueError):
         self.hint = hint
 
 
-def resolve(
-    instruments: Mapping[str, Instrument], expiry: datetime.date | None, given: str
-) -> str:
+def resolve(instruments: Mapping[str, Instrument], expiry: datetime.date | None, given: str) -> str:
     """The canonical id ``given`` names: itself, or the option a long-form alias names.
 
     A long form is accepted only with the session's expiry date (there is one expiry), so

@@ -106,7 +106,8 @@ def _invalid(exc: msgspec.ValidationError) -> ApiError:
 class Instruments(Protocol):
     """What input validation needs of the session's instruments (the projection's views)."""
 
-    instruments: Mapping[str, Instrument]
+    @property
+    def instruments(self) -> Mapping[str, Instrument]: ...
 
     def resolve(self, instrument_id: str) -> str: ...
 

@@ -55,12 +55,18 @@ def _verify(reader: FileLogReader, directory: Path) -> int:
     expected = 1
     for record in reader.read(1, head):
         if record.seq != expected:
-            print(f"error: seq {record.seq} where {expected} was expected, in {directory}", file=sys.stderr)
+            print(
+                f"error: seq {record.seq} where {expected} was expected, in {directory}",
+                file=sys.stderr,
+            )
             return 2
         count += 1
         expected += 1
     if count != head:
-        print(f"error: {count} records before the committed seq {head}, in {directory}", file=sys.stderr)
+        print(
+            f"error: {count} records before the committed seq {head}, in {directory}",
+            file=sys.stderr,
+        )
         return 2
     print(f"OK: {count} records, seqs 1..{head}, in {directory}")
     return 0

@@ -20,7 +20,7 @@ import pytest
 
 from tests.e2e.server import ROOT, Server, running_server
 
-BOT = r'''
+BOT = r"""
 import sys
 import requests
 
@@ -82,7 +82,7 @@ stale = requests.post(f"{BASE_URL}/exchange/orders", headers=headers,
                       json={**order, "instrument_id": "SPX_CALL_4500_20240315"}).json()
 print("stale:", stale["error"]["code"], stale["error"]["message"])
 print("BOT DONE")
-'''
+"""
 
 
 @pytest.fixture(scope="module")

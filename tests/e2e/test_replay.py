@@ -329,7 +329,8 @@ def test_log_dump_into_a_closed_pipe_ends_without_a_traceback(recording: Recordi
         stderr=subprocess.PIPE,
         cwd=ROOT,
     )
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     head = [proc.stdout.readline() for _ in range(3)]
     proc.stdout.close()
     err = proc.stderr.read().decode()

@@ -105,7 +105,8 @@ def test_sigkill_of_serve_takes_its_children_and_the_next_serve_starts(serve: Se
 def passive_bid(url: str, instrument_id: str) -> float:
     """A bid under the house's best one (so it rests), inside any price band."""
     bids = httpx.get(f"{url}/orderbook/{instrument_id}", timeout=10).json()["data"]["bids"]
-    return round(bids[0]["price"] * 0.95, 2)
+    price: float = bids[0]["price"]
+    return round(price * 0.95, 2)
 
 
 def _trade(url: str, key: str, stop: threading.Event, acked: list[str]) -> None:
@@ -147,9 +148,7 @@ def test_the_same_command_after_a_sigkill_resumes_the_competition(serve: Serve) 
         )
         team = r.json()["data"]
         key = {"X-API-Key": team["api_key"]}
-        trader = threading.Thread(
-            target=_trade, args=(serve.url, team["api_key"], stop, acked)
-        )
+        trader = threading.Thread(target=_trade, args=(serve.url, team["api_key"], stop, acked))
         trader.start()
         wait_until(lambda: len(acked) >= 40, 60, "40 acknowledged orders")
         kill_and_check_nothing_survives(first)  # mid-stream: orders are in flight
