@@ -2,7 +2,7 @@
 
 A table of (request, the struct its ``data`` must be). Each answer must carry exactly the
 keys its schema in the served document names (no more, no fewer) and convert strictly
-into the struct of ``gateway.shapes``, nested items included; and the table, the document
+into the struct of ``gateway.web.shapes``, nested items included; and the table, the document
 and the app's routes must name the same endpoints. So a shape cannot change without the
 document changing with it, and the document cannot promise what the server does not send.
 """
@@ -19,10 +19,10 @@ import msgspec
 import pytest
 
 from engine.config import Config
-from gateway import openapi, shapes
-from gateway.rest import PREFIXES, create_app
 from gateway.service import Gateway
 from gateway.source import MemoryLog
+from gateway.web import openapi, shapes
+from gateway.web.rest import PREFIXES, create_app
 from tests.e2e.server import Server, running_server
 from tests.gateway.fake_engine import FakeEngine
 
