@@ -19,6 +19,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
 from engine import config as configmod
+from engine import lifeline
 from gateway import binding
 from gateway.engine_client import EngineClient
 from gateway.service import Engine, Gateway
@@ -176,6 +177,7 @@ async def _run(config: configmod.Config, args: argparse.Namespace, port: int) ->
     host: str | None = args.host
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(lifeline.watch_supervisor, lifeline.supervisor_pid())
             ident, reuse = args.gateway_id, args.reuse_port
             if args.nats:
                 await nursery.start(
@@ -198,6 +200,7 @@ async def _run(config: configmod.Config, args: argparse.Namespace, port: int) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    lifeline.bind_to_supervisor()
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",

@@ -186,17 +186,17 @@ class Gateway:
 
     async def submit_order(self, team: TeamState, body: bytes) -> dict[str, Any]:
         p = self.projection
-        command = validate.order(body, team.team_id, p.config, p.instruments)
+        command = validate.order(body, team.team_id, p.config, p)
         reply = await self._send(command)
         data = decisions.order(reply.events)
         if data["duplicate"]:  # a repeated client_order_id: answer with the original now
             original = p.orders.get(data["order_id"])
-            data["status"] = original.view()["status"] if original else "closed"
+            data["status"] = original.status if original else "closed"
         return data
 
     async def submit_quote(self, team: TeamState, body: bytes) -> dict[str, Any]:
         p = self.projection
-        reply = await self._send(validate.quote(body, team.team_id, p.config, p.instruments))
+        reply = await self._send(validate.quote(body, team.team_id, p.config, p))
         return decisions.quote(reply.events)
 
     async def cancel(self, team: TeamState, order_id: str) -> dict[str, Any]:
@@ -207,7 +207,7 @@ class Gateway:
         return data["cancelled"][0]  # type: ignore[no-any-return]
 
     async def cancel_all(self, team: TeamState, instrument_id: str | None) -> dict[str, Any]:
-        command = validate.cancel_all(team.team_id, instrument_id, self.projection.instruments)
+        command = validate.cancel_all(team.team_id, instrument_id, self.projection)
         return decisions.cancelled((await self._send(command)).events)
 
     # ------------------------------------------------------------------ reads

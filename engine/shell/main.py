@@ -11,6 +11,7 @@ from pathlib import Path
 import trio
 
 from engine import config as configmod
+from engine import lifeline
 from engine import log as logmod
 from engine.shell.sequencer import Engine, EngineError, NatsOptions
 
@@ -57,6 +58,7 @@ async def run_engine(engine: Engine, host: str, port: int, clock: bool) -> None:
     """Serve until SIGINT or SIGTERM, then close the log cleanly."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(lifeline.watch_supervisor, lifeline.supervisor_pid())
             address = await nursery.start(engine.serve, host, port, clock)
             logging.getLogger("tradepit.engine").info(
                 "engine listening on %s:%d, log in %s", *address, engine.data_dir / "log"
@@ -70,6 +72,7 @@ async def run_engine(engine: Engine, host: str, port: int, clock: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    lifeline.bind_to_supervisor()
     setup_logging()
     try:
         overrides: dict[str, object] = {}

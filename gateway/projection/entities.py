@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.projection.messages import dollars
+from gateway.projection.messages import dollars, iso_timestamp
 
 
 @dataclass(slots=True)
@@ -27,7 +27,16 @@ class OpenOrder:
     quote: bool
     ts: int
 
+    @property
+    def status(self) -> str:
+        """The lifecycle status, as acks and order answers name it."""
+        return "partially_filled" if self.remaining < self.quantity else "new"
+
     def view(self) -> dict[str, Any]:
+        """A resting order in the reference's ``GET /orders`` shape, plus our fields.
+
+        The reference names a resting order without fills ``open`` here (acks say ``new``).
+        """
         filled = self.quantity - self.remaining
         return {
             "order_id": self.order_id,
@@ -36,10 +45,12 @@ class OpenOrder:
             "side": self.side,
             "order_type": self.order_type,
             "price": dollars(self.price),
+            "original_quantity": self.quantity,
             "quantity": self.quantity,
             "filled_quantity": filled,
             "remaining_quantity": self.remaining,
-            "status": "partially_filled" if filled else "new",
+            "status": "partially_filled" if filled else "open",
+            "submitted_at": iso_timestamp(self.ts),
             "quote": self.quote,
         }
 

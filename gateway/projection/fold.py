@@ -28,6 +28,7 @@ record's ``ts``, order from the log.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,7 @@ class Projection(Views):
     def __init__(self, config: configmod.Config | None = None) -> None:
         self._configure(config or configmod.Config())
         self.session_id: str | None = None
+        self.expiry: datetime.date | None = None  # known from the StartSession record
         self.applied_seq = 0
         self.last_ts = 0
         self.phase = "closed"
@@ -167,6 +169,7 @@ class Projection(Views):
             case StartSession():
                 self.session_id = record.session_id
                 self._configure(configmod.from_json(record.config))
+                self.expiry = instrumentsmod.expiry_date(self.config, record.ts)
             case TeamRegistered():
                 return self._registered(record, ts)
             case OrderAccepted():
@@ -196,7 +199,8 @@ class Projection(Views):
             case News():
                 return [(ALL, Message("event", ts, self._news(record)))]
             case VolatilitySignal():
-                return [(Role("hedge_fund"), Message("signal", ts, _volatility(record)))]
+                data = _volatility(record, self.config.schedule.sim_seconds_per_tick)
+                return [(Role("hedge_fund"), Message("signal", ts, data))]
             case TrackingSignal():
                 return [(Role("arbitrage"), Message("signal", ts, _tracking(record)))]
             case AdminApplied():
@@ -270,11 +274,8 @@ class Projection(Views):
         for team_id, order_id, side, fee, remaining, liquidity, client_order_id in sides:
             team = self._team(team_id)
             signed = r.quantity if side == "buy" else -r.quantity
-            position = team.positions.get(r.instrument_id, 0) + signed
-            if position:
-                team.positions[r.instrument_id] = position
-            else:
-                team.positions.pop(r.instrument_id, None)
+            # a flat position stays, at 0: the reference lists previously traded instruments
+            team.positions[r.instrument_id] = team.positions.get(r.instrument_id, 0) + signed
             team.cash += fee - signed * r.price * multiplier
             team.fees += fee
             team.trades += 1
@@ -323,6 +324,7 @@ class Projection(Views):
             "side": r.side,
             "cancelled_quantity": r.cancelled_quantity,
             "reason": r.reason,
+            "status": "cancelled",  # the reference's field
         }
         return [(Team(r.team_id), Message("order_cancelled", ts, data))]
 
@@ -343,12 +345,15 @@ class Projection(Views):
     def _news(self, r: News) -> dict[str, Any]:
         # the headline and its published odds; the drawn effect stays hidden
         headline = self.headlines.get(r.headline)
+        shift = headline.regime_shift if headline else None
+        jump = headline.jump if headline else None
         return {
             "event_type": "news",
             "headline": r.headline,
+            "impact": _impact(shift, jump),
             "tick_number": r.tick_number,
-            "regime_shift_probability": headline.regime_shift if headline else None,
-            "price_jump_probability": headline.jump if headline else None,
+            "regime_shift_probability": shift,
+            "price_jump_probability": jump,
         }
 
     def _book(self, instrument_id: str) -> Book:
@@ -364,15 +369,23 @@ class Projection(Views):
             team.orders.pop(order.order_id, None)
 
 
-def _volatility(r: VolatilitySignal) -> dict[str, Any]:
+def _volatility(r: VolatilitySignal, sim_seconds_per_tick: float) -> dict[str, Any]:
     return {
         "signal_type": "volatility_forecast",
         "forecast": r.forecast,
         "confidence": r.confidence,
         "current_regime": r.current_regime,
         "ticks_until_change": r.ticks_until_change,
+        # the reference's field: the same lead in minutes of market time
+        "horizon_minutes": round(r.ticks_until_change * sim_seconds_per_tick / 60, 3),
         "tick_number": r.tick_number,
     }
+
+
+def _impact(shift: float | None, jump: float | None) -> str:
+    """The reference's ``impact`` label, from the headline's published odds."""
+    odds = max(shift or 0.0, jump or 0.0)
+    return "high" if odds >= 0.5 else "medium" if odds >= 0.2 else "low"
 
 
 def _tracking(r: TrackingSignal) -> dict[str, Any]:

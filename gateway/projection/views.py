@@ -5,8 +5,10 @@ A mixin of ``Projection``: it reads the fields the fold maintains and never writ
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
+from engine import instruments as instrumentsmod
 from engine.config import Config
 from engine.instruments import Instrument
 from engine.records import MarketData
@@ -26,8 +28,18 @@ class Views:
     marks: dict[str, int]
     market: dict[str, MarketData]
     applied_seq: int
+    last_ts: int
     tick_number: int
     phase: str
+    # a class default, so projections pickled before the field existed still read
+    expiry: datetime.date | None = None
+
+    def resolve(self, instrument_id: str) -> str:
+        """The canonical id of ``instrument_id`` (itself, or what its long form names).
+
+        Raises ``instruments.UnknownInstrument``.
+        """
+        return instrumentsmod.resolve(self.instruments, self.expiry, instrument_id)
 
     def team(self, team_id: str) -> TeamState | None:
         return self.teams.get(team_id)
@@ -95,6 +107,8 @@ class Views:
         return {
             "team_id": team.team_id,
             "positions": dict(team.positions),
+            # the log time this answer reflects (deterministic, unlike the envelope's)
+            "last_updated": iso_timestamp(self.last_ts),
             "details": details,
             "cash": team.cash / 100,
             "fees": team.fees / 100,
@@ -104,13 +118,15 @@ class Views:
             "volume": team.volume,
         }
 
-    def open_orders(self, team_id: str, instrument_id: str | None = None) -> list[dict[str, Any]]:
+    def open_orders(self, team_id: str, instrument_id: str | None = None) -> dict[str, Any]:
+        """``{"orders": [...]}``, oldest first, as the reference's ``GET /orders`` shows."""
         team = self.teams[team_id]
-        return [
+        orders = [
             o.view()
             for o in team.orders.values()
             if instrument_id is None or o.instrument_id == instrument_id
         ]
+        return {"orders": orders}
 
     def book_view(self, instrument_id: str, depth: int = 5) -> dict[str, Any]:
         book = self.books.get(instrument_id) or Book()
@@ -123,9 +139,11 @@ class Views:
             "mark": dollars(self.mark(instrument_id)),
             "fair": dollars(md.fair) if md is not None else None,
             "seq": self.applied_seq,
+            "timestamp": iso_timestamp(self.last_ts),
         }
 
     def instruments_view(self) -> list[dict[str, Any]]:
+        expiry = self.expiry
         return [
             {
                 "instrument_id": i.id,
@@ -135,6 +153,8 @@ class Views:
                 "multiplier": i.multiplier,
                 "tick_size": self.config.instruments.tick / 100,
                 "mark": dollars(self.mark(i.id)),
+                "expiry": None if expiry is None or not i.is_option else expiry.isoformat(),
+                "alias": None if expiry is None else instrumentsmod.long_id(i, expiry),
             }
             for i in self.instruments.values()
         ]

@@ -25,7 +25,7 @@ from engine.records import (
     UnderlyingPrices,
 )
 
-Row = dict[str, str | int | float | bool | None]
+Row = dict[str, Any]  # scalars, except ``messages``' ``data``: the object the stream sent
 
 
 def iso(ts: int) -> str:
@@ -168,9 +168,14 @@ def write(rows: Iterable[Row], fmt: str, out: TextIO = sys.stdout) -> int:
         if writer is None:
             writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
             writer.writeheader()
-        writer.writerow(row)
+        # a CSV cell is text: a nested object goes in as its JSON
+        writer.writerow({k: _cell(v) for k, v in row.items()})
         count += 1
     return count
+
+
+def _cell(value: Any) -> Any:
+    return msgspec.json.encode(value).decode() if isinstance(value, dict | list) else value
 
 
 def messages(records: Iterable[AnyRecord], team: str | None) -> Iterator[Row]:
@@ -190,12 +195,8 @@ def messages(records: Iterable[AnyRecord], team: str | None) -> Iterator[Row]:
                 "seq": delivery.seq,
                 "type": message["type"],
                 "timestamp": message["timestamp"],
-                "data": encoder_json(message["data"]),
+                "data": message["data"],  # JSONL: the object; CSV: its JSON text
             }
-
-
-def encoder_json(value: object) -> str:
-    return msgspec.json.encode(value).decode()
 
 
 EXPORTERS["messages"] = messages

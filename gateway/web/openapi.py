@@ -8,30 +8,46 @@ from typing import Any
 import msgspec
 
 from gateway.errors import STATUS
+from gateway.web import shapes
 from gateway.web.validate import OrderBody, QuoteBody, RegisterBody
 
-# (method, path, summary, needs a key, request body struct name or None)
-ENDPOINTS: tuple[tuple[str, str, str, bool, str | None], ...] = (
+# (method, path, summary, needs a key, request body struct or None, ``data`` struct or None)
+# None as ``data`` means the answer is not the envelope (``/metrics`` is Prometheus text).
+ENDPOINTS: tuple[tuple[str, str, str, bool, str | None, str | None], ...] = (
     ("post", "/game/teams/register", "Register a team; the API key is shown once", False,
-     "RegisterBody"),
-    ("get", "/game/teams/{team_id}", "A team's public profile", False, None),
-    ("post", "/orders", "Submit a limit or market order (order_type inferred from price)", True,
-     "OrderBody"),
+     "RegisterBody", "Registered"),
+    ("post", "/auth/register", "The same as POST /game/teams/register (older docs' name)", False,
+     "RegisterBody", "Registered"),
+    ("get", "/game/teams/{team_id}", "A team's public profile", False, None, "TeamInfo"),
+    ("post", "/orders", "Submit a limit or market order (order_type inferred from price); "
+     "answered once durable, with the engine's decision and immediate fills", True,
+     "OrderBody", "OrderResult"),
     ("post", "/quotes", "Market makers: a two-sided quote replacing the previous one", True,
-     "QuoteBody"),
-    ("get", "/orders", "Open orders (?instrument_id=)", True, None),
-    ("delete", "/orders", "Cancel all open orders (?instrument_id=)", True, None),
-    ("delete", "/orders/{order_id}", "Cancel one order", True, None),
-    ("get", "/positions", "Positions, cash, fees and P&L", True, None),
+     "QuoteBody", "QuoteResult"),
+    ("get", "/orders", "Open orders, oldest first (?instrument_id=)", True, None, "OpenOrders"),
+    ("delete", "/orders", "Cancel all open orders (?instrument_id=)", True, None,
+     "CancelledOrders"),
+    ("delete", "/orders/{order_id}", "Cancel one order", True, None, "CancelledOrder"),
+    ("get", "/positions", "Positions, cash, fees and P&L", True, None, "Positions"),
     ("get", "/positions/{team_id}", "The same for one's own team id (403 for another)", True,
-     None),
-    ("get", "/orderbook/{instrument_id}", "Top 5 aggregated levels per side", False, None),
-    ("get", "/instruments", "Tradable instruments", False, None),
+     None, "Positions"),
+    ("get", "/orderbook/{instrument_id}", "Top 5 aggregated levels per side", False, None,
+     "OrderBook"),
+    ("get", "/instruments", "Tradable instruments, the options' expiry and long-form aliases",
+     False, None, "Instruments"),
     ("get", "/events", "The team's stream messages after ?after_seq=N, at most ?limit=M "
-     "(capped); 410 SNAPSHOT_REQUIRED when older than kept", True, None),
-    ("get", "/health", "Liveness, projected seq and lag", False, None),
-    ("get", "/metrics", "Prometheus metrics", False, None),
+     "(capped); 410 SNAPSHOT_REQUIRED when older than kept", True, None, "EventsPage"),
+    ("get", "/health", "Liveness, projected seq and lag", False, None, "Health"),
+    ("get", "/metrics", "Prometheus metrics (text, not the envelope)", False, None, None),
+    ("get", "/openapi.json", "This document (not the envelope)", False, None, None),
 )  # fmt: skip
+
+INSTRUMENT_IDS = (
+    "Instrument ids are canonical (SPX_4500_CALL). On input (order and quote bodies, "
+    "?instrument_id=, /orderbook/{instrument_id}) the reference docs' long form "
+    "SPX_CALL_4500_YYYYMMDD is accepted when the date is the session's expiry "
+    "(GET /instruments); answers always carry the canonical id."
+)
 
 ENVELOPE = {
     "type": "object",
@@ -57,16 +73,21 @@ ENVELOPE = {
 @cache
 def document() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
-        [OrderBody, QuoteBody, RegisterBody], ref_template="#/components/schemas/{name}"
+        [OrderBody, QuoteBody, RegisterBody, *shapes.SHAPES],
+        ref_template="#/components/schemas/{name}",
     )
     components["Envelope"] = ENVELOPE
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, keyed, body in ENDPOINTS:
+    for method, path, summary, keyed, body, data in ENDPOINTS:
         for prefix in ("", "/exchange"):
+            if data is None:
+                ok = {"description": "success", "content": {"text/plain": {}}}
+            else:
+                ok = {"description": "success", "content": _answer(data)}
             op: dict[str, Any] = {
                 "summary": summary,
                 "responses": {
-                    "200": {"description": "success", "content": _json("Envelope")},
+                    "200": ok,
                     "4XX": {"description": "refused: see error.code", "content": _json("Envelope")},
                 },
             }
@@ -90,7 +111,9 @@ def document() -> dict[str, Any]:
             "heartbeat=1 adds a seq-less {type: heartbeat, data: {last_seq}} message every "
             "[gateway] heartbeat_seconds. WebSocket close codes: 1008 bad key, last_seq "
             "or heartbeat, 4008 slow consumer (resume with last_seq), "
-            "4010 snapshot required (reconnect without last_seq), 4029 too many connections.",
+            "4010 snapshot required (reconnect without last_seq), 4029 too many connections. "
+            "The envelope's success and error.code are the contract; the HTTP status "
+            "mirrors them. " + INSTRUMENT_IDS,
         },
         "paths": paths,
         "components": {
@@ -98,6 +121,27 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
         },
     }
+
+
+def _answer(data: str) -> dict[str, Any]:
+    """The envelope whose ``data`` is the struct ``data``."""
+    schema = {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {"properties": {"data": {"$ref": f"#/components/schemas/{data}"}}},
+        ]
+    }
+    return {"application/json": {"schema": schema}}
+
+
+def data_schema(document: dict[str, Any], method: str, path: str) -> dict[str, Any] | None:
+    """The schema of ``data`` in a success answer of ``method path``; None if not enveloped."""
+    content = document["paths"][path][method]["responses"]["200"]["content"]
+    if "application/json" not in content:
+        return None
+    ref = content["application/json"]["schema"]["allOf"][1]["properties"]["data"]["$ref"]
+    schema: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return schema
 
 
 def _json(name: str) -> dict[str, Any]:

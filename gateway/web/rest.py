@@ -28,7 +28,7 @@ from gateway.projection.entities import TeamState
 from gateway.projection.messages import encode
 from gateway.replay.paced import ReplayControl
 from gateway.service import Gateway
-from gateway.web import openapi
+from gateway.web import openapi, validate
 from gateway.web.envelope import envelope_body, new_request_id
 
 PREFIXES = ("", "/exchange")
@@ -164,6 +164,10 @@ def create_app(gw: Gateway) -> QuartTrio:
     async def register_team() -> Response:
         return envelope(await gw.register(await body()))
 
+    @route("/auth/register", ["POST"])  # what older pages of the reference docs call it
+    async def register_team_alias() -> Response:
+        return envelope(await gw.register(await body()))
+
     @route("/game/teams/<team_id>", ["GET"])
     async def get_team(team_id: str) -> Response:
         if gw.projection.team(team_id) is None:
@@ -190,7 +194,10 @@ def create_app(gw: Gateway) -> QuartTrio:
     @route("/orders", ["GET"])
     async def open_orders() -> Response:
         me = team()
-        return envelope(gw.projection.open_orders(me.team_id, request.args.get("instrument_id")))
+        instrument_id = request.args.get("instrument_id")
+        if instrument_id is not None:
+            instrument_id = validate.instrument(gw.projection, instrument_id)
+        return envelope(gw.projection.open_orders(me.team_id, instrument_id))
 
     @route("/positions", ["GET"])
     async def positions() -> Response:
@@ -203,15 +210,17 @@ def create_app(gw: Gateway) -> QuartTrio:
 
     @route("/orderbook/<instrument_id>", ["GET"])
     async def orderbook(instrument_id: str) -> Response:
-        if instrument_id not in gw.projection.instruments:
-            raise ApiError(
-                "INVALID_INSTRUMENT", f"unknown instrument {instrument_id!r}", status=404
-            )
-        return envelope(gw.projection.book_view(instrument_id))
+        try:
+            canonical = validate.instrument(gw.projection, instrument_id)
+        except ApiError as exc:  # a path that names nothing: 404, with the same code
+            raise ApiError(exc.code, exc.message, exc.details, status=404) from None
+        return envelope(gw.projection.book_view(canonical))
 
     @route("/instruments", ["GET"])
     async def instruments() -> Response:
-        return envelope(gw.projection.instruments_view())
+        p = gw.projection
+        expiry = None if p.expiry is None else p.expiry.isoformat()
+        return envelope({"instruments": p.instruments_view(), "expiry": expiry})
 
     @route("/events", ["GET"])
     async def events() -> Response:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import msgspec
 
 from engine.config import Config
-from engine.instruments import Instrument
+from engine.instruments import Instrument, UnknownInstrument
 from engine.money import PriceError, to_cents
 from engine.records import ROLES, CancelAll, RegisterTeam, SubmitOrder, SubmitQuote
 from gateway.errors import ApiError
@@ -103,11 +103,27 @@ def _invalid(exc: msgspec.ValidationError) -> ApiError:
     return ApiError(code, text, {"field": field} if field else {})
 
 
-def _instrument(instruments: Mapping[str, Instrument], instrument_id: str) -> str:
-    if instrument_id not in instruments:
+class Instruments(Protocol):
+    """What input validation needs of the session's instruments (the projection's views)."""
+
+    @property
+    def instruments(self) -> Mapping[str, Instrument]: ...
+
+    def resolve(self, instrument_id: str) -> str: ...
+
+
+def instrument(catalog: Instruments, instrument_id: str) -> str:
+    """The canonical id ``instrument_id`` names (a long-form alias included), or a 422."""
+    try:
+        return catalog.resolve(instrument_id)
+    except UnknownInstrument as exc:
         shown = instrument_id if len(instrument_id) <= 64 else instrument_id[:64] + "..."
-        raise ApiError("INVALID_INSTRUMENT", f"unknown instrument {shown!r}")
-    return instrument_id
+        ids = list(catalog.instruments)
+        raise ApiError(
+            "INVALID_INSTRUMENT",
+            f"unknown instrument {shown!r}: {exc.hint}; instruments are {', '.join(ids)}",
+            {"field": "instrument_id", "instruments": ids},
+        ) from None
 
 
 def _quantity(value: int, field: str = "quantity") -> int:
@@ -123,11 +139,9 @@ def _price(config: Config, value: float, field: str = "price") -> int:
         raise ApiError("INVALID_PRICE", str(exc), {"field": field}) from None
 
 
-def order(
-    body: bytes, team_id: str, config: Config, instruments: Mapping[str, Instrument]
-) -> SubmitOrder:
+def order(body: bytes, team_id: str, config: Config, instruments: Instruments) -> SubmitOrder:
     o = decode(body, OrderBody)
-    instrument_id = _instrument(instruments, o.instrument_id)
+    instrument_id = instrument(instruments, o.instrument_id)
     if o.side not in ("buy", "sell"):
         raise ApiError("INVALID_SIDE", "side must be 'buy' or 'sell'")
     quantity = _quantity(o.quantity)
@@ -151,13 +165,11 @@ def order(
     )
 
 
-def quote(
-    body: bytes, team_id: str, config: Config, instruments: Mapping[str, Instrument]
-) -> SubmitQuote:
+def quote(body: bytes, team_id: str, config: Config, instruments: Instruments) -> SubmitQuote:
     q = decode(body, QuoteBody)
     return SubmitQuote(
         team_id=team_id,
-        instrument_id=_instrument(instruments, q.instrument_id),
+        instrument_id=instrument(instruments, q.instrument_id),
         bid_price=_price(config, q.bid_price, "bid_price"),
         bid_size=_quantity(q.bid_size, "bid_size"),
         ask_price=_price(config, q.ask_price, "ask_price"),
@@ -178,11 +190,9 @@ def registration(body: bytes, api_key_hash: str) -> RegisterTeam:
     )
 
 
-def cancel_all(
-    team_id: str, instrument_id: str | None, instruments: Mapping[str, Instrument]
-) -> CancelAll:
+def cancel_all(team_id: str, instrument_id: str | None, instruments: Instruments) -> CancelAll:
     if instrument_id is not None:
-        _instrument(instruments, instrument_id)
+        instrument_id = instrument(instruments, instrument_id)
     return CancelAll(team_id=team_id, instrument_id=instrument_id)
 
 

@@ -178,7 +178,11 @@ def test_a_repeated_client_order_id_answers_the_original(attacker: httpx.Client)
     assert first.json()["order_id"] == second.json()["order_id"]
     assert (
         len(
-            [o for o in attacker.get("/orders").json()["data"] if o["client_order_id"] == "same-id"]
+            [
+                o
+                for o in attacker.get("/orders").json()["data"]["orders"]
+                if o["client_order_id"] == "same-id"
+            ]
         )
         == 1
     )

@@ -67,7 +67,9 @@ def test_disabling_a_team_cancels_its_orders_and_stops_its_trading(server: Serve
     refused = order(server, key)
     assert refused.status_code == 403
     assert "disabled" in refused.json()["error"]["message"]
-    assert httpx.get(f"{server.url}/orders", headers={"X-API-Key": key}).json()["data"] == []
+    assert httpx.get(f"{server.url}/orders", headers={"X-API-Key": key}).json()["data"] == {
+        "orders": []
+    }
     assert httpx.get(f"{server.url}/positions", headers={"X-API-Key": key}).status_code == 200
     page = httpx.get(
         f"{server.url}/events?after_seq=0&limit=2000", headers={"X-API-Key": key}

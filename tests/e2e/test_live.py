@@ -203,7 +203,8 @@ def test_teams_are_isolated(server: Server) -> None:
     assert r.status_code == 403
     assert get(server, f"/positions/{a['team_id']}", a["api_key"]).status_code == 200
     assert all(
-        o["order_id"] != b_order for o in get(server, "/orders", a["api_key"]).json()["data"]
+        o["order_id"] != b_order
+        for o in get(server, "/orders", a["api_key"]).json()["data"]["orders"]
     )
     # A's stream never carries B's private messages
     with connect(ws_url(server, a["api_key"], last_seq=0)) as ws:
@@ -211,7 +212,8 @@ def test_teams_are_isolated(server: Server) -> None:
     assert all(b_order not in json.dumps(m) for m in history)
     # B's order is still there
     assert any(
-        o["order_id"] == b_order for o in get(server, "/orders", b["api_key"]).json()["data"]
+        o["order_id"] == b_order
+        for o in get(server, "/orders", b["api_key"]).json()["data"]["orders"]
     )
 
 

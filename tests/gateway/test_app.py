@@ -32,7 +32,7 @@ async def test_register_then_order_then_read_your_writes(server: Server) -> None
         assert body["order_id"] == body["data"]["order_id"]
         assert body["data"]["status"] == "new"
         r = await server.http.get("/orders", headers=key)
-        assert [o["order_id"] for o in r.json()["data"]] == [body["order_id"]]
+        assert [o["order_id"] for o in r.json()["data"]["orders"]] == [body["order_id"]]
 
 
 async def keyed(server: Server, name: str = "beta", role: str = "hedge_fund") -> dict[str, str]:
@@ -266,7 +266,7 @@ async def test_fills_positions_book_and_cancels(server: Server) -> None:
         assert r.json()["data"]["cancelled_quantity"] == 3
         r = await http.delete("/orders?instrument_id=SPY", headers=maker)
         assert r.json()["data"]["count"] == 1  # the quote's bid
-        assert (await http.get("/orders", headers=maker)).json()["data"] == []
+        assert (await http.get("/orders", headers=maker)).json()["data"] == {"orders": []}
 
 
 async def test_events_are_paged_like_the_stream(server: Server) -> None:
@@ -303,7 +303,7 @@ async def test_health_metrics_instruments_openapi(server: Server) -> None:
         assert "tradepit_orders_accepted_total 1" in text
         assert "tradepit_orders_rejected_total 1" in text
         assert "tradepit_http_request_seconds_bucket" in text
-        instruments = (await server.http.get("/instruments")).json()["data"]
+        instruments = (await server.http.get("/instruments")).json()["data"]["instruments"]
         assert len(instruments) == 22
         doc = (await server.http.get("/openapi.json")).json()
         assert "/orders" in doc["paths"]

@@ -63,15 +63,15 @@ def test_exact_shapes_of_each_message_type() -> None:
         "execution_report": ["order_id", "client_order_id", "trade_id", "instrument_id", "side",
                              "executed_quantity", "executed_price", "remaining_quantity",
                              "order_status", "liquidity_type", "fees"],
-        "event/news": ["event_type", "headline", "tick_number", "regime_shift_probability",
-                       "price_jump_probability"],
+        "event/news": ["event_type", "headline", "impact", "tick_number",
+                       "regime_shift_probability", "price_jump_probability"],
         "signal/volatility_forecast": ["signal_type", "forecast", "confidence", "current_regime",
-                                       "ticks_until_change", "tick_number"],
+                                       "ticks_until_change", "horizon_minutes", "tick_number"],
         "signal/tracking_error": ["signal_type", "tracking_error", "tracking_error_bps",
                                   "direction", "z_score", "spx_price", "spy_price",
                                   "theoretical_spy", "tick_number"],
         "order_cancelled": ["order_id", "client_order_id", "instrument_id", "side",
-                            "cancelled_quantity", "reason"],
+                            "cancelled_quantity", "reason", "status"],
     }  # fmt: skip
 
 
@@ -154,7 +154,7 @@ def test_state_after_the_busy_session() -> None:
     assert t1["fees"] == 0.14
     assert projection.positions_view("T2")["positions"] == {"SPX_4400_CALL": 4}
     assert projection.positions_view("T3")["positions"] == {"SPX_4400_CALL": 3}
-    assert projection.open_orders("T1") == []
+    assert projection.open_orders("T1") == {"orders": []}
     assert projection.orders == {}
     book = projection.book_view("SPX_4400_CALL")
     assert book["bids"] == book["asks"] == []
@@ -173,8 +173,8 @@ def test_book_is_aggregated_and_top_5() -> None:
     assert [lv["price"] for lv in book["bids"]] == [104.0, 103.0, 102.0, 101.0, 100.0]
     assert book["bids"][3] == {"price": 101.0, "quantity": 2 + 7, "orders": 2}
     assert [lv["price"] for lv in book["asks"]] == [200.0, 201.0, 202.0, 203.0, 204.0]
-    assert len(projection.open_orders("T1")) == 14
-    assert len(projection.open_orders("T1", "SPY")) == 0
+    assert len(projection.open_orders("T1")["orders"]) == 14
+    assert len(projection.open_orders("T1", "SPY")["orders"]) == 0
 
 
 def test_keys_are_found_by_hash_only() -> None:

@@ -5,6 +5,7 @@ a flipped byte is corruption at that record's seq; a changed config value diverg
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -280,3 +281,68 @@ def test_export_trades_as_csv(recording: Recording) -> None:
     lines = done.stdout.splitlines()
     assert lines[0].startswith("seq,ts,time,trade_id,instrument_id,price,quantity,buyer,seller")
     assert len(lines) > 1
+
+
+def _tradepit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_export_messages_as_jsonl_keeps_data_an_object_as_the_stream_sent_it(
+    recording: Recording,
+) -> None:
+    with logmod.open_reader(recording.session / "log") as reader:
+        team_id = next(
+            r.team_id
+            for r in reader.read(1)
+            if isinstance(r, TeamRegistered) and r.team_name == "bot-maker"
+        )
+    done = _tradepit(
+        "replay", "export", str(recording.session), "--what", "messages", "--team", team_id,
+        "--format", "jsonl",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    live = recording.streams[0]
+    assert [r["seq"] for r in rows[: len(live)]] == [m["seq"] for m in live]
+    for row, message in zip(rows, live, strict=False):
+        assert isinstance(row["data"], dict)
+        assert (row["type"], row["data"]) == (message["type"], message["data"])
+    csv_out = _tradepit(
+        "replay", "export", str(recording.session), "--what", "messages", "--team", team_id,
+        "--format", "csv",
+    )  # fmt: skip
+    first = next(csv.DictReader(io.StringIO(csv_out.stdout)))
+    assert json.loads(first["data"]) == rows[0]["data"]  # a CSV cell: the same object as JSON
+
+
+def test_log_dump_into_a_closed_pipe_ends_without_a_traceback(recording: Recording) -> None:
+    """``tradepit log dump DIR | head``: head closes the pipe after a few lines."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "log", "dump", str(recording.session)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    head = [proc.stdout.readline() for _ in range(3)]
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(60) == 141  # 128 + SIGPIPE, as `yes | head` reports
+    assert all(line.startswith(b'{"type":') for line in head)
+    assert err == ""
+
+
+def test_log_verify_counts_what_it_read(recording: Recording) -> None:
+    done = _tradepit("log", "verify", str(recording.session))
+    assert done.returncode == 0, done.stderr
+    with logmod.open_reader(recording.session / "log") as reader:
+        head = reader.head_seq
+    assert done.stdout.startswith(f"OK: {head} records, seqs 1..{head}, in ")
