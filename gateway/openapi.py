@@ -27,6 +27,11 @@ ENDPOINTS: tuple[tuple[str, str, str, bool, str | None], ...] = (
      None),
     ("get", "/orderbook/{instrument_id}", "Top 5 aggregated levels per side", False, None),
     ("get", "/instruments", "Tradable instruments", False, None),
+    ("get", "/leaderboard", "Standings per role: rank, score, P&L, penalties, bonuses and "
+     "each role's KPIs, as of data.seq and data.tick_number (a key is needed when "
+     "[scoring] public_leaderboard = false)", False, None),
+    ("get", "/teams/{team_id}/score", "One's own team's score and KPIs with the per-tick "
+     "series (P&L, score, position, delta, coverage); 403 for another team", True, None),
     ("get", "/events", "The team's stream messages after ?after_seq=N, at most ?limit=M "
      "(capped); 410 SNAPSHOT_REQUIRED when older than kept", True, None),
     ("get", "/health", "Liveness, projected seq and lag", False, None),
@@ -90,7 +95,9 @@ def document() -> dict[str, Any]:
             "heartbeat=1 adds a seq-less {type: heartbeat, data: {last_seq}} message every "
             "[gateway] heartbeat_seconds. WebSocket close codes: 1008 bad key, last_seq "
             "or heartbeat, 4008 slow consumer (resume with last_seq), "
-            "4010 snapshot required (reconnect without last_seq), 4029 too many connections.",
+            "4010 snapshot required (reconnect without last_seq), 4029 too many connections. "
+            "Once per tick each team's stream carries a score_update with its own figures "
+            "(those of GET /teams/{team_id}/score without the series).",
         },
         "paths": paths,
         "components": {

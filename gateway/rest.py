@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.config import Config
 from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse
-from gateway import openapi
+from gateway import openapi, scoring
 from gateway.envelope import envelope_body, new_request_id
 from gateway.errors import ApiError
 from gateway.messages import encode
@@ -180,6 +180,21 @@ def create_app(gw: Gateway) -> QuartTrio:
                 "INVALID_INSTRUMENT", f"unknown instrument {instrument_id!r}", status=404
             )
         return envelope(gw.projection.book_view(instrument_id))
+
+    @route("/leaderboard", ["GET"])
+    async def leaderboard() -> Response:
+        scorer = gw.projection.scorer
+        if not scorer.settings.public_leaderboard:
+            team()  # key-only: any team's valid key
+        return envelope(scoring.leaderboard(scorer))
+
+    @route("/teams/<team_id>/score", ["GET"])
+    async def team_score(team_id: str) -> Response:
+        me = gw.own_team(team(), team_id)
+        scorer = gw.projection.scorer
+        if me.team_id not in scorer.teams:
+            raise ApiError("TEAM_NOT_FOUND", f"no scored team {team_id!r}")
+        return envelope(scoring.team_score(scorer, me.team_id))
 
     @route("/instruments", ["GET"])
     async def instruments() -> Response:
