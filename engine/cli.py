@@ -12,6 +12,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "engine": ("engine.shell_main", "run the engine alone"),
     "gateway": ("gateway.main", "run one gateway over a log"),
     "replay": ("engine.replay.cli", "verify, serve, inspect or export a recorded session"),
+    "results": ("gateway.results", "final standings per role: table, CSV or JSON"),
     "bench": ("engine.bench", "run one benchmark: a table, then one JSON line"),
     "log": ("engine.log.cli", "inspect a log: verify, dump"),
     "native": ("engine.native", "compile the core with mypyc when it changed, or say if it is"),
