@@ -8,12 +8,11 @@ import sys
 
 # subcommand -> (module, help); each module has ``add_arguments(parser)`` and ``run(args) -> int``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("engine.serve", "run an engine and gateways on one data dir"),
-    "engine": ("engine.shell_main", "run the engine alone"),
+    "serve": ("engine.supervisor", "run an engine and gateways on one data dir"),
+    "engine": ("engine.shell.main", "run the engine alone"),
     "gateway": ("gateway.main", "run one gateway over a log"),
-    "replay": ("engine.replay.cli", "verify, serve, inspect or export a recorded session"),
+    "replay": ("gateway.replay.cli", "verify, serve, inspect or export a recorded session"),
     "results": ("gateway.results", "final standings per role: table, CSV or JSON"),
-    "bench": ("engine.bench", "run one benchmark: a table, then one JSON line"),
     "log": ("engine.log.cli", "inspect a log: verify, dump"),
     "native": ("engine.native", "compile the core with mypyc when it changed, or say if it is"),
 }

@@ -2,8 +2,8 @@
 
 The same source runs compiled or as plain Python; compiled, ``apply`` is about 2.5x
 faster (BENCHMARKS.md). The compiled modules live in ``.build/native/``, never beside
-the sources, where a stale one would shadow an edited ``.py``. ``engine/__init__.py``
-puts them first on the package path only when the manifest written by the last build
+the sources, where a stale one would shadow an edited ``.py``. ``engine/core/__init__.py``
+puts them first on the core package's path only when the manifest written by the last build
 names exactly the sources (by hash), Python and mypy of now. An edit since the build,
 a machine without a C compiler, or ``TRADEPIT_PURE=1`` all run plain Python.
 
@@ -25,12 +25,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-#: The core's modules, in dependency order. Records stay Python: msgspec defines them.
-MODULES = ("orders", "book", "accounts", "rules", "auction", "state", "trading", "exchange")
 GROUP = "tradepit_native"  # mypyc's shared library is ``tradepit_native__mypyc``
-PACKAGE = Path(__file__).resolve().parent
-BUILD = PACKAGE.parent / ".build" / "native"
+CORE = Path(__file__).resolve().parent / "core"
+ROOT = CORE.parent.parent
+BUILD = ROOT / ".build" / "native"
 MANIFEST = BUILD / "manifest.json"
+
+
+def modules() -> list[str]:
+    """The core is exactly the modules of ``engine/core/``: all of them are compiled.
+
+    Records stay Python: msgspec defines them, outside the core.
+    """
+    return sorted(p.stem for p in CORE.glob("*.py") if p.stem != "__init__")
 
 
 def wanted() -> dict[str, object]:
@@ -44,8 +51,8 @@ def wanted() -> dict[str, object]:
         "python": sys.version,
         "mypy": mypy_version,
         "sources": {
-            name: hashlib.sha256((PACKAGE / f"{name}.py").read_bytes()).hexdigest()
-            for name in MODULES
+            name: hashlib.sha256((CORE / f"{name}.py").read_bytes()).hexdigest()
+            for name in modules()
         },
     }
 
@@ -64,7 +71,7 @@ def why_not() -> str | None:
 
 
 def activate(package_path: list[str]) -> bool:
-    """Put the compiled modules first on ``engine.__path__`` if they are current."""
+    """Put the compiled modules first on ``engine.core.__path__`` if they are current."""
     if why_not() is not None:
         return False
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -76,7 +83,7 @@ def activate(package_path: list[str]) -> bool:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    package_path.insert(0, str(BUILD / "engine"))
+    package_path.insert(0, str(BUILD / "engine" / "core"))
     return True
 
 
@@ -85,11 +92,11 @@ def build() -> int:
     from mypyc.build import mypycify
     from setuptools import setup  # type: ignore[import-untyped]
 
-    sources = [str(PACKAGE / f"{name}.py") for name in MODULES]
+    sources = [str(CORE / f"{name}.py") for name in modules()]
     want = wanted()
     with tempfile.TemporaryDirectory(prefix="tradepit-native-") as work:
         cwd = os.getcwd()
-        os.chdir(PACKAGE.parent)  # mypyc names modules from paths relative to here
+        os.chdir(ROOT)  # mypyc names modules from paths relative to here
         try:
             extensions = mypycify(
                 [os.path.relpath(s) for s in sources],

@@ -9,11 +9,14 @@ Requests on one connection may be answered out of order; ``id`` pairs them.
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import msgspec
 
 from engine.records import AnyRecord
 
+#: The file in a session directory where the engine writes its command address.
+ADDR_FILE = "engine.addr"
 MAX_FRAME = 1 << 20
 _LEN = struct.Struct(">I")
 
@@ -74,3 +77,11 @@ class FrameReader:
             pos += 4 + size
         del self._buf[:pos]
         return out
+
+
+def read_address(data_dir: Path) -> tuple[str, int] | None:
+    try:
+        host, _, port = (data_dir / ADDR_FILE).read_text().strip().rpartition(":")
+        return host, int(port)
+    except (OSError, ValueError):
+        return None

@@ -18,11 +18,11 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
 from engine import config as configmod
-from engine.client import EngineClient
-from gateway import hypercorn_tuning
-from gateway.app import App
+from gateway.engine_client import EngineClient
 from gateway.service import Engine, Gateway
 from gateway.source import LogSource, RecordSource
+from gateway.web import hypercorn_tuning
+from gateway.web.app import App
 
 log = logging.getLogger("tradepit.gateway")
 

@@ -15,19 +15,20 @@ from typing import Any, Protocol
 import msgspec
 import trio
 
-from engine.client import EngineUnavailable
 from engine.config import Config
 from engine.records import CancelOrder, Command
 from engine.wire import Reply
-from gateway import decisions, validate
+from gateway.engine_client import EngineUnavailable
 from gateway.errors import ApiError
-from gateway.messages import encode_body, frame, iso_timestamp
 from gateway.metrics import Metrics
-from gateway.projection import Projection
-from gateway.replay import ReplayControl
+from gateway.projection import decisions
+from gateway.projection.entities import TeamState
+from gateway.projection.fold import Projection
+from gateway.projection.messages import encode_body, frame, iso_timestamp
+from gateway.replay.paced import ReplayControl
 from gateway.source import RecordSource
-from gateway.state import TeamState
 from gateway.streams import SnapshotRequired, Streams, Subscription
+from gateway.web import validate
 
 #: How long a write waits for the projection to show it before answering anyway.
 CATCH_UP_SECONDS = 10.0

@@ -28,8 +28,8 @@ from collections.abc import Iterable
 
 import trio
 
-from gateway.messages import frame
-from gateway.projection import Delivery
+from gateway.projection.fold import Delivery
+from gateway.projection.messages import frame
 
 SLOW_CONSUMER_CODE = 4008
 SLOW_CONSUMER_REASON = "slow consumer: resume with last_seq"

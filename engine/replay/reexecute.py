@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 
 from engine import config as configmod
-from engine.exchange import Exchange
+from engine.core.exchange import Exchange
 from engine.records import AnyRecord, Command, Event, Record, StartSession, TickStarted
 
 

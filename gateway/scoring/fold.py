@@ -99,7 +99,9 @@ class Scorer:
         self.min_uptime = _exact(s.mm_min_uptime)
         cover = s.mm_instruments or tuple(self.instruments)
         self.cover = dict.fromkeys(cover, 1)
-        self.window_ticks = max(1, round(s.mm_window_seconds / config.schedule.sim_seconds_per_tick))
+        self.window_ticks = max(
+            1, round(s.mm_window_seconds / config.schedule.sim_seconds_per_tick)
+        )
         self.kpi_phases = frozenset(s.phases)
 
     # ------------------------------------------------------------------ the fold
@@ -294,9 +296,13 @@ class Scorer:
         positions = team.positions
         team.delta = kpis.portfolio_delta(positions, instruments, self.deltas, self.weights)
         role = team.role
-        if role == "hedge_fund" and self.forecast_tick is not None:
-            if 0 < tick - self.forecast_tick <= s.hf_forecast_ticks:
-                team.forecast_pnl += change
+        forecast = self.forecast_tick
+        if (
+            role == "hedge_fund"
+            and forecast is not None
+            and 0 < tick - forecast <= s.hf_forecast_ticks
+        ):
+            team.forecast_pnl += change
         coverage = NAN
         if kpi:
             if role == "market_maker":

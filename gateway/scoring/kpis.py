@@ -58,7 +58,9 @@ def family_nets(positions: dict[str, int], instruments: dict[str, Instrument]) -
     return out
 
 
-def inventory_excess(positions: dict[str, int], instruments: dict[str, Instrument], limit: int) -> int:
+def inventory_excess(
+    positions: dict[str, int], instruments: dict[str, Instrument], limit: int
+) -> int:
     """Net contracts beyond +-limit, summed over the families."""
     return sum(max(0, abs(n) - limit) for n in family_nets(positions, instruments).values())
 

@@ -93,8 +93,11 @@ class TeamScore:
 
     @property
     def penalties(self) -> int:
-        return self.inventory_penalty + self.breach_penalty + self.delta_penalty + (
-            self.balance_penalty
+        return (
+            self.inventory_penalty
+            + self.breach_penalty
+            + self.delta_penalty
+            + (self.balance_penalty)
         )
 
     @property

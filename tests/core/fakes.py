@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.config import Config, load
-from engine.exchange import Exchange
+from engine.core.exchange import Exchange
 from engine.instruments import Instrument
 from engine.market import MarketView, SimOrder, SimQuote, SimTeam, TickOutput
 from engine.records import (

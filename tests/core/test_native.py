@@ -20,7 +20,7 @@ from engine import native
 
 STREAM = """
 import hashlib
-from engine.benchmarks.core import prepared
+from benchmarks.core import prepared
 from engine.records import encode
 core, batch = prepared(20_000)
 h = hashlib.sha256()
@@ -36,7 +36,7 @@ def run_stream(pure: bool) -> tuple[bool, str]:
     env = {k: v for k, v in os.environ.items() if k != "TRADEPIT_PURE"}
     if pure:
         env["TRADEPIT_PURE"] = "1"
-    code = "import engine; print(engine.NATIVE)\n" + STREAM
+    code = "import engine.core; print(engine.core.NATIVE)\n" + STREAM
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )

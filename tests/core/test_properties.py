@@ -9,9 +9,6 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -185,41 +182,3 @@ class CoreMachine(RuleBasedStateMachine):
 
 CoreMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=50, deadline=None)
 TestCore = CoreMachine.TestCase
-
-CORE_MODULES = [
-    "exchange",
-    "state",
-    "trading",
-    "book",
-    "orders",
-    "accounts",
-    "rules",
-    "auction",
-    "schedule",
-    "instruments",
-]
-FORBIDDEN = {
-    "trio",
-    "time",
-    "random",
-    "socket",
-    "os",
-    "threading",
-    "datetime",
-    "uuid",
-    "asyncio",
-    "subprocess",
-}
-
-
-def test_the_core_imports_no_io_clock_or_randomness() -> None:
-    root = Path(__file__).resolve().parents[2] / "engine"
-    for name in CORE_MODULES:
-        tree = ast.parse((root / f"{name}.py").read_text())
-        imported = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                imported |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                imported.add(node.module.split(".")[0])
-        assert not imported & FORBIDDEN, (name, imported & FORBIDDEN)

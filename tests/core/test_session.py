@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from engine.auction import clearing_price
-from engine.book import Book
+from engine.core.auction import clearing_price
+from engine.core.book import Book
+from engine.core.orders import Order
 from engine.market import SimOrder, SimQuote, SimTeam
-from engine.orders import Order
 from engine.records import (
     ChangePhase,
     ClockTick,

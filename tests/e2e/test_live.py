@@ -178,7 +178,9 @@ def test_a_rejected_order_is_a_rest_error_and_nothing_on_the_stream(server: Serv
         ok = post(server, "/orders", key, limit("buy", 1, 0.05, instrument="SPY_420_PUT"))
         assert ok.status_code == 200, ok.text
         after = recv_until(ws, lambda m: m["type"] == "new_order_ack")
-    assert all(m["type"] in ("tick_start", "score_update", "market_data", "new_order_ack") for m in after)
+    assert all(
+        m["type"] in ("tick_start", "score_update", "market_data", "new_order_ack") for m in after
+    )
     assert [m["seq"] for m in after] == list(range(before + 1, before + 1 + len(after)))
 
 

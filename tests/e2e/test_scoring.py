@@ -76,7 +76,8 @@ def test_live_leaderboard_equals_inspect_and_results(tmp_path: Path) -> None:
         own = httpx.get(f"{url}/teams/{hf['team_id']}/score", headers={"X-API-Key": hf_key})
         assert own.status_code == 200
         score = own.json()["data"]
-        assert score["team_id"] == hf["team_id"] and score["series"]["tick"]
+        assert score["team_id"] == hf["team_id"]
+        assert score["series"]["tick"]
         other = httpx.get(f"{url}/teams/{mm['team_id']}/score", headers={"X-API-Key": hf_key})
         assert other.status_code == 403
         assert other.json()["error"]["code"] == "FORBIDDEN"

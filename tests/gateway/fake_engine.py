@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import trio
 
-from engine.client import EngineUnavailable
 from engine.records import (
     AnyRecord,
     CancelAll,
@@ -27,6 +26,7 @@ from engine.records import (
     stamp,
 )
 from engine.wire import Reply
+from gateway.engine_client import EngineUnavailable
 from gateway.source import MemoryLog
 from tests.gateway.builders import T0
 

@@ -12,8 +12,8 @@ import trio
 import trio.testing
 from hypercorn.events import RawData
 
-from gateway import hypercorn_tuning
-from gateway.hypercorn_tuning import CoalescingH11Protocol, KeepAliveTimer
+from gateway.web import hypercorn_tuning
+from gateway.web.hypercorn_tuning import CoalescingH11Protocol, KeepAliveTimer
 
 
 def protocol_after_a_request() -> tuple[CoalescingH11Protocol, list[bytes]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.records import OrderAccepted
-from gateway.messages import frame, iso_timestamp
-from gateway.projection import ALL, Audience, Delivery, Projection, Role, Team
+from gateway.projection.fold import ALL, Audience, Delivery, Projection, Role, Team
+from gateway.projection.messages import frame, iso_timestamp
 from tests.gateway.builders import Log, busy_log, key_hash
 
 GOLDEN = Path(__file__).with_name("golden") / "busy_log.txt"

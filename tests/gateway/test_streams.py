@@ -10,7 +10,7 @@ import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.projection import Delivery
+from gateway.projection.fold import Delivery
 from gateway.streams import (
     SLOW_CONSUMER_REASON,
     SlowConsumer,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from engine.config import load
-from engine.exchange import Exchange
+from engine.core.exchange import Exchange
 from engine.instruments import build
 from engine.market import TickOutput
 from engine.market.simulator import Market

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from engine import config as configmod
-from engine.exchange import Exchange
+from engine.core.exchange import Exchange
 from engine.records import (
-    AnyRecord,
     ChangePhase,
     ClockTick,
     Command,
@@ -33,7 +32,7 @@ class Session:
             base[key] = {**base.get(key, {}), **value}
         self.config = configmod.load(None, **base)
         self.core = Exchange(self.config, SEED, "golden")
-        self.records: list[AnyRecord] = []
+        self.records: list[Any] = []  # the log's records, in seq order
         self.seq = 0
         self.now = 1_700_000_000 * NANOS
         self.run(

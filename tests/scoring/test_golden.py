@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.records import CancelAll, Trade, TrackingSignal
+from engine.records import CancelAll, TrackingSignal, Trade
 from gateway import scoring
 from tests.scoring.golden import check
 from tests.scoring.session import Session
@@ -17,6 +17,7 @@ from tests.scoring.session import Session
 
 def _team(board: dict[str, Any], role: str, name: str) -> dict[str, Any]:
     (row,) = [t for t in board["roles"][role] if t["team_name"] == name]
+    assert isinstance(row, dict)
     return row
 
 
@@ -189,7 +190,8 @@ def test_self_trades_count_no_volume_and_change_nothing() -> None:
     s.order(mm, "SPX_4400_CALL", "sell", 5, fair)
     events = s.order(mm, "SPX_4400_CALL", "buy", 5, fair)
     trades = [e for e in events if isinstance(e, Trade)]
-    assert trades and trades[0].maker_team_id == trades[0].taker_team_id == mm
+    assert trades
+    assert trades[0].maker_team_id == trades[0].taker_team_id == mm
     s.tick()
     scorer = s.scorer()
     team = scorer.teams[mm]

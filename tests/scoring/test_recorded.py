@@ -16,7 +16,8 @@ REPLAYS = Path(__file__).resolve().parents[2] / "replays"
 def test_recorded_session_standings(name: str) -> None:
     scorer = results.score(REPLAYS / name)
     board = results.standings(scorer)
-    assert board["session_id"] == name and board["seed"] is not None
+    assert board["session_id"] == name
+    assert board["seed"] is not None
     series = {t: scoring.team_score(scorer, t)["series"] for t in scorer.teams}
     check(f"replays/{name}", {"standings": board, "series": series})
 

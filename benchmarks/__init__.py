@@ -1,0 +1,1 @@
+"""Benchmarks of tradepit, run by ``./scripts/bench NAME``; not part of the shipped package."""

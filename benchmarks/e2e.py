@@ -1,0 +1,381 @@
+"""``./scripts/bench e2e``: the whole path, engine and gateway processes on loopback.
+
+1. Orders/s through one gateway (``POST /orders``, keep-alive, 16 connections, load
+   from ``wrk`` in its own process) as a ratio to a bare hypercorn-trio ASGI app
+   measured in the same run; and to the same bare app on hypercorn with the gateway's
+   changes to it (``gateway/hypercorn_tuning.py``), the stricter comparison.
+2. At a fixed moderate load, p50/p99 of the order ack (the HTTP answer) and of the
+   counterparty's ``execution_report`` on its WebSocket.
+3. WebSocket fan-out: messages/s delivered to 100 connected clients.
+4. Resume: the time to receive 100k missed messages with ``last_seq``.
+
+``wrk`` comes from Debian's packages; it is installed if missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import websockets
+
+from benchmarks._support import free_port, record_session, wait_http
+from engine.records import RegisterTeam
+
+BARE_APP = """
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    body = b'{"success": true, "order_id": "ORD_00000001"}'
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+CONFIG = """
+[schedule]
+tick_seconds = 0.5
+pre_open_ticks = 1
+auction_ticks = 1
+[house]
+enabled = false
+[retail]
+enabled = false
+[roles.market_maker]
+orders_per_second = 1000000
+limit_per_option = 100000000
+limit_per_underlying = 100000000
+total_limit = 1000000000
+max_order_size = 1000
+[roles.hedge_fund]
+orders_per_second = 1000000
+limit_per_option = 100000000
+limit_per_underlying = 100000000
+total_limit = 1000000000
+"""
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = "{key}"
+wrk.body = '{{"instrument_id": "SPX_4200_PUT", "side": "buy", "quantity": 1, "price": 0.05}}'
+"""
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found is None:
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
+        found = shutil.which("wrk")
+    assert found is not None
+    return found
+
+
+def wrk(url: str, script: Path, seconds: int = 8) -> float:
+    out = subprocess.run(
+        [ensure_wrk(), "-t2", "-c16", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert match is not None, out
+    return float(match.group(1))
+
+
+#: Fan-out: the house quotes every instrument and ticks come fast, so every client
+#: receives a tick_start and up to 22 market_data messages every 50 ms.
+FANOUT_CONFIG = """
+[schedule]
+tick_seconds = 0.05
+pre_open_ticks = 1
+auction_ticks = 1
+[retail]
+enabled = false
+[gateway]
+ws_max_connections_per_team = 8
+"""
+
+
+@contextmanager
+def cluster(tmp: Path, text: str = CONFIG, name: str = "session") -> Iterator[str]:
+    config = tmp / f"{name}.toml"
+    config.write_text(text)
+    session = tmp / name
+    port = free_port()
+    py = [sys.executable, "-m", "engine.cli"]
+    engine = subprocess.Popen(
+        [*py, "engine", "--data-dir", str(session), "--config", str(config)],
+        stderr=subprocess.DEVNULL,
+    )
+    gateway = subprocess.Popen(
+        [*py, "gateway", "--data-dir", str(session), "--port", str(port), "--config", str(config)],
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health")
+        while httpx.get(f"{url}/health").json()["data"]["phase"] != "continuous":
+            time.sleep(0.1)
+        yield url
+    finally:
+        for proc in (gateway, engine):
+            proc.terminate()
+            proc.wait(30)
+
+
+def register(url: str, name: str, role: str) -> str:
+    key: str = httpx.post(
+        f"{url}/game/teams/register", json={"team_name": name, "role": role}, timeout=10
+    ).json()["data"]["api_key"]
+    return key
+
+
+#: The bare app on hypercorn with the gateway's changes to it (``gateway.web.hypercorn_tuning``):
+#: what our gateway's ratio would be against the same server machinery.
+TUNED_PREFIX = "from gateway.web import hypercorn_tuning\nhypercorn_tuning.install()\n"
+
+
+def bare_rate(tmp: Path, script: Path, tuned: bool = False) -> float:
+    app = tmp / "bare_app.py"
+    app.write_text((TUNED_PREFIX if tuned else "") + BARE_APP)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "--worker-class",
+            "trio",
+            "-b",
+            f"127.0.0.1:{port}",
+            "bare_app:app",
+        ],
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/")
+        return wrk(f"http://127.0.0.1:{port}/orders", script)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+async def latencies(
+    url: str, maker: str, taker: str, rate: float, count: int
+) -> tuple[list[float], list[float]]:
+    """Ack and counterparty-fill latencies at ``rate`` crossing orders per second."""
+    ws_url = url.replace("http", "ws") + f"/ws?api_key={maker}"
+    sent: dict[str, float] = {}
+    fills: list[float] = []
+    acks: list[float] = []
+    async with (
+        websockets.connect(ws_url, max_queue=None) as ws,
+        httpx.AsyncClient(base_url=url, timeout=30) as c,
+    ):
+        await ws.recv()  # the snapshot
+
+        async def listen() -> None:
+            while len(fills) < count:
+                msg = json.loads(await ws.recv())
+                if msg["type"] == "execution_report":
+                    client_id = msg["data"]["client_order_id"]
+                    started = sent.get(client_id)
+                    if started is not None:
+                        fills.append(time.perf_counter() - started)
+
+        listener = asyncio.create_task(listen())
+        for n in range(count):
+            cid = f"m{n}"
+            await c.post(
+                "/orders",
+                headers={"X-API-Key": maker},
+                json={
+                    "instrument_id": "SPY_440_CALL",
+                    "side": "sell",
+                    "quantity": 1,
+                    "price": 5.00,
+                    "client_order_id": cid,
+                },
+            )
+            started = time.perf_counter()
+            sent[cid] = started
+            r = await c.post(
+                "/orders",
+                headers={"X-API-Key": taker},
+                json={"instrument_id": "SPY_440_CALL", "side": "buy", "quantity": 1, "price": 5.00},
+            )
+            acks.append(time.perf_counter() - started)
+            assert r.json()["data"]["status"] == "filled", r.text
+            await asyncio.sleep(max(1.0 / rate - (time.perf_counter() - started), 0))
+        await asyncio.wait_for(listener, 30)
+    return acks, fills
+
+
+async def fan_out(url: str, keys: list[str], seconds: float) -> int:
+    received = 0
+
+    async def client(key: str) -> None:
+        nonlocal received
+        async with websockets.connect(
+            url.replace("http", "ws") + f"/ws?api_key={key}", max_queue=None
+        ) as ws:
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    await asyncio.wait_for(ws.recv(), left)
+                except TimeoutError:
+                    break
+                received += 1
+
+    await asyncio.gather(*(client(k) for k in keys))
+    return received
+
+
+async def resume(url: str, key: str, count: int) -> float:
+    started = time.perf_counter()
+    got = 0
+    async with websockets.connect(
+        url.replace("http", "ws") + f"/ws?api_key={key}&last_seq=0", max_queue=None, max_size=None
+    ) as ws:
+        while got < count:
+            await ws.recv()
+            got += 1
+    return time.perf_counter() - started
+
+
+def resume_100k(tmp: Path) -> dict[str, object]:
+    """A real 100k: a recorded session whose bot stream holds over 100k messages (every
+    tick's broadcasts), served by a gateway alone; resumed by pages and by WebSocket."""
+    key = "resume-key"
+    bot = RegisterTeam(
+        team_name="resume-bot",
+        role="hedge_fund",
+        api_key_hash=hashlib.sha256(key.encode()).hexdigest(),
+    )
+    session = tmp / "resume"
+    record_session(session / "log", 6_200, [bot])
+    port = free_port()
+    gateway = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "gateway",
+            "--data-dir",
+            str(session),
+            "--port",
+            str(port),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", 180)
+        head = httpx.get(
+            f"{url}/events?after_seq=0&limit=1", headers={"X-API-Key": key}, timeout=30
+        ).json()["data"]["last_seq"]
+        assert head >= 100_000, head
+        paged = resume_by_pages(url, key, 100_000)
+        streamed = asyncio.run(resume(url, key, 100_000))
+    finally:
+        gateway.terminate()
+        gateway.wait(30)
+    return {
+        "resume_100k_pages_seconds": round(paged, 2),
+        "resume_100k_websocket_seconds": round(streamed, 2),
+    }
+
+
+def resume_by_pages(url: str, key: str, head: int) -> float:
+    """The same resume over ``GET /events``: pages of up to 2000 messages."""
+    started = time.perf_counter()
+    after = 0
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as client:
+        while after < head:
+            page = client.get(f"/events?after_seq={after}&limit=2000").json()["data"]["messages"]
+            after = page[-1]["seq"]
+    return time.perf_counter() - started
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000
+
+
+def run(quick: bool) -> dict[str, object]:
+    figures: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="tradepit-e2e-") as name:
+        tmp = Path(name)
+        with cluster(tmp) as url:
+            key = register(url, "wrk-bot", "market_maker")
+            script = tmp / "post.lua"
+            script.write_text(WRK_SCRIPT.format(key=key))
+            ours = wrk(f"{url}/orders", script)
+            bare = bare_rate(tmp, script)
+            figures["orders_per_s"] = round(ours)
+            figures["bare_hypercorn_trio_per_s"] = round(bare)
+            figures["ratio_to_bare"] = round(ours / bare, 2)
+            tuned = bare_rate(tmp, script, tuned=True)
+            figures["bare_with_our_hypercorn_tuning_per_s"] = round(tuned)
+            figures["ratio_to_tuned_bare"] = round(ours / tuned, 2)
+
+            maker, taker = (
+                register(url, "lat-maker", "market_maker"),
+                register(url, "lat-taker", "hedge_fund"),
+            )
+            rate = max(ours / 2 / 2, 1.0)  # half the measured load; two requests per round
+            acks, fills = asyncio.run(latencies(url, maker, taker, rate, 200 if quick else 1000))
+            figures["latency_load_rounds_per_s"] = round(rate)
+            figures["ack_p50_ms"] = round(pct(acks, 0.5), 2)
+            figures["ack_p99_ms"] = round(pct(acks, 0.99), 2)
+            figures["fill_report_p50_ms"] = round(pct(fills, 0.5), 2)
+            figures["fill_report_p99_ms"] = round(pct(fills, 0.99), 2)
+
+            # the wrk bot's stream holds an ack per order it sent: resume all of it
+            head = httpx.get(
+                f"{url}/events?after_seq=0&limit=1", headers={"X-API-Key": key}, timeout=30
+            ).json()["data"]["last_seq"]
+            seconds = asyncio.run(resume(url, key, head))
+            figures["resume_messages"] = head
+            figures["resume_seconds"] = round(seconds, 2)
+            figures["resume_messages_per_s"] = round(head / seconds)
+            figures["resume_100k_seconds_extrapolated"] = round(100_000 * seconds / head, 2)
+            paged = resume_by_pages(url, key, head)
+            figures["resume_events_pages_messages_per_s"] = round(head / paged)
+            figures["resume_events_pages_100k_seconds_extrapolated"] = round(
+                100_000 * paged / head, 2
+            )
+        figures |= resume_100k(tmp)
+        with cluster(tmp, FANOUT_CONFIG, "fanout") as url:
+            keys = [register(url, f"fan-{i}", "retail") for i in range(100)]
+            seconds = 5.0 if quick else 10.0
+            received = asyncio.run(fan_out(url, keys, seconds))
+            figures["fan_out_clients"] = 100
+            figures["fan_out_messages_per_s"] = round(received / seconds)
+    for k, v in figures.items():
+        print(f"{k:<30}{v:>12}")
+    return figures

@@ -1,0 +1,309 @@
+"""The pure exchange core: ``Exchange.apply(command) -> events``.
+
+Theory of operation
+-------------------
+A deterministic state machine (ARCHITECTURE rule 1). No sockets, files, clock,
+threads or global randomness: time is the command's ``ts``, randomness is the
+market's RNG seeded from the session record, and ids are counters. Events get the
+seqs after their command's (``command.seq + 1, + 2, ...``) and the command's ``ts``.
+
+Matching (SPEC "Matching"): price-time priority, partial fills, trades at the resting
+(maker) order's price; a market order never rests (its unfilled rest is cancelled
+``no_liquidity``); self-trade is allowed and fees still apply. Phases gate what is
+allowed: submit and cancel in pre_open and continuous, matching only in continuous,
+one uncross on entering the opening auction, every resting order cancelled at close.
+
+The core is three classes, a module each: ``CoreState`` (``state.py``: books, accounts,
+counters, emitting events, read views), ``Trading`` (``trading.py``: orders, matching,
+quotes) and ``Exchange`` here (commands, teams, admin and the session: phases, the
+auction, ticks, market data).
+
+Idempotency: a ``client_order_id`` is remembered for as long as its order is live; a
+repeat from the same team meanwhile is answered with the original order
+(``OrderAccepted(duplicate=True)``) and no new order. Once the order is filled or
+cancelled, the id may be used again.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from engine.core.accounts import Account
+from engine.core.auction import clearing_price
+from engine.core.rules import Refusal
+from engine.core.state import MarketFactory, MarketLike, default_market
+from engine.core.trading import Trading
+from engine.market import SimOrder, SimQuote
+from engine.records import (
+    PHASES,
+    ROLES,
+    AdminApplied,
+    CancelAll,
+    CancelOrder,
+    ChangePhase,
+    ClockTick,
+    Command,
+    DisableTeam,
+    Event,
+    MarketData,
+    News,
+    PhaseChanged,
+    RegisterTeam,
+    SetClock,
+    SetHouse,
+    StartSession,
+    SubmitOrder,
+    SubmitQuote,
+    TeamRegistered,
+    TickStarted,
+    TrackingSignal,
+    UnderlyingPrices,
+    VolatilitySignal,
+)
+
+__all__ = ["Exchange", "MarketFactory", "MarketLike", "default_market"]
+
+
+class Exchange(Trading):
+    # ------------------------------------------------------------------ apply
+
+    def apply(self, command: Command) -> list[Event]:
+        self._events = []
+        self._seq = command.seq
+        self._ts = command.ts
+        match command:
+            case SubmitOrder():
+                self._submit(command)
+            case CancelOrder():
+                self._cancel(command)
+            case SubmitQuote():
+                self._quote(command)
+            case CancelAll():
+                self._cancel_all(command)
+            case ClockTick():
+                self._tick()
+            case ChangePhase():
+                self._change_phase(command.phase)
+            case RegisterTeam():
+                self._register(command)
+            case DisableTeam() | SetHouse() | SetClock():
+                self._admin(command)
+            case StartSession():
+                for team in self.market.teams():
+                    self._add_team(
+                        team.team_name, team.role, "", team.exempt_from_limits, team.team_id
+                    )
+        return self._events
+
+    # ------------------------------------------------------------------ teams
+
+    def _register(self, c: RegisterTeam) -> None:
+        name = c.team_name.strip()
+        if not 3 <= len(name) <= 50 or not name.isprintable():
+            self._refuse(
+                c, Refusal("INVALID_TEAM_NAME", "a team name is 3-50 printable characters")
+            )
+        elif c.role not in ROLES:
+            self._refuse(c, Refusal("INVALID_ROLE", f"role must be one of {', '.join(ROLES)}"))
+        elif name.casefold() in self.names:
+            self._refuse(c, Refusal("TEAM_NAME_TAKEN", f"the team name {name!r} is taken"))
+        else:
+            self._add_team(name, c.role, c.api_key_hash, False, None, c.request_id)
+
+    def _add_team(
+        self,
+        name: str,
+        role: str,
+        key_hash: str,
+        exempt: bool,
+        team_id: str | None,
+        request_id: str | None = None,
+    ) -> None:
+        if team_id is None:
+            self.counters[0] += 1
+            team_id = f"TEAM_{self.counters[0]:04d}"
+        self.teams[team_id] = Account(team_id, name, role, key_hash, exempt)
+        self.names[name.casefold()] = team_id
+        seq, ts = self._next()
+        self._emit(
+            TeamRegistered(
+                seq=seq,
+                ts=ts,
+                team_id=team_id,
+                team_name=name,
+                role=role,
+                api_key_hash=key_hash,
+                request_id=request_id,
+            )
+        )
+
+    # ------------------------------------------------------------------ admin
+
+    def _admin(self, c: DisableTeam | SetHouse | SetClock) -> None:
+        seq, ts = self._next()
+        action = str(type(c).__struct_config__.tag)
+        if isinstance(c, DisableTeam):
+            team = self.teams.get(c.team_id)
+            if team is None:
+                self._refuse(c, Refusal("TEAM_NOT_FOUND", f"no team {c.team_id[:64]!r}"))
+                return
+            team.disabled = True
+            self._emit(
+                AdminApplied(
+                    seq=seq, ts=ts, action=action, team_id=team.team_id, request_id=c.request_id
+                )
+            )
+            for order in list(team.orders.values()):
+                self._pull(order, "team_disabled")
+        elif isinstance(c, SetHouse):
+            self.house_enabled = c.enabled
+            self._emit(
+                AdminApplied(
+                    seq=seq,
+                    ts=ts,
+                    action=action,
+                    value=str(c.enabled).lower(),
+                    request_id=c.request_id,
+                )
+            )
+            if not c.enabled:
+                for team in self.teams.values():
+                    if team.exempt:
+                        for order in list(team.orders.values()):
+                            self._pull(order, "cancel_all")
+        else:
+            self.clock_running = c.running
+            self._emit(
+                AdminApplied(
+                    seq=seq,
+                    ts=ts,
+                    action=action,
+                    value=str(c.running).lower(),
+                    request_id=c.request_id,
+                )
+            )
+
+    # ------------------------------------------------------------------ session
+
+    def _change_phase(self, phase: str) -> None:
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}")
+        previous, self.phase = self.phase, phase
+        seq, ts = self._next()
+        self._emit(PhaseChanged(seq=seq, ts=ts, phase=phase, previous=previous))
+        if phase == "closed":
+            for order in list(self.orders.values()):
+                self._pull(order, "market_close")
+        elif phase == "opening_auction" or (
+            phase == "continuous" and previous != "opening_auction"
+        ):
+            self._uncross()
+
+    def _uncross(self) -> None:
+        for iid, book in self.books.items():
+            reference = self.fair.get(iid, book.last)
+            cleared = clearing_price(book, reference)
+            if cleared is None:
+                continue
+            price, volume = cleared
+            bids = [o for o in book.bids.best_orders() if o.price is not None and o.price >= price]
+            asks = [o for o in book.asks.best_orders() if o.price is not None and o.price <= price]
+            while volume > 0 and bids and asks:
+                bid, ask = bids[0], asks[0]
+                quantity = min(bid.remaining, ask.remaining, volume)
+                maker, taker = (bid, ask) if bid.seq <= ask.seq else (ask, bid)
+                self._trade(maker, taker, price, quantity, book)
+                volume -= quantity
+                if bid.remaining == 0:
+                    bids.pop(0)
+                if ask.remaining == 0:
+                    asks.pop(0)
+
+    def _tick(self) -> None:
+        digest = self.digest()  # the state as the tick arrives: what two runs compare
+        self.tick_number += 1
+        seq, ts = self._next()
+        self._emit(
+            TickStarted(
+                seq=seq, ts=ts, tick_number=self.tick_number, phase=self.phase, digest=digest
+            )
+        )
+        out = self.market.on_tick(self.tick_number, self.phase, self)
+        self.fair = dict(out.fair)
+        tick = self.tick_number
+        seq, ts = self._next()
+        self._emit(
+            UnderlyingPrices(
+                seq=seq,
+                ts=ts,
+                tick_number=tick,
+                spx=out.spx,
+                spy=out.spy,
+                regime=out.regime,
+                fair=dict(out.fair),
+                delta_ppm=dict(out.delta_ppm),
+            )
+        )
+        # the market's items carry the records' field names: one conversion for all
+        for kind, items in ((News, out.news), (VolatilitySignal, out.vol_forecasts),
+                            (TrackingSignal, out.tracking)):  # fmt: skip
+            for item in items:
+                self._record(kind, tick_number=tick, **msgspec.structs.asdict(item))
+        for team in self.teams.values():  # simulated retail orders live for one tick
+            if team.role == "retail" and not team.api_key_hash:
+                for order in list(team.orders.values()):
+                    self._pull(order, "expired")
+        for iid in out.withdrawn:  # the house cannot quote it validly: no stale quote stays
+            for team in self.teams.values():
+                if team.exempt:
+                    for order_id in self.quotes.pop((team.team_id, iid), ()):
+                        if order_id in self.orders:
+                            self._pull(self.orders[order_id], "replaced")
+        for q in out.quotes if self.house_enabled else ():
+            self._quote(_quote_command(q))
+        for o in out.orders:
+            self._submit(_order_command(o))
+        self._market_data()
+
+    def _market_data(self) -> None:
+        for iid, book in self.books.items():
+            key = book.quote_key()
+            if self.published.get(iid) == key:
+                continue
+            self.published[iid] = key
+            seq, ts = self._next()
+            self._emit(
+                MarketData(
+                    seq=seq,
+                    ts=ts,
+                    instrument_id=iid,
+                    bid=key[0],
+                    ask=key[1],
+                    last=key[2],
+                    bid_size=key[3],
+                    ask_size=key[4],
+                    fair=self.fair.get(iid),
+                )
+            )
+
+
+def _quote_command(q: SimQuote) -> SubmitQuote:
+    return SubmitQuote(
+        team_id=q.team_id,
+        instrument_id=q.instrument_id,
+        bid_price=q.bid_price,
+        bid_size=q.bid_size,
+        ask_price=q.ask_price,
+        ask_size=q.ask_size,
+    )
+
+
+def _order_command(o: SimOrder) -> SubmitOrder:
+    return SubmitOrder(
+        team_id=o.team_id,
+        instrument_id=o.instrument_id,
+        side=o.side,
+        quantity=o.quantity,
+        order_type=o.order_type,
+        price=o.price,
+    )

@@ -1,0 +1,203 @@
+"""The admission rules: may this team place this order now? One function per rule.
+
+Each check returns ``None`` (allowed) or a ``Refusal`` with a SPEC error code, a message
+for people and ``details`` for programs (current position, limit, retry_after, ...).
+The checks run in a fixed order, so the first refusal is always the same one.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from engine.config import Config, RoleRules
+from engine.core.accounts import Account
+from engine.core.orders import BUY, SIDES
+from engine.instruments import Instrument
+
+NANOS = 1_000_000_000
+Details = dict[str, str | int | float | bool | None]
+
+#: Phases in which orders may be submitted or cancelled.
+OPEN_PHASES = ("pre_open", "continuous")
+
+
+class Refusal:
+    __slots__ = ("code", "details", "message")
+
+    def __init__(self, code: str, message: str, details: Details | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.details: Details = details or {}
+
+
+def phase_allows(phase: str, action: str) -> Refusal | None:
+    if phase in OPEN_PHASES:
+        return None
+    return Refusal("MARKET_CLOSED", f"cannot {action} during {phase}", {"phase": phase})
+
+
+def order_fields(
+    instruments: dict[str, Instrument],
+    config: Config,
+    instrument_id: str,
+    side: str,
+    quantity: int,
+    order_type: str,
+    price: int | None,
+) -> Refusal | None:
+    if instrument_id not in instruments:
+        return Refusal("INVALID_INSTRUMENT", f"unknown instrument {instrument_id[:64]!r}")
+    if side not in SIDES:
+        return Refusal("INVALID_SIDE", "side must be 'buy' or 'sell'")
+    if order_type not in ("limit", "market"):
+        return Refusal("ORDER_TYPE_NOT_ALLOWED", f"unknown order type {order_type[:32]!r}")
+    if quantity <= 0:
+        return Refusal(
+            "INVALID_QUANTITY", "quantity must be a positive integer", {"quantity": quantity}
+        )
+    if order_type == "limit":
+        if price is None:
+            return Refusal("MISSING_PRICE", "a limit order needs a price")
+        if price <= 0 or price > config.instruments.max_price:
+            return Refusal(
+                "INVALID_PRICE",
+                "price out of range",
+                {"price_cents": price, "max_price_cents": config.instruments.max_price},
+            )
+        if price % config.instruments.tick:
+            return Refusal(
+                "INVALID_PRICE",
+                "price is not a multiple of the tick",
+                {"tick_cents": config.instruments.tick},
+            )
+    elif price is not None:
+        return Refusal("INVALID_PRICE", "a market order takes no price")
+    return None
+
+
+def role_allows(rules: RoleRules, role: str, order_type: str, quantity: int) -> Refusal | None:
+    if order_type not in rules.order_types:
+        return Refusal(
+            "ORDER_TYPE_NOT_ALLOWED",
+            f"{role} may not send {order_type} orders",
+            {"role": role, "allowed": ",".join(rules.order_types)},
+        )
+    if quantity > rules.max_order_size:
+        return Refusal(
+            "INVALID_QUANTITY",
+            f"quantity above the {role} maximum order size",
+            {"quantity": quantity, "max_order_size": rules.max_order_size},
+        )
+    return None
+
+
+def one_side_rule(
+    rules: RoleRules, account: Account, instrument_id: str, is_buy: bool, order_type: str
+) -> Refusal | None:
+    """A hedge fund never rests a bid and an ask on one instrument."""
+    if not rules.one_side_per_instrument or order_type != "limit":
+        return None
+    opposite = account.resting_sell if is_buy else account.resting_buy
+    if opposite.get(instrument_id, 0) > 0:
+        return Refusal(
+            "ORDER_TYPE_NOT_ALLOWED",
+            f"{account.role} may not rest both a bid and an ask on {instrument_id}",
+            {"resting_side": "sell" if is_buy else "buy", "instrument_id": instrument_id},
+        )
+    return None
+
+
+def position_limits(
+    rules: RoleRules, account: Account, instrument: Instrument, is_buy: bool, quantity: int
+) -> Refusal | None:
+    """Worst case: position + same-side resting + this order, per instrument and in total."""
+    if account.exempt:
+        return None
+    limit = rules.limit_per_option if instrument.is_option else rules.limit_per_underlying
+    iid = instrument.id
+    if limit is not None:
+        worst = account.worst_case(iid, is_buy, quantity)
+        if worst > limit:
+            return Refusal(
+                "POSITION_LIMIT_EXCEEDED",
+                f"worst-case position {worst} on {iid} would exceed {limit}",
+                {
+                    "instrument_id": iid,
+                    "current_position": account.positions.get(iid, 0),
+                    "resting": (account.resting_buy if is_buy else account.resting_sell).get(
+                        iid, 0
+                    ),
+                    "order_quantity": quantity,
+                    "worst_case": worst,
+                    "limit": limit,
+                },
+            )
+    total = account.worst_total(iid, is_buy, quantity)
+    if total > rules.total_limit:
+        return Refusal(
+            "POSITION_LIMIT_EXCEEDED",
+            f"worst-case total position {total} would exceed {rules.total_limit}",
+            {
+                "current_total": account.total_position(),
+                "order_quantity": quantity,
+                "worst_case_total": total,
+                "limit": rules.total_limit,
+                "scope": "total",
+            },
+        )
+    return None
+
+
+class RateLimiter:
+    """Orders per second per team, on sequencer time (a sliding one-second window)."""
+
+    def __init__(self) -> None:
+        self.windows: dict[str, deque[int]] = {}
+
+    def check(self, team_id: str, per_second: int, now: int) -> Refusal | None:
+        window = self.windows.get(team_id)
+        if window is None:
+            window = self.windows[team_id] = deque()
+        while window and window[0] <= now - NANOS:
+            window.popleft()
+        if len(window) >= per_second:
+            retry = (window[0] + NANOS - now) / NANOS
+            return Refusal(
+                "RATE_LIMIT_EXCEEDED",
+                f"more than {per_second} orders in one second",
+                {"retry_after": round(max(retry, 0.001), 3), "remaining": 0, "limit": per_second},
+            )
+        window.append(now)
+        return None
+
+    def remaining(self, team_id: str, per_second: int) -> int:
+        return max(per_second - len(self.windows.get(team_id, ())), 0)
+
+
+def quote_fields(
+    bid: int, bid_size: int, ask: int, ask_size: int, rules: RoleRules
+) -> Refusal | None:
+    if bid_size < 1 or ask_size < 1:
+        return Refusal("INVALID_QUANTITY", "a quote needs at least one contract per side")
+    if max(bid_size, ask_size) > rules.max_order_size:
+        return Refusal(
+            "INVALID_QUANTITY",
+            "quote size above the maximum order size",
+            {"max_order_size": rules.max_order_size},
+        )
+    if bid >= ask:
+        return Refusal(
+            "INVALID_PRICE", "the bid must be below the ask", {"bid_cents": bid, "ask_cents": ask}
+        )
+    # spread <= 10% of mid  <=>  (ask - bid) <= (ask + bid) / 20
+    if (ask - bid) * 20 > ask + bid:
+        return Refusal(
+            "INVALID_PRICE",
+            "quote spread exceeds 10% of mid",
+            {"spread_cents": ask - bid, "max_spread_cents": (ask + bid) // 20},
+        )
+    return None
+
+
+def side_is_buy(side: str) -> bool:
+    return side == BUY

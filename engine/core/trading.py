@@ -1,0 +1,344 @@
+"""Orders and quotes: admission, matching in price-time priority, fills, cancels.
+
+Matching (SPEC "Matching"): partial fills; trades at the resting (maker) order's price;
+a market order never rests (its unfilled rest is cancelled ``no_liquidity``); self-trade
+is allowed and fees still apply.
+"""
+
+from __future__ import annotations
+
+from engine.core import rules
+from engine.core.accounts import Account
+from engine.core.book import Book
+from engine.core.orders import Order
+from engine.core.rules import Refusal
+from engine.core.state import CoreState
+from engine.records import (
+    CancelAll,
+    CancelOrder,
+    OrderAccepted,
+    OrderCancelled,
+    SubmitOrder,
+    SubmitQuote,
+    Trade,
+)
+
+
+class Trading(CoreState):
+    # ------------------------------------------------------------------ orders
+
+    def _submit(self, c: SubmitOrder) -> None:
+        team = self.teams.get(c.team_id)
+        refusal = self._admit(c, team)
+        if refusal is not None:
+            self._refuse(
+                c, refusal, instrument_id=c.instrument_id[:64], client_order_id=c.client_order_id
+            )
+            return
+        assert team is not None
+        if c.client_order_id is not None:
+            original = self.client_ids.get((team.team_id, c.client_order_id))
+            if original is not None:
+                self._accepted(self.orders[original], c.request_id, duplicate=True)
+                return
+        if team.api_key_hash and not team.exempt:  # simulated flow has its own rate
+            rule = self.config.roles[team.role]
+            limited = self.limiter.check(team.team_id, rule.orders_per_second, self._ts)
+            if limited is not None:
+                self._refuse(
+                    c, limited, instrument_id=c.instrument_id, client_order_id=c.client_order_id
+                )
+                return
+        is_buy = c.side == "buy"
+        rule = self.config.roles[team.role]
+        refusal = rules.one_side_rule(rule, team, c.instrument_id, is_buy, c.order_type) or (
+            rules.position_limits(rule, team, self.instruments[c.instrument_id], is_buy, c.quantity)
+        )
+        if refusal is not None:
+            self._refuse(
+                c, refusal, instrument_id=c.instrument_id, client_order_id=c.client_order_id
+            )
+            return
+        self._place(
+            team,
+            c.instrument_id,
+            is_buy,
+            c.order_type,
+            c.price,
+            c.quantity,
+            c.client_order_id,
+            c.request_id,
+        )
+
+    def _admit(self, c: SubmitOrder, team: Account | None) -> Refusal | None:
+        if team is None or team.disabled:
+            return Refusal("TEAM_NOT_FOUND", f"no active team {c.team_id[:64]!r}")
+        refusal = rules.phase_allows(self.phase, "submit orders") or rules.order_fields(
+            self.instruments,
+            self.config,
+            c.instrument_id,
+            c.side,
+            c.quantity,
+            c.order_type,
+            c.price,
+        )
+        if refusal is not None:
+            return refusal
+        if c.order_type == "market" and self.phase != "continuous":
+            return Refusal(
+                "MARKET_CLOSED",
+                "market orders trade only in continuous trading",
+                {"phase": self.phase},
+            )
+        return rules.role_allows(self.config.roles[team.role], team.role, c.order_type, c.quantity)
+
+    def _accepted(self, order: Order, request_id: str | None, duplicate: bool = False) -> None:
+        """``OrderAccepted`` for a new order, or restating a live one (a repeated client id)."""
+        seq, ts = self._next()
+        self._emit(
+            OrderAccepted(
+                seq=seq,
+                ts=ts,
+                order_id=order.order_id,
+                team_id=order.team_id,
+                instrument_id=order.instrument_id,
+                side=order.side,
+                order_type=order.order_type,
+                quantity=order.quantity,
+                price=order.price,
+                client_order_id=order.client_order_id,
+                request_id=request_id,
+                quote=order.quote,
+                duplicate=duplicate,
+            )
+        )
+
+    def _place(
+        self,
+        team: Account,
+        instrument_id: str,
+        is_buy: bool,
+        order_type: str,
+        price: int | None,
+        quantity: int,
+        client_order_id: str | None,
+        request_id: str | None,
+        quote: bool = False,
+    ) -> Order:
+        self.counters[1] += 1
+        order = Order(
+            f"ORD_{self.counters[1]:08d}",
+            team.team_id,
+            instrument_id,
+            is_buy,
+            order_type,
+            price,
+            quantity,
+            self._seq,
+            client_order_id,
+            quote,
+        )
+        self._accepted(order, request_id)
+        book = self.books[instrument_id]
+        if self.phase == "continuous":
+            self._match(order, book)
+        if order.remaining == 0:
+            return order
+        if order_type == "market":
+            self._cancelled(order, order.cancel(), "no_liquidity")
+            return order
+        book.side(is_buy).add(order)
+        team.rest(order, order.remaining)
+        team.orders[order.order_id] = order
+        self.orders[order.order_id] = order
+        if client_order_id is not None:
+            self.client_ids[(team.team_id, client_order_id)] = order.order_id
+        return order
+
+    def _match(self, taker: Order, book: Book) -> None:
+        opposite = book.opposite(taker.is_buy)
+        limit = taker.price
+        while taker.remaining and opposite.prices:
+            best = opposite.best()
+            assert best is not None
+            if limit is not None and (best > limit if taker.is_buy else best < limit):
+                break
+            for maker in list(opposite.levels[best].values()):
+                self._trade(maker, taker, best, min(taker.remaining, maker.remaining), book)
+                if not taker.remaining:
+                    break
+
+    def _trade(self, maker: Order, taker: Order, price: int, quantity: int, book: Book) -> None:
+        maker_team, taker_team = self.teams[maker.team_id], self.teams[taker.team_id]
+        multiplier = self.instruments[book.instrument_id].multiplier
+        maker_fee = self.config.roles[maker_team.role].maker_fee * quantity
+        taker_fee = self.config.roles[taker_team.role].taker_fee * quantity
+        maker.fill(quantity)
+        taker.fill(quantity)
+        iid = book.instrument_id
+        maker_team.fill(iid, maker.is_buy, quantity, price, multiplier, maker_fee, resting=True)
+        # a taker rests only in the auction, where both sides come from the book
+        taker_team.fill(iid, taker.is_buy, quantity, price, multiplier, taker_fee,
+                        resting=taker.order_id in self.orders)  # fmt: skip
+        book.last = price
+        self.counters[2] += 1
+        seq, ts = self._next()
+        self._emit(
+            Trade(
+                seq=seq,
+                ts=ts,
+                trade_id=f"TRD_{self.counters[2]:08d}",
+                instrument_id=book.instrument_id,
+                price=price,
+                quantity=quantity,
+                maker_order_id=maker.order_id,
+                maker_team_id=maker.team_id,
+                maker_side=maker.side,
+                maker_fee=maker_fee,
+                maker_remaining=maker.remaining,
+                taker_order_id=taker.order_id,
+                taker_team_id=taker.team_id,
+                taker_fee=taker_fee,
+                taker_remaining=taker.remaining,
+                maker_client_order_id=maker.client_order_id,
+                taker_client_order_id=taker.client_order_id,
+            )
+        )
+        for order in (maker, taker):
+            if order.remaining == 0 and order.order_id in self.orders:
+                book.side(order.is_buy).remove(order)
+                self._forget(order)
+
+    def _forget(self, order: Order) -> None:
+        """An order is done (filled or cancelled): drop it from the live indexes."""
+        del self.orders[order.order_id]
+        del self.teams[order.team_id].orders[order.order_id]
+        if order.client_order_id is not None:
+            self.client_ids.pop((order.team_id, order.client_order_id), None)
+
+    def _cancelled(
+        self, order: Order, quantity: int, reason: str, request_id: str | None = None
+    ) -> None:
+        seq, ts = self._next()
+        self._emit(
+            OrderCancelled(
+                seq=seq,
+                ts=ts,
+                order_id=order.order_id,
+                team_id=order.team_id,
+                instrument_id=order.instrument_id,
+                side=order.side,
+                cancelled_quantity=quantity,
+                reason=reason,
+                client_order_id=order.client_order_id,
+                request_id=request_id,
+            )
+        )
+
+    def _pull(self, order: Order, reason: str, request_id: str | None = None) -> None:
+        """Cancel a resting order."""
+        self.books[order.instrument_id].side(order.is_buy).remove(order)
+        self.teams[order.team_id].rest(order, -order.remaining)
+        quantity = order.cancel()
+        self._forget(order)
+        self._cancelled(order, quantity, reason, request_id)
+
+    def _cancel(self, c: CancelOrder) -> None:
+        team = self.teams.get(c.team_id)
+        order = self.orders.get(c.order_id)
+        refusal = None
+        if team is None or team.disabled:
+            refusal = Refusal("TEAM_NOT_FOUND", f"no active team {c.team_id[:64]!r}")
+        else:
+            refusal = rules.phase_allows(self.phase, "cancel orders")
+        if refusal is None and (order is None or order.team_id != c.team_id):
+            # another team's order is "not found" too: ids leak nothing
+            refusal = Refusal("ORDER_NOT_FOUND", f"no open order {c.order_id[:64]!r}")
+        if refusal is not None:
+            self._refuse(c, refusal, order_id=c.order_id[:64])
+            return
+        assert order is not None
+        self._pull(order, "user", c.request_id)
+
+    def _cancel_all(self, c: CancelAll) -> None:
+        team = self.teams.get(c.team_id)
+        if team is None or team.disabled:
+            self._refuse(c, Refusal("TEAM_NOT_FOUND", f"no active team {c.team_id[:64]!r}"))
+            return
+        refusal = rules.phase_allows(self.phase, "cancel orders")
+        if (
+            refusal is None
+            and c.instrument_id is not None
+            and c.instrument_id not in self.instruments
+        ):
+            refusal = Refusal("INVALID_INSTRUMENT", f"unknown instrument {c.instrument_id[:64]!r}")
+        if refusal is not None:
+            self._refuse(c, refusal)
+            return
+        for order in list(team.orders.values()):
+            if c.instrument_id is None or order.instrument_id == c.instrument_id:
+                self._pull(order, "cancel_all", c.request_id)
+
+    # ------------------------------------------------------------------ quotes
+
+    def _quote(self, c: SubmitQuote) -> None:
+        team = self.teams.get(c.team_id)
+        refusal = self._admit_quote(c, team)
+        if refusal is not None:
+            self._refuse(c, refusal, instrument_id=c.instrument_id[:64])
+            return
+        assert team is not None
+        key = (team.team_id, c.instrument_id)
+        old = [self.orders[o] for o in self.quotes.get(key, ()) if o in self.orders]
+        for order in old:  # what the check sees: the new quote instead of the old one
+            team.rest(order, -order.remaining)
+        rule = self.config.roles[team.role]
+        instrument = self.instruments[c.instrument_id]
+        refusal = rules.position_limits(rule, team, instrument, True, c.bid_size) or (
+            rules.position_limits(rule, team, instrument, False, c.ask_size)
+        )
+        for order in old:
+            team.rest(order, order.remaining)
+        if refusal is not None:
+            self._refuse(c, refusal, instrument_id=c.instrument_id)
+            return
+        for order in old:
+            self._pull(order, "replaced", c.request_id)
+        bid = self._place(
+            team, c.instrument_id, True, "limit", c.bid_price, c.bid_size, None, c.request_id, True
+        )
+        ask = self._place(
+            team, c.instrument_id, False, "limit", c.ask_price, c.ask_size, None, c.request_id, True
+        )
+        self.quotes[key] = (bid.order_id, ask.order_id)
+
+    def _admit_quote(self, c: SubmitQuote, team: Account | None) -> Refusal | None:
+        if team is None or team.disabled:
+            return Refusal("TEAM_NOT_FOUND", f"no active team {c.team_id[:64]!r}")
+        rule = self.config.roles[team.role]
+        refusal = (
+            rules.phase_allows(self.phase, "quote")
+            or rules.role_allows(rule, team.role, "quote", 1)
+            or rules.order_fields(
+                self.instruments,
+                self.config,
+                c.instrument_id,
+                "buy",
+                c.bid_size,
+                "limit",
+                c.bid_price,
+            )
+            or rules.order_fields(
+                self.instruments,
+                self.config,
+                c.instrument_id,
+                "sell",
+                c.ask_size,
+                "limit",
+                c.ask_price,
+            )
+            or rules.quote_fields(c.bid_price, c.bid_size, c.ask_price, c.ask_size, rule)
+        )
+        if refusal is None and team.api_key_hash and not team.exempt:
+            refusal = self.limiter.check(team.team_id, rule.orders_per_second, self._ts)
+        return refusal

@@ -1,0 +1,1 @@
+"""The engine's trio driver: sequencer with group commit, clock, schedule, `tradepit engine`."""

@@ -1,0 +1,70 @@
+"""``tradepit engine``: run the engine alone on one session directory."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import trio
+
+from engine import config as configmod
+from engine import log as logmod
+from engine.shell.sequencer import Engine, EngineError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, required=True, help="the session directory")
+    parser.add_argument("--config", type=Path, help="TOML config (new sessions only)")
+    parser.add_argument("--seed", type=int, help="session seed (new sessions only)")
+    parser.add_argument("--host", default=None, help="command socket address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="command socket port (default: any)")
+    parser.add_argument("--no-clock", action="store_true", help="do not issue ticks and phases")
+    parser.add_argument("--no-house", action="store_true", help="no house liquidity provider")
+    parser.add_argument("--no-retail", action="store_true", help="no simulated retail flow")
+
+
+def setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+async def run_engine(engine: Engine, host: str, port: int, clock: bool) -> None:
+    """Serve until SIGINT or SIGTERM, then close the log cleanly."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(engine.serve, host, port, clock)
+            logging.getLogger("tradepit.engine").info(
+                "engine listening on %s:%d, log in %s", *address, engine.data_dir / "log"
+            )
+            async for signum in signals:
+                logging.getLogger("tradepit.engine").info(
+                    "%s: stopping", signal.Signals(signum).name
+                )
+                nursery.cancel_scope.cancel()
+                break
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging()
+    try:
+        overrides: dict[str, object] = {}
+        if args.no_house:
+            overrides["house"] = {"enabled": False}
+        if args.no_retail:
+            overrides["retail"] = {"enabled": False}
+        config = configmod.load(args.config, **overrides)
+        engine = Engine(args.data_dir, config, args.seed)
+        engine.open()
+    except (configmod.ConfigError, logmod.LogError, EngineError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    host = args.host or config.engine.host
+    port = args.port if args.port is not None else config.engine.port
+    trio.run(run_engine, engine, host, port, not args.no_clock)
+    return 0

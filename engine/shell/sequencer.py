@@ -1,0 +1,404 @@
+"""The engine shell: sequence commands, apply them to the pure core, make them durable.
+
+Theory of operation
+-------------------
+One sequencer task owns the core and the log writer. Gateways (and the clock task)
+put commands into one bounded inbox. The sequencer takes whatever is waiting (up to
+``engine.max_batch``), stamps each command with the next ``seq`` and the sequencer
+time, applies it to the core, and appends the command plus its events to the log as
+one batch with one fsync (group commit). Only after the append returned does it
+answer the callers: an answered command is durable (ARCHITECTURE rule 2).
+
+If an append fails (disk full, read-only dir), the core has run ahead of the log, so
+the engine refuses the batch with ``SERVICE_UNAVAILABLE``, then rebuilds the core
+from the log and keeps refusing until a probe append succeeds again.
+
+On start the core is rebuilt by re-executing every recorded command; the events it
+produces must equal the recorded ones (else the log belongs to other rules: refuse).
+A command whose events were cut off by a torn tail is completed from the re-execution:
+it was never answered, and its events are a function of the command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeAlias, cast
+
+import trio
+
+from engine import config as configmod
+from engine import log as logmod
+from engine.core.exchange import Exchange
+from engine.core.rules import NANOS
+from engine.records import (
+    AnyRecord,
+    CancelAll,
+    CancelOrder,
+    ChangePhase,
+    Command,
+    DisableTeam,
+    EngineStarted,
+    Event,
+    Record,
+    RegisterTeam,
+    SetClock,
+    SetHouse,
+    StartSession,
+    SubmitOrder,
+    SubmitQuote,
+    stamp,
+)
+from engine.replay.reexecute import Divergence, Reexecution
+from engine.shell.schedule import plan
+from engine.shell.trading_day import next_slot
+from engine.wire import ADDR_FILE, FrameError, FrameReader, Message, Refused, Reply, Request, frame
+
+log = logging.getLogger("tradepit.engine")
+
+#: Commands a gateway may send; the rest are the engine's own (clock, session).
+FROM_GATEWAY = (
+    RegisterTeam,
+    SubmitOrder,
+    SubmitQuote,
+    CancelOrder,
+    CancelAll,
+    # admin commands: a gateway forwards them only after checking the admin token
+    ChangePhase,
+    DisableTeam,
+    SetHouse,
+    SetClock,
+)
+
+Answer: TypeAlias = Callable[[Reply | Refused], None]
+Inbox: TypeAlias = tuple[Command, int, Answer | None]
+
+
+class EngineError(Exception):
+    """The engine cannot start; the message says why."""
+
+
+def log_dir(data_dir: Path) -> Path:
+    return data_dir / "log"
+
+
+class Engine:
+    def __init__(
+        self,
+        data_dir: Path,
+        config: configmod.Config,
+        seed: int | None = None,
+        *,
+        now_ns: Callable[[], int] = time.time_ns,
+        append_in_thread: bool = True,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.config = config
+        self.seed = seed
+        self.now_ns = now_ns
+        # a thread keeps the loop free during fsync; inline suits virtual-time tests
+        self.append_in_thread = append_in_thread
+        self.writer: logmod.LogWriter | None = None
+        self.core: Exchange | None = None
+        self.next_seq = 1
+        self.last_ts = 0
+        self.healthy = True
+        self.problem = ""
+        self._next_heal = 0.0  # trio time of the next attempt to reopen a failed log
+        self.address: tuple[str, int] | None = None
+        self._inbox_send, self._inbox = trio.open_memory_channel[Inbox](10_000)
+
+    # ------------------------------------------------------------------ start
+
+    def open(self) -> None:
+        """Open (or create) the log and bring the core up to its head."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = logmod.open_writer(log_dir(self.data_dir), self.config.log)
+        if self.writer.head_seq == 0:
+            self._start_session()
+        else:
+            self._recover()
+        self._append_now([EngineStarted(recovered_seq=self.next_seq - 1)])
+
+    def _start_session(self) -> None:
+        seed = self.seed if self.seed is not None else secrets.randbits(63)
+        session_id = self.data_dir.resolve().name
+        self.core = Exchange(self.config, seed, session_id)
+        start = StartSession(
+            session_id=session_id,
+            seed=seed,
+            config=configmod.canonical_json(self.config),
+            config_hash=configmod.config_hash(self.config),
+        )
+        self._append_now([start])
+        log.info("new session %s (seed %d) in %s", session_id, seed, self.data_dir)
+
+    def _recover(self) -> None:
+        assert self.writer is not None
+        reader = logmod.open_reader(log_dir(self.data_dir))
+        try:
+            core, head, missing = rebuild(reader.read(1))
+        finally:
+            reader.close()
+        self.core = core
+        self.config = core.config
+        self.next_seq = head + 1
+        if missing:
+            log.warning("completing %d events of a command cut off by a torn tail", len(missing))
+            self.writer.append(list(missing))
+            self.next_seq = missing[-1].seq + 1
+        log.info("resumed %s at seq %d", self.data_dir, self.next_seq - 1)
+
+    def _append_now(self, commands: list[Command]) -> list[Record]:
+        """Sequence and append commands synchronously (start-up only)."""
+        assert self.writer is not None
+        records: list[Record] = []
+        for command in commands:
+            records.extend(self._sequence(command)[1])
+        self.writer.append(records)
+        return records
+
+    def _sequence(self, command: Command) -> tuple[int, list[Record]]:
+        ts = max(self.last_ts, self.now_ns())
+        self.last_ts = ts
+        seq = self.next_seq
+        stamped = stamp(command, seq, ts)
+        if isinstance(stamped, StartSession):
+            self.core = Exchange(
+                configmod.from_json(stamped.config), stamped.seed, stamped.session_id
+            )
+        assert self.core is not None
+        events = self.core.apply(stamped)
+        self.next_seq = seq + 1 + len(events)
+        return seq, [stamped, *events]
+
+    # ------------------------------------------------------------------ serve
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: bool = True,
+        *,
+        task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        if self.writer is None:
+            self.open()
+        try:
+            async with trio.open_nursery() as nursery:
+                listeners = await trio.open_tcp_listeners(port, host=host)
+                sockname = listeners[0].socket.getsockname()
+                self.address = (sockname[0], sockname[1])
+                _write_atomic(self.data_dir / ADDR_FILE, f"{sockname[0]}:{sockname[1]}\n")
+                nursery.start_soon(self._sequencer)
+                nursery.start_soon(trio.serve_listeners, self._connection, listeners)
+                if clock:
+                    nursery.start_soon(self._clock)
+                task_status.started(self.address)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    async def submit(self, command: Command) -> Reply | Refused:
+        """Sequence one command from inside the engine process and wait for its answer."""
+        done = trio.Event()
+        box: list[Reply | Refused] = []
+
+        def answer(result: Reply | Refused) -> None:
+            box.append(result)
+            done.set()
+
+        await self._inbox_send.send((command, 0, answer))
+        await done.wait()
+        return box[0]
+
+    async def _connection(self, stream: trio.SocketStream) -> None:
+        replies_send, replies = trio.open_memory_channel[Message](10_000)
+
+        def answer(result: Reply | Refused) -> None:
+            # a gateway that stopped reading loses answers; it never stalls the engine
+            with contextlib.suppress(
+                trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError
+            ):
+                replies_send.send_nowait(result)
+
+        async def write() -> None:
+            async for message in replies:
+                await stream.send_all(frame(message))
+
+        async with stream, trio.open_nursery() as nursery:
+            nursery.start_soon(write)
+            reader = FrameReader()
+            try:
+                async for data in stream:
+                    for message in reader.feed(data):
+                        if not isinstance(message, Request):
+                            continue
+                        if not isinstance(message.command, FROM_GATEWAY):
+                            answer(Refused(message.id, "FORBIDDEN", "not a gateway command"))
+                            continue
+                        await self._inbox_send.send((message.command, message.id, answer))
+            except (trio.BrokenResourceError, FrameError) as exc:
+                log.warning("gateway connection dropped: %s", exc)
+            finally:
+                nursery.cancel_scope.cancel()
+
+    async def _sequencer(self) -> None:
+        max_batch = self.config.engine.max_batch
+        while True:
+            batch = [await self._inbox.receive()]
+            while len(batch) < max_batch:
+                try:
+                    batch.append(self._inbox.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[Inbox]) -> None:
+        if not self.healthy:
+            await self._try_heal()
+        if not self.healthy:
+            for _, request_id, answer in batch:
+                if answer is not None:
+                    answer(Refused(request_id, "SERVICE_UNAVAILABLE", self.problem, 1.0))
+            return
+        records: list[Record] = []
+        answers: list[tuple[Answer | None, Reply]] = []
+        for command, request_id, answer in batch:
+            seq, produced = self._sequence(command)
+            records.extend(produced)
+            events = cast(list[AnyRecord], produced[1:])
+            answers.append((answer, Reply(request_id, seq, events)))
+        writer = self.writer
+        assert writer is not None
+        try:
+            if self.append_in_thread:
+                await trio.to_thread.run_sync(writer.append, records)
+            else:
+                writer.append(records)
+        except (OSError, logmod.LogError) as exc:
+            self._fail(f"the log cannot be written ({exc}); orders are refused until it can")
+            for answer, reply in answers:
+                if answer is not None:
+                    answer(Refused(reply.id, "SERVICE_UNAVAILABLE", self.problem, 1.0))
+            return
+        for answer, reply in answers:
+            if answer is not None:
+                answer(reply)
+
+    def _fail(self, problem: str) -> None:
+        log.error("%s", problem)
+        self.healthy = False
+        self.problem = problem
+        self.close()
+
+    async def _try_heal(self) -> None:
+        """Reopen the log (truncating any torn tail) and rebuild the core from it.
+
+        At most once a second: each attempt rescans the log.
+        """
+        if trio.current_time() < self._next_heal:
+            return
+        self._next_heal = trio.current_time() + 1.0
+        try:
+            await trio.to_thread.run_sync(self._reopen)
+        except (OSError, logmod.LogError, EngineError) as exc:
+            self.close()
+            self.problem = f"the log cannot be written ({exc}); orders are refused until it can"
+            return
+        self.healthy = True
+        self.problem = ""
+        log.warning("the log is writable again; accepting commands at seq %d", self.next_seq)
+
+    def _reopen(self) -> None:
+        self.close()
+        self.writer = logmod.open_writer(log_dir(self.data_dir), self.config.log)
+        self._recover()
+        self._append_now([EngineStarted(recovered_seq=self.next_seq - 1)])
+
+    async def _clock(self) -> None:
+        """Issue phase changes and ticks on the configured schedule."""
+        schedule = self.config.schedule
+        deadline = trio.current_time()
+        ticked: float | None = None  # the competition slot last acted on
+        while True:
+            closing = False
+            if schedule.profile == "competition":  # on the exchange's wall-clock day
+                now = self.now_ns() / NANOS
+                slot = next_slot(schedule, now, ticked)
+                ticked = slot.at
+                wait = slot.at - now
+                if wait > schedule.tick_seconds:
+                    log.info(
+                        "competition day: %s at %s %s, in %.0f s",
+                        "closing" if slot.closes else "first tick",
+                        schedule.close_time if slot.closes else schedule.open_time,
+                        schedule.timezone,
+                        wait,
+                    )
+                await trio.sleep(max(wait, 0.0))
+                closing = slot.closes
+            else:
+                deadline += schedule.tick_seconds
+                await trio.sleep_until(deadline)
+            core = self.core
+            assert core is not None
+            if not core.clock_running:  # stopped by an admin: the schedule waits
+                if closing:  # past the close: look again each second until restarted
+                    ticked = None
+                    await trio.sleep(1.0)
+                continue
+            commands: list[Command]
+            if closing:
+                commands = [] if core.phase == "closed" else [ChangePhase(phase="closed")]
+            else:
+                commands = plan(schedule, core.tick_number, core.phase)
+            for command in commands:
+                await self.submit(command)
+            if closing:
+                log.info(
+                    "competition day over at %s %s: closed after tick %d",
+                    schedule.close_time,
+                    schedule.timezone,
+                    core.tick_number,
+                )
+                return
+            if not commands:
+                log.info("session over: closed after tick %d", core.tick_number)
+                return
+
+
+def rebuild(records: Iterable[AnyRecord]) -> tuple[Exchange, int, list[Event]]:
+    """Re-execute a recorded log into a fresh core.
+
+    Returns the core, the last recorded seq, and the events missing after the last
+    command if its group was cut off by a torn tail. Raises ``EngineError`` when a
+    recorded event differs from the re-executed one.
+    """
+    run = Reexecution()
+    try:
+        for record in records:
+            run.feed(record)
+    except Divergence as exc:
+        raise EngineError(
+            f"the log diverges from this engine at seq {exc.seq} ({exc.why}); "
+            "run `tradepit replay verify` on it for details"
+        ) from None
+    if run.core is None:
+        raise EngineError("the log holds no session record")
+    return run.core, run.head, run.missing()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

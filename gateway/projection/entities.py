@@ -1,0 +1,109 @@
+"""The projected exchange state: teams, their orders and positions, aggregated books.
+
+Plain mutable containers; ``projection.py`` is the only writer. Iteration order is
+insertion order of dicts (the log's order), never a set's, so every gateway that folds
+the same records holds the same state in the same order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.projection.messages import dollars
+
+
+@dataclass(slots=True)
+class OpenOrder:
+    order_id: str
+    team_id: str
+    instrument_id: str
+    side: str
+    order_type: str
+    quantity: int
+    remaining: int
+    price: int | None  # cents; None for a market order
+    client_order_id: str | None
+    quote: bool
+    ts: int
+
+    def view(self) -> dict[str, Any]:
+        filled = self.quantity - self.remaining
+        return {
+            "order_id": self.order_id,
+            "client_order_id": self.client_order_id,
+            "instrument_id": self.instrument_id,
+            "side": self.side,
+            "order_type": self.order_type,
+            "price": dollars(self.price),
+            "quantity": self.quantity,
+            "filled_quantity": filled,
+            "remaining_quantity": self.remaining,
+            "status": "partially_filled" if filled else "new",
+            "quote": self.quote,
+        }
+
+
+@dataclass(slots=True)
+class TeamState:
+    team_id: str
+    team_name: str
+    role: str
+    api_key_hash: str
+    registered_ts: int
+    seq: int = 0  # last message seq of the team's stream
+    cash: int = 0  # cents, fees included
+    fees: int = 0  # cents, signed: + rebates received
+    positions: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, OpenOrder] = field(default_factory=dict)
+    trades: int = 0
+    volume: int = 0  # contracts traded
+    disabled: bool = False  # by an admin: no more trading, reads still allowed
+
+    @property
+    def streams(self) -> bool:
+        """Only teams with an API key have a stream (simulated participants have none)."""
+        return bool(self.api_key_hash)
+
+
+@dataclass(slots=True)
+class Level:
+    quantity: int = 0
+    orders: int = 0
+
+
+@dataclass(slots=True)
+class Book:
+    """Aggregated resting quantity per price; price-sorted only when read."""
+
+    bids: dict[int, Level] = field(default_factory=dict)
+    asks: dict[int, Level] = field(default_factory=dict)
+
+    def side(self, side: str) -> dict[int, Level]:
+        return self.bids if side == "buy" else self.asks
+
+    def add(self, side: str, price: int, quantity: int) -> None:
+        level = self.side(side).setdefault(price, Level())
+        level.quantity += quantity
+        level.orders += 1
+
+    def reduce(self, side: str, price: int, quantity: int, *, gone: bool) -> None:
+        levels = self.side(side)
+        level = levels.get(price)
+        if level is None:
+            return
+        level.quantity -= quantity
+        if gone:
+            level.orders -= 1
+        if level.orders <= 0 or level.quantity <= 0:
+            del levels[price]
+
+    def top(self, depth: int) -> dict[str, list[dict[str, Any]]]:
+        def levels(side: dict[int, Level], reverse: bool) -> list[dict[str, Any]]:
+            prices = sorted(side, reverse=reverse)[:depth]
+            return [
+                {"price": p / 100, "quantity": side[p].quantity, "orders": side[p].orders}
+                for p in prices
+            ]
+
+        return {"bids": levels(self.bids, True), "asks": levels(self.asks, False)}

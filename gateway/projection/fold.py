@@ -1,0 +1,376 @@
+"""The gateway is a projection: a pure fold from log records to per-team messages.
+
+Theory of operation
+-------------------
+ARCHITECTURE rule 4: "A pure function from log records to (audience, message) pairs,
+with a counter per team: the team's seq. Any gateway that reads the same log computes
+the same messages with the same seqs, so a bot can reconnect to any gateway and resume."
+
+``Projection.apply(record)`` folds one record into the state (teams, positions, cash,
+fees, open orders, aggregated books, last trades, marks) and returns the messages it
+causes, each addressed to an ``Audience``: one team, every team, or the teams of one
+role. ``Projection.step(record)`` then resolves audiences to teams in registration
+order and numbers each team's messages 1, 2, 3, ... (``TeamState.seq``).
+
+A team's stream starts at its registration: ``TeamRegistered`` is the team's message
+seq 1, a ``position_snapshot`` of its empty state. So a new team's first snapshot is
+seq 1 and the seed's ``SequenceTracker`` sees no false gap. Rejections produce no
+message (the REST answer carries them; SPEC: "Validation failures come back here and
+never on the WebSocket"). No I/O, no clock, no set iteration: time comes from the
+record's ``ts``, order from the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine import config as configmod
+from engine import instruments as instrumentsmod
+from engine.records import (
+    AdminApplied,
+    AnyRecord,
+    MarketData,
+    News,
+    OrderAccepted,
+    OrderCancelled,
+    OrderRejected,
+    PhaseChanged,
+    StartSession,
+    TeamRegistered,
+    TickStarted,
+    TrackingSignal,
+    Trade,
+    UnderlyingPrices,
+    VolatilitySignal,
+)
+from gateway import scoring
+from gateway.projection.entities import Book, OpenOrder, TeamState
+from gateway.projection.messages import Message, dollars, iso_timestamp
+from gateway.projection.views import Views
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    team_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AllTeams:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    role: str
+
+
+Audience = Team | AllTeams | Role
+ALL = AllTeams()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Message ``seq`` of ``team_id``'s stream; ``body`` is shared with other recipients."""
+
+    team_id: str
+    seq: int
+    body: bytes
+
+
+class Projection(Views):
+    def __init__(self, config: configmod.Config | None = None) -> None:
+        self._configure(config or configmod.Config())
+        self.session_id: str | None = None
+        self.applied_seq = 0
+        self.last_ts = 0
+        self.phase = "closed"
+        self.tick_number = 0
+        self.teams: dict[str, TeamState] = {}
+        self._by_key_hash: dict[str, TeamState] = {}
+        self._streaming: list[TeamState] = []  # registration order
+        self.orders: dict[str, OpenOrder] = {}
+        self.books: dict[str, Book] = {}
+        self.last_price: dict[str, int] = {}
+        self.marks: dict[str, int] = {}
+        self.market: dict[str, MarketData] = {}
+        self.orders_accepted = 0
+        self.orders_rejected = 0
+        self.scorer = scoring.Scorer(self.config)
+
+    def _configure(self, config: configmod.Config) -> None:
+        self.config = config
+        self.instruments = instrumentsmod.build(config)
+        self.headlines = {h.text: h for h in config.news.headlines}
+
+    # ------------------------------------------------------------------ fold
+
+    def step(self, record: AnyRecord) -> list[Delivery]:
+        """Fold one record; its messages numbered in each recipient's stream."""
+        out: list[Delivery] = []
+        for audience, message in self.apply(record):
+            body = message.body
+            for team in self._recipients(audience):
+                team.seq += 1
+                out.append(Delivery(team.team_id, team.seq, body))
+        return out
+
+    def _recipients(self, audience: Audience) -> list[TeamState]:
+        if isinstance(audience, Team):
+            team = self.teams.get(audience.team_id)
+            return [team] if team is not None and team.streams else []
+        if isinstance(audience, Role):
+            return [t for t in self._streaming if t.role == audience.role]
+        return self._streaming
+
+    def apply(self, record: AnyRecord) -> list[tuple[Audience, Message]]:
+        """Fold one record into the state; the messages it causes, by audience."""
+        if record.seq:
+            if record.seq <= self.applied_seq:
+                return []  # already folded (a reader restarted behind us)
+            self.applied_seq = record.seq
+        self.last_ts = record.ts
+        ts = iso_timestamp(record.ts)
+        if self.scorer.apply(record):  # a tick sample: only UnderlyingPrices
+            assert isinstance(record, UnderlyingPrices)
+            self._underlying_prices(record)
+            return self._score_updates(ts)
+        match record:
+            case StartSession():
+                self.session_id = record.session_id
+                self._configure(configmod.from_json(record.config))
+            case TeamRegistered():
+                return self._registered(record, ts)
+            case OrderAccepted():
+                return self._accepted(record, ts)
+            case OrderRejected():
+                if record.command in ("submit_order", "submit_quote", ""):
+                    self.orders_rejected += 1
+            case Trade():
+                return self._trade(record, ts)
+            case OrderCancelled():
+                return self._cancelled(record, ts)
+            case PhaseChanged():
+                self.phase = record.phase
+                data = {"event_type": "phase_changed", "phase": record.phase,
+                        "previous": record.previous}  # fmt: skip
+                return [(ALL, Message("event", ts, data))]
+            case TickStarted():
+                self.tick_number = record.tick_number
+                self.phase = record.phase
+                tick = {"tick_number": record.tick_number, "phase": record.phase}
+                return [(ALL, Message("tick_start", ts, tick))]
+            case UnderlyingPrices():
+                self._underlying_prices(record)
+            case MarketData():
+                return self._market_data(record, ts)
+            case News():
+                return [(ALL, Message("event", ts, self._news(record)))]
+            case VolatilitySignal():
+                return [(Role("hedge_fund"), Message("signal", ts, _volatility(record)))]
+            case TrackingSignal():
+                return [(Role("arbitrage"), Message("signal", ts, _tracking(record)))]
+            case AdminApplied():
+                if record.action == "disable_team" and record.team_id in self.teams:
+                    self.teams[record.team_id].disabled = True
+        return []
+
+    def _underlying_prices(self, r: UnderlyingPrices) -> None:
+        self.marks["SPX"] = r.spx
+        self.marks["SPY"] = r.spy
+        self.marks.update(r.fair)  # every instrument at this tick's fair value, as scoring
+
+    def _score_updates(self, ts: str) -> list[tuple[Audience, Message]]:
+        """Each team's own figures once per tick (the scorer just took its tick sample)."""
+        scorer = self.scorer
+        ranks = scoring.ranks(scorer)
+        return [
+            (
+                Team(team_id),
+                Message("score_update", ts, scoring.update(scorer, team, ranks[team_id])),
+            )
+            for team_id, team in scorer.teams.items()
+        ]
+
+    def _team(self, team_id: str) -> TeamState:
+        """A team met in a trade before (or without) its registration: a simulated one."""
+        team = self.teams.get(team_id)
+        if team is None:
+            team = self.teams[team_id] = TeamState(team_id, team_id, "simulated", "", 0)
+        return team
+
+    def _registered(self, r: TeamRegistered, ts: str) -> list[tuple[Audience, Message]]:
+        team = TeamState(r.team_id, r.team_name, r.role, r.api_key_hash, r.ts)
+        self.teams[r.team_id] = team
+        if not team.streams:
+            return []
+        self._by_key_hash[r.api_key_hash] = team
+        self._streaming.append(team)
+        return [(Team(r.team_id), Message("position_snapshot", ts, self.snapshot(r.team_id)))]
+
+    def _accepted(self, r: OrderAccepted, ts: str) -> list[tuple[Audience, Message]]:
+        if r.duplicate:
+            return []  # restates the live original: nothing new happened
+        self.orders_accepted += 1
+        order = OpenOrder(
+            r.order_id,
+            r.team_id,
+            r.instrument_id,
+            r.side,
+            r.order_type,
+            r.quantity,
+            r.quantity,
+            r.price,
+            r.client_order_id,
+            r.quote,
+            r.ts,
+        )
+        self.orders[r.order_id] = order
+        self._team(r.team_id).orders[r.order_id] = order
+        if r.price is not None and r.order_type == "limit":
+            self._book(r.instrument_id).add(r.side, r.price, r.quantity)
+        data = {
+            "order_id": r.order_id,
+            "client_order_id": r.client_order_id,
+            "instrument_id": r.instrument_id,
+            "side": r.side,
+            "order_type": r.order_type,
+            "quantity": r.quantity,
+            "price": dollars(r.price),
+            "status": "new",
+            "quote": r.quote,
+        }
+        return [(Team(r.team_id), Message("new_order_ack", ts, data))]
+
+    def _trade(self, r: Trade, ts: str) -> list[tuple[Audience, Message]]:
+        self.last_price[r.instrument_id] = r.price
+        inst = self.instruments.get(r.instrument_id)
+        multiplier = inst.multiplier if inst is not None else 1
+        taker_side = "sell" if r.maker_side == "buy" else "buy"
+        sides = (
+            (r.maker_team_id, r.maker_order_id, r.maker_side, r.maker_fee, r.maker_remaining,
+             "maker", r.maker_client_order_id),
+            (r.taker_team_id, r.taker_order_id, taker_side, r.taker_fee, r.taker_remaining,
+             "taker", r.taker_client_order_id),
+        )  # fmt: skip
+        out: list[tuple[Audience, Message]] = []
+        for team_id, order_id, side, fee, remaining, liquidity, client_order_id in sides:
+            team = self._team(team_id)
+            signed = r.quantity if side == "buy" else -r.quantity
+            position = team.positions.get(r.instrument_id, 0) + signed
+            if position:
+                team.positions[r.instrument_id] = position
+            else:
+                team.positions.pop(r.instrument_id, None)
+            team.cash += fee - signed * r.price * multiplier
+            team.fees += fee
+            team.trades += 1
+            team.volume += r.quantity
+            order = self.orders.get(order_id)
+            if order is not None:
+                client_order_id = client_order_id or order.client_order_id
+                if order.price is not None and order.order_type == "limit":
+                    self._book(order.instrument_id).reduce(
+                        order.side, order.price, r.quantity, gone=remaining == 0
+                    )
+                order.remaining = remaining
+                if remaining == 0:
+                    self._forget(order)
+            if team.streams:
+                data = {
+                    "order_id": order_id,
+                    "client_order_id": client_order_id,
+                    "trade_id": r.trade_id,
+                    "instrument_id": r.instrument_id,
+                    "side": side,
+                    "executed_quantity": r.quantity,
+                    "executed_price": r.price / 100,
+                    "remaining_quantity": remaining,
+                    "order_status": "partially_filled" if remaining else "filled",
+                    "liquidity_type": liquidity,
+                    "fees": fee / 100,
+                }
+                out.append((Team(team_id), Message("execution_report", ts, data)))
+        return out
+
+    def _cancelled(self, r: OrderCancelled, ts: str) -> list[tuple[Audience, Message]]:
+        order = self.orders.get(r.order_id)
+        client_order_id = r.client_order_id
+        if order is not None:
+            client_order_id = client_order_id or order.client_order_id
+            if order.price is not None and order.order_type == "limit":
+                self._book(order.instrument_id).reduce(
+                    order.side, order.price, order.remaining, gone=True
+                )
+            self._forget(order)
+        data = {
+            "order_id": r.order_id,
+            "client_order_id": client_order_id,
+            "instrument_id": r.instrument_id,
+            "side": r.side,
+            "cancelled_quantity": r.cancelled_quantity,
+            "reason": r.reason,
+        }
+        return [(Team(r.team_id), Message("order_cancelled", ts, data))]
+
+    def _market_data(self, r: MarketData, ts: str) -> list[tuple[Audience, Message]]:
+        self.market[r.instrument_id] = r
+        if r.fair is not None:
+            self.marks[r.instrument_id] = r.fair
+        data = {
+            "instrument_id": r.instrument_id,
+            "bid": dollars(r.bid),
+            "ask": dollars(r.ask),
+            "last": dollars(r.last),
+            "bid_size": r.bid_size,
+            "ask_size": r.ask_size,
+        }
+        return [(ALL, Message("market_data", ts, data))]
+
+    def _news(self, r: News) -> dict[str, Any]:
+        # the headline and its published odds; the drawn effect stays hidden
+        headline = self.headlines.get(r.headline)
+        return {
+            "event_type": "news",
+            "headline": r.headline,
+            "tick_number": r.tick_number,
+            "regime_shift_probability": headline.regime_shift if headline else None,
+            "price_jump_probability": headline.jump if headline else None,
+        }
+
+    def _book(self, instrument_id: str) -> Book:
+        book = self.books.get(instrument_id)
+        if book is None:
+            book = self.books[instrument_id] = Book()
+        return book
+
+    def _forget(self, order: OpenOrder) -> None:
+        self.orders.pop(order.order_id, None)
+        team = self.teams.get(order.team_id)
+        if team is not None:
+            team.orders.pop(order.order_id, None)
+
+
+def _volatility(r: VolatilitySignal) -> dict[str, Any]:
+    return {
+        "signal_type": "volatility_forecast",
+        "forecast": r.forecast,
+        "confidence": r.confidence,
+        "current_regime": r.current_regime,
+        "ticks_until_change": r.ticks_until_change,
+        "tick_number": r.tick_number,
+    }
+
+
+def _tracking(r: TrackingSignal) -> dict[str, Any]:
+    return {
+        "signal_type": "tracking_error",
+        "tracking_error": r.tracking_error_bps / 100,  # percent
+        "tracking_error_bps": r.tracking_error_bps,
+        "direction": r.direction,
+        "z_score": r.z_score,
+        "spx_price": r.spx_price / 100,
+        "spy_price": r.spy_price / 100,
+        "theoretical_spy": r.theoretical_spy / 100,
+        "tick_number": r.tick_number,
+    }

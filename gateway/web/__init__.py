@@ -1,0 +1,1 @@
+"""The gateway's ASGI edge: app, order-entry fast path, REST, /ws, OpenAPI, hypercorn tuning."""

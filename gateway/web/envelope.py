@@ -1,0 +1,37 @@
+"""SPEC's response envelope, as bytes: success, request_id, order_id, data, error, timestamp."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from typing import Any
+
+from gateway.errors import ApiError
+from gateway.projection.messages import encode, iso_timestamp
+
+# a random per-process prefix and a counter: unique across gateways and restarts in
+# practice, and without a urandom call per request
+_PREFIX = secrets.token_hex(3)
+_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"req_{_PREFIX}{next(_COUNTER) & 0xFFFFFF:06x}"
+
+
+def envelope_body(
+    data: Any, request_id: str, *, order_id: str | None = None, error: ApiError | None = None
+) -> bytes:
+    return encode(
+        {
+            "success": error is None,
+            "request_id": (error.request_id if error else None) or request_id,
+            "order_id": order_id,
+            "data": data,
+            "error": None
+            if error is None
+            else {"code": error.code, "message": error.message, "details": error.details},
+            "timestamp": iso_timestamp(time.time_ns()),
+        }
+    )

@@ -1,0 +1,111 @@
+"""The OpenAPI 3.1 document of the REST API, built from a table and the body structs."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import msgspec
+
+from gateway.errors import STATUS
+from gateway.web.validate import OrderBody, QuoteBody, RegisterBody
+
+# (method, path, summary, needs a key, request body struct name or None)
+ENDPOINTS: tuple[tuple[str, str, str, bool, str | None], ...] = (
+    ("post", "/game/teams/register", "Register a team; the API key is shown once", False,
+     "RegisterBody"),
+    ("get", "/game/teams/{team_id}", "A team's public profile", False, None),
+    ("post", "/orders", "Submit a limit or market order (order_type inferred from price)", True,
+     "OrderBody"),
+    ("post", "/quotes", "Market makers: a two-sided quote replacing the previous one", True,
+     "QuoteBody"),
+    ("get", "/orders", "Open orders (?instrument_id=)", True, None),
+    ("delete", "/orders", "Cancel all open orders (?instrument_id=)", True, None),
+    ("delete", "/orders/{order_id}", "Cancel one order", True, None),
+    ("get", "/positions", "Positions, cash, fees and P&L", True, None),
+    ("get", "/positions/{team_id}", "The same for one's own team id (403 for another)", True,
+     None),
+    ("get", "/orderbook/{instrument_id}", "Top 5 aggregated levels per side", False, None),
+    ("get", "/instruments", "Tradable instruments", False, None),
+    ("get", "/leaderboard", "Standings per role: rank, score, P&L, penalties, bonuses and "
+     "each role's KPIs, as of data.seq and data.tick_number (a key is needed when "
+     "[scoring] public_leaderboard = false)", False, None),
+    ("get", "/teams/{team_id}/score", "One's own team's score and KPIs with the per-tick "
+     "series (P&L, score, position, delta, coverage); 403 for another team", True, None),
+    ("get", "/events", "The team's stream messages after ?after_seq=N, at most ?limit=M "
+     "(capped); 410 SNAPSHOT_REQUIRED when older than kept", True, None),
+    ("get", "/health", "Liveness, projected seq and lag", False, None),
+    ("get", "/metrics", "Prometheus metrics", False, None),
+)  # fmt: skip
+
+ENVELOPE = {
+    "type": "object",
+    "required": ["success", "request_id", "order_id", "data", "error", "timestamp"],
+    "properties": {
+        "success": {"type": "boolean"},
+        "request_id": {"type": ["string", "null"]},
+        "order_id": {"type": ["string", "null"]},
+        "data": {},
+        "error": {
+            "type": ["object", "null"],
+            "properties": {
+                "code": {"type": "string", "enum": sorted({*STATUS, "INVALID_REQUEST"})},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        },
+        "timestamp": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+@cache
+def document() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(
+        [OrderBody, QuoteBody, RegisterBody], ref_template="#/components/schemas/{name}"
+    )
+    components["Envelope"] = ENVELOPE
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, keyed, body in ENDPOINTS:
+        for prefix in ("", "/exchange"):
+            op: dict[str, Any] = {
+                "summary": summary,
+                "responses": {
+                    "200": {"description": "success", "content": _json("Envelope")},
+                    "4XX": {"description": "refused: see error.code", "content": _json("Envelope")},
+                },
+            }
+            if keyed:
+                op["security"] = [{"ApiKey": []}]
+            if body:
+                op["requestBody"] = {"required": True, "content": _json(body)}
+            params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
+            if params:
+                op["parameters"] = [
+                    {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for p in params
+                ]
+            paths.setdefault(prefix + path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tradepit exchange API",
+            "version": "1",
+            "description": "REST and ws://HOST/ws?api_key=KEY[&last_seq=N][&heartbeat=1]. "
+            "heartbeat=1 adds a seq-less {type: heartbeat, data: {last_seq}} message every "
+            "[gateway] heartbeat_seconds. WebSocket close codes: 1008 bad key, last_seq "
+            "or heartbeat, 4008 slow consumer (resume with last_seq), "
+            "4010 snapshot required (reconnect without last_seq), 4029 too many connections. "
+            "Once per tick each team's stream carries a score_update with its own figures "
+            "(those of GET /teams/{team_id}/score without the series).",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+        },
+    }
+
+
+def _json(name: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}

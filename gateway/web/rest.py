@@ -1,0 +1,273 @@
+"""The REST API on quart-trio: thin handlers over ``Gateway``, SPEC's envelope everywhere.
+
+Every path is served bare and under ``/exchange`` (the reference API's prefix; the seed
+posts to the bare ``/orders``). Every answer, success or not, is
+``{success, request_id, order_id, data, error: {code, message, details}, timestamp}``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from quart import Response, request
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from engine.config import Config
+from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse
+from gateway import scoring
+from gateway.errors import ApiError
+from gateway.projection.entities import TeamState
+from gateway.projection.messages import encode
+from gateway.replay.paced import ReplayControl
+from gateway.service import Gateway
+from gateway.web import openapi
+from gateway.web.envelope import envelope_body, new_request_id
+
+PREFIXES = ("", "/exchange")
+HTTP_CODES = {
+    400: "INVALID_JSON",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
+Handler = Callable[..., Awaitable[Response]]
+
+
+def _request_id() -> str:
+    return request.headers.get("X-Request-ID") or new_request_id()
+
+
+def envelope(
+    data: Any = None,
+    *,
+    status: int = 200,
+    order_id: str | None = None,
+    error: ApiError | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = envelope_body(data, _request_id(), order_id=order_id, error=error)
+    return Response(body, status=status, headers=headers, content_type="application/json")
+
+
+def failure(error: ApiError) -> Response:
+    return envelope(status=error.status, error=error, headers=error.headers())
+
+
+def admin_token(config: Config) -> str | None:
+    """The admin token: the config's, else ``TRADEPIT_ADMIN_TOKEN``; None means unset."""
+    return config.admin.token or os.environ.get("TRADEPIT_ADMIN_TOKEN") or None
+
+
+def create_app(gw: Gateway) -> QuartTrio:
+    app = QuartTrio("tradepit.gateway")
+    app.config["MAX_CONTENT_LENGTH"] = gw.settings.max_body_bytes
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+
+    def route(path: str, methods: list[str]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for prefix in PREFIXES:
+                app.add_url_rule(
+                    prefix + path,
+                    endpoint=prefix + handler.__name__,
+                    view_func=handler,
+                    methods=methods,
+                )
+            return handler
+
+        return register
+
+    async def body() -> bytes:
+        data = await request.get_data(cache=False, as_text=False)
+        assert isinstance(data, bytes)
+        return data
+
+    def team() -> TeamState:
+        return gw.authenticate(request.headers.get("X-API-Key"))
+
+    def trader() -> TeamState:
+        return gw.trader(request.headers.get("X-API-Key"))
+
+    def require_admin() -> None:
+        """The admin token, never a team key: compared in constant time."""
+        token = admin_token(gw.config)
+        if token is None:
+            raise ApiError("FORBIDDEN", "admin is off: set TRADEPIT_ADMIN_TOKEN or [admin] token")
+        given = request.headers.get("X-Admin-Token", "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise ApiError("UNAUTHORIZED", "admin needs a valid X-Admin-Token")
+
+    @app.route("/admin/session/<action>", methods=["POST"])
+    async def admin_session(action: str) -> Response:
+        require_admin()
+        if action not in ("start", "stop"):
+            raise ApiError("NOT_FOUND", "session actions are start and stop")
+        return envelope(await gw.admin(SetClock(running=action == "start")))
+
+    @app.route("/admin/phase/<phase>", methods=["POST"])
+    async def admin_phase(phase: str) -> Response:
+        require_admin()
+        if phase not in PHASES:
+            raise ApiError("INVALID_REQUEST", f"phase must be one of {', '.join(PHASES)}")
+        return envelope(await gw.admin(ChangePhase(phase=phase)))
+
+    @app.route("/admin/house/<switch>", methods=["POST"])
+    async def admin_house(switch: str) -> Response:
+        require_admin()
+        if switch not in ("on", "off"):
+            raise ApiError("NOT_FOUND", "the house is switched on or off")
+        return envelope(await gw.admin(SetHouse(enabled=switch == "on")))
+
+    @app.route("/admin/teams/<team_id>/disable", methods=["POST"])
+    async def admin_disable(team_id: str) -> Response:
+        require_admin()
+        return envelope(await gw.admin(DisableTeam(team_id=team_id[:64])))
+
+    @route("/game/teams/register", ["POST"])
+    async def register_team() -> Response:
+        return envelope(await gw.register(await body()))
+
+    @route("/game/teams/<team_id>", ["GET"])
+    async def get_team(team_id: str) -> Response:
+        if gw.projection.team(team_id) is None:
+            raise ApiError("TEAM_NOT_FOUND", f"no team {team_id!r}")
+        return envelope(gw.projection.team_view(team_id))
+
+    @route("/orders", ["POST"])
+    async def submit_order() -> Response:
+        me = trader()
+        data = await gw.submit_order(me, await body())
+        return envelope(data, order_id=data["order_id"])
+
+    @route("/quotes", ["POST"])
+    async def submit_quote() -> Response:
+        me = trader()
+        return envelope(await gw.submit_quote(me, await body()))
+
+    @route("/orders/<order_id>", ["DELETE"])
+    async def cancel_order(order_id: str) -> Response:
+        me = trader()
+        return envelope(await gw.cancel(me, order_id), order_id=order_id)
+
+    @route("/orders", ["DELETE"])
+    async def cancel_all() -> Response:
+        me = trader()
+        return envelope(await gw.cancel_all(me, request.args.get("instrument_id")))
+
+    @route("/orders", ["GET"])
+    async def open_orders() -> Response:
+        me = team()
+        return envelope(gw.projection.open_orders(me.team_id, request.args.get("instrument_id")))
+
+    @route("/positions", ["GET"])
+    async def positions() -> Response:
+        return envelope(gw.projection.positions_view(team().team_id))
+
+    @route("/positions/<team_id>", ["GET"])
+    async def team_positions(team_id: str) -> Response:
+        me = gw.own_team(team(), team_id)
+        return envelope(gw.projection.positions_view(me.team_id))
+
+    @route("/orderbook/<instrument_id>", ["GET"])
+    async def orderbook(instrument_id: str) -> Response:
+        if instrument_id not in gw.projection.instruments:
+            raise ApiError(
+                "INVALID_INSTRUMENT", f"unknown instrument {instrument_id!r}", status=404
+            )
+        return envelope(gw.projection.book_view(instrument_id))
+
+    @route("/leaderboard", ["GET"])
+    async def leaderboard() -> Response:
+        scorer = gw.projection.scorer
+        if not scorer.settings.public_leaderboard:
+            team()  # key-only: any team's valid key
+        return envelope(scoring.leaderboard(scorer))
+
+    @route("/teams/<team_id>/score", ["GET"])
+    async def team_score(team_id: str) -> Response:
+        me = gw.own_team(team(), team_id)
+        scorer = gw.projection.scorer
+        if me.team_id not in scorer.teams:
+            raise ApiError("TEAM_NOT_FOUND", f"no scored team {team_id!r}")
+        return envelope(scoring.team_score(scorer, me.team_id))
+
+    @route("/instruments", ["GET"])
+    async def instruments() -> Response:
+        return envelope(gw.projection.instruments_view())
+
+    @route("/events", ["GET"])
+    async def events() -> Response:
+        me = team()
+        page, head = gw.events(me, dict(request.args))
+        data = {
+            "messages": [msgspec.Raw(m) for m in page],
+            "count": len(page),
+            "last_seq": head,
+        }
+        return envelope(data)
+
+    @route("/health", ["GET"])
+    async def health() -> Response:
+        return envelope(gw.health())
+
+    @route("/metrics", ["GET"])
+    async def metrics() -> Response:
+        return Response(gw.render_metrics(), content_type="text/plain; version=0.0.4")
+
+    def replay_control() -> ReplayControl:
+        control = gw.replay
+        if control is None:
+            raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
+        token = admin_token(gw.config)
+        if token is not None and not hmac.compare_digest(
+            request.headers.get("X-Admin-Token", "").encode(), token.encode()
+        ):
+            raise ApiError("UNAUTHORIZED", "the replay controls need X-Admin-Token")
+        return control
+
+    @app.route("/admin/replay", methods=["GET"])
+    async def replay_state() -> Response:
+        return envelope(replay_control().view())
+
+    @app.route("/admin/replay/<action>", methods=["POST"])
+    async def replay_action(action: str) -> Response:
+        control = replay_control()
+        if action == "pause":
+            control.pause()
+        elif action == "resume":
+            control.resume()
+        elif action == "step":
+            to_seq = request.args.get("to_seq", "")
+            if not to_seq.isdigit():
+                raise ApiError("INVALID_REQUEST", "step needs ?to_seq=N")
+            control.step_to(int(to_seq))
+        else:
+            raise ApiError("NOT_FOUND", f"no replay action {action[:32]!r}")
+        return envelope(control.view())
+
+    @route("/openapi.json", ["GET"])
+    async def openapi_document() -> Response:
+        return Response(encode(openapi.document()), content_type="application/json")
+
+    @app.errorhandler(ApiError)
+    async def api_error(error: ApiError) -> Response:
+        return failure(error)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = HTTP_CODES.get(status, "INVALID_REQUEST" if status < 500 else "INTERNAL_ERROR")
+        return failure(ApiError(code, error.description or error.name, status=status))
+
+    @app.errorhandler(Exception)
+    async def internal_error(error: Exception) -> Response:
+        app.logger.exception("unhandled error", exc_info=error)
+        return failure(ApiError("INTERNAL_ERROR", "internal error; the request may be retried"))
+
+    return app

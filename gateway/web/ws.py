@@ -1,0 +1,138 @@
+"""``/ws?api_key=K[&last_seq=N]``: a thin pure-ASGI WebSocket handler over ``Gateway``.
+
+ARCHITECTURE measured the WebSocket layer as the fan-out bottleneck (quart-trio's
+websocket ~22k msgs/s, pure ASGI on hypercorn ~27k), so ``/ws`` bypasses Quart.
+This task is the connection's one sender: it pulls from its ``Subscription`` (history,
+then a bounded channel the fan-out fills without waiting) and awaits each send. A
+second task only watches for the client's disconnect. Close codes: ``gateway.errors``.
+
+``&heartbeat=1`` opts in to a ``heartbeat`` message every ``[gateway]
+heartbeat_seconds`` carrying the seq of the last message sent on this connection, so a
+quiet client can tell a silent market from a lost tail. It has no ``seq`` of its own,
+which is why it is opt-in: the bot guide's sequence tracker expects one on every message.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+import trio
+
+from gateway.errors import (
+    WS_BAD_KEY,
+    WS_SLOW_CONSUMER,
+    WS_SNAPSHOT_REQUIRED,
+    WS_TOO_MANY_CONNECTIONS,
+    ApiError,
+)
+from gateway.projection.messages import encode_body, iso_timestamp
+from gateway.service import Gateway
+from gateway.streams import (
+    SLOW_CONSUMER_REASON,
+    SNAPSHOT_REQUIRED_REASON,
+    SlowConsumer,
+    SnapshotRequired,
+)
+
+Scope = dict[str, Any]
+Receive = Any
+Send = Any
+
+
+async def _close(send: Send, code: int, reason: str) -> None:
+    await send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+def _param(params: dict[str, list[str]], name: str) -> str | None:
+    values = params.get(name)
+    return values[-1] if values else None
+
+
+async def _watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.disconnect":
+            scope.cancel()
+            return
+        # messages from the client are not part of the protocol: ignored
+
+
+def heartbeat_frame(last_seq: int) -> str:
+    body = encode_body("heartbeat", iso_timestamp(time.time_ns()), {"last_seq": last_seq})
+    return (b"{" + body).decode()
+
+
+async def _heartbeat(send: Send, interval: float, sent: list[int]) -> None:
+    while True:
+        await trio.sleep(interval)
+        # ``sent`` moves only after a send completes: the frames on the wire are in
+        # order, so a heartbeat never names a seq the client has not been sent
+        await send({"type": "websocket.send", "text": heartbeat_frame(sent[0])})
+
+
+async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    event = await receive()
+    if event["type"] != "websocket.connect":
+        return
+    # accept first, so a refusal reaches the client as a close code, not an HTTP 403
+    await send({"type": "websocket.accept"})
+    params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    try:
+        team = gw.authenticate(_param(params, "api_key"))
+    except ApiError:
+        await _close(send, WS_BAD_KEY, "invalid api_key")
+        return
+    raw_last = _param(params, "last_seq")
+    last_seq: int | None = None
+    if raw_last is not None:
+        try:
+            last_seq = int(raw_last)
+        except ValueError:
+            last_seq = -1
+        if last_seq < 0:
+            await _close(send, WS_BAD_KEY, "last_seq must be an integer >= 0")
+            return
+    heartbeat = _param(params, "heartbeat")
+    if heartbeat not in (None, "0", "1", "true", "false"):
+        await _close(send, WS_BAD_KEY, "heartbeat must be 1 or 0")
+        return
+    connections = gw.streams.connections
+    limit = gw.settings.ws_max_connections_per_team
+    if connections.get(team.team_id, 0) >= limit:
+        await _close(send, WS_TOO_MANY_CONNECTIONS, f"too many connections (at most {limit})")
+        return
+    try:
+        first, subscription = gw.open_stream(team, last_seq)
+    except SnapshotRequired:
+        await _close(send, WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
+        return
+    connections[team.team_id] = connections.get(team.team_id, 0) + 1
+    close: tuple[int, str] | None = None
+    metrics = gw.metrics
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
+            sent = [last_seq or 0]  # the seq of the last message sent
+            if heartbeat in ("1", "true"):
+                nursery.start_soon(_heartbeat, send, gw.settings.heartbeat_seconds, sent)
+            try:
+                if first is not None:  # a snapshot, whose seq is where the stream resumes
+                    await send({"type": "websocket.send", "text": first.decode()})
+                    sent[0] = subscription.next_seq - 1
+                while True:
+                    seq, message = await subscription.next()
+                    await send({"type": "websocket.send", "text": message.decode()})
+                    sent[0] = seq
+                    metrics.ws_messages_sent += 1
+            except SlowConsumer:
+                close = (WS_SLOW_CONSUMER, SLOW_CONSUMER_REASON)
+            except SnapshotRequired:
+                close = (WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
+            nursery.cancel_scope.cancel()
+    finally:
+        subscription.close()
+        connections[team.team_id] -= 1
+    if close is not None:
+        await _close(send, *close)
