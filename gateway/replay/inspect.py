@@ -5,7 +5,9 @@ serves) from the nearest snapshot at or before N. Snapshots are written while fo
 one every ``SNAPSHOT_EVERY`` records, into the user's cache directory (never into the
 session directory, which is shared as a recording): a later call on a long log folds
 at most ``SNAPSHOT_EVERY`` records. A snapshot is used only if the log still holds the
-very record it was taken at (compared by encoding), so a changed log is never misread.
+very record it was taken at (compared by encoding), so a changed log is never misread,
+and only by the code that wrote it: the cache is keyed by a fingerprint of the sources
+whose objects a snapshot holds, and an entry that does not load is a miss.
 """
 
 from __future__ import annotations
@@ -22,12 +24,31 @@ from engine import log as logmod
 from engine.records import encode
 
 SNAPSHOT_EVERY = 100_000
+_PACKAGES = Path(__file__).resolve().parents[2]
+#: The sources that define what a snapshot pickles: the projection and the vocabulary.
+_PICKLED_SOURCES = (
+    "gateway/projection",
+    "engine/records.py",
+    "engine/config.py",
+    "engine/instruments.py",
+    "engine/money.py",
+)
+
+
+def code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in _PICKLED_SOURCES:
+        path = _PACKAGES / name
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(source.relative_to(_PACKAGES).as_posix().encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def cache_dir(session_id: str, log_dir: Path) -> Path:
     root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tradepit" / "snapshots"
     key = hashlib.sha256(f"{session_id}|{log_dir.resolve()}".encode()).hexdigest()[:16]
-    return root / key
+    return root / code_fingerprint() / key
 
 
 def _fingerprint(reader: logmod.FileLogReader, seq: int) -> str:
@@ -45,7 +66,7 @@ def _load(directory: Path, reader: logmod.FileLogReader, at_seq: int) -> tuple[A
     for seq, path in reversed(candidates):
         try:
             fingerprint, projection = pickle.loads(path.read_bytes())  # our own cache, never shared
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+        except Exception:  # whatever a damaged or foreign entry raises, it is only a miss
             continue
         if fingerprint == _fingerprint(reader, seq):
             return projection, seq

@@ -139,11 +139,7 @@ def create_app(gw: Gateway) -> QuartTrio:
             raise ApiError("TEAM_NOT_FOUND", f"no team {team_id!r}")
         return envelope(gw.projection.team_view(team_id))
 
-    @route("/orders", ["POST"])
-    async def submit_order() -> Response:
-        me = trader()
-        data = await gw.submit_order(me, await body())
-        return envelope(data, order_id=data["order_id"])
+    # POST /orders never reaches Quart: gateway/web/fastpath.py answers it in front of the app
 
     @route("/quotes", ["POST"])
     async def submit_quote() -> Response:

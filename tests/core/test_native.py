@@ -47,7 +47,10 @@ def run_stream(pure: bool) -> tuple[bool, str]:
 def test_compiled_and_plain_cores_emit_the_same_bytes() -> None:
     compiled, fast = run_stream(pure=False)
     plain, slow = run_stream(pure=True)
-    assert compiled, f"./scripts/test builds the compiled core: {native.why_not()}"
+    assert compiled, (
+        f"the compiled core is not in use ({native.why_not()}): after an edit to engine/core/, "
+        "run `tradepit native build` (about 15 s; ./scripts/test does it for you)"
+    )
     assert not plain
     assert fast == slow
 

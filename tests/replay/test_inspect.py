@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from gateway.replay.inspect import cache_dir, state_at, view
+from gateway.replay.inspect import cache_dir, code_fingerprint, state_at, view
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = ROOT / "replays" / "quiet-demo"
@@ -47,6 +48,22 @@ def test_a_damaged_snapshot_is_never_used(cache: Path, tmp_path: Path) -> None:
     _, start, folded = state_at(SESSION, 1000, every=10**9)
     assert (start, folded) == (0, 1000)
     assert directory.name  # the cache is keyed by session and log path
+
+
+def test_a_snapshot_of_other_code_is_a_miss(cache: Path) -> None:
+    """After an edit to the projection, an old snapshot is neither reused nor a crash."""
+    state_at(SESSION, 1000, every=500)
+    assert cache_dir("any", SESSION / "log").parent.name == code_fingerprint()
+    snapshots = list((cache / "tradepit" / "snapshots" / code_fingerprint()).rglob("*.pickle"))
+    assert len(snapshots) == 2  # another code version would look in another folder
+    for path in snapshots:  # an entry whose classes no longer exist
+        path.write_bytes(pickle.dumps(("x", _Gone())).replace(b"_Gone", b"_Lost"))
+    _, start, folded = state_at(SESSION, 1000, every=10**9)
+    assert (start, folded) == (0, 1000)
+
+
+class _Gone:
+    pass
 
 
 def test_the_cli_prints_tables_and_json(cache: Path) -> None:
