@@ -24,7 +24,7 @@ CONFIG = """
 tick_seconds = 0.25
 pre_open_ticks = 1
 auction_ticks = 1
-continuous_ticks = 12
+continuous_ticks = 60  # 15 s: room for a slow start on a loaded machine
 """
 
 
