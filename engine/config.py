@@ -273,6 +273,41 @@ class TeamsConfig(_Section, frozen=True, kw_only=True):
     max_teams: int = 500  # registered teams (the simulated ones not counted)
 
 
+class ScoringConfig(_Section, frozen=True, kw_only=True):
+    """SPEC "Scoring": every weight, threshold and window. Money in integer cents.
+
+    Per-tick figures (coverage, penalties) count only on ticks whose phase is in
+    ``phases``; P&L, drawdown and Sharpe use every tick.
+    """
+
+    public_leaderboard: bool = True  # GET /leaderboard without a key
+    score_updates: bool = True  # a score_update on each team's stream once per tick
+    phases: tuple[str, ...] = ("continuous",)
+    # SPX terms: an SPY contract counts 1/10 of an SPX one (balance and portfolio delta)
+    family_weights: dict[str, float] = msgspec.field(
+        default_factory=lambda: {"SPX": 1.0, "SPY": 0.1}
+    )
+    # market maker
+    mm_instruments: tuple[str, ...] = ()  # the instruments to cover; empty: all of them
+    mm_max_spread_bps: int = 1000  # a good quote's spread, in basis points of its mid
+    mm_min_size: int = 1  # contracts resting at a good quote's best price, each side
+    mm_min_uptime: float = 0.80  # coverage required over every window
+    mm_window_seconds: float = 300.0  # market time of a rolling uptime window
+    mm_breach_penalty: int = 10_000  # per window under mm_min_uptime
+    mm_inventory_limit: int = 50  # net contracts per product family before the penalty
+    mm_inventory_penalty: int = 10  # per net contract beyond the limit, per family, per tick
+    # hedge fund
+    hf_delta_limit: float = 50.0
+    hf_delta_penalty: int = 10  # per delta beyond the limit, per tick
+    hf_forecast_ticks: int = 3  # the ticks after a volatility_forecast whose P&L is shown
+    # arbitrage desk
+    arb_max_ratio: float = 2.0  # larger family exposure over the smaller
+    arb_balance_penalty: int = 1_000  # per tick out of balance
+    arb_signal_ticks: int = 3  # trades this many ticks after a tracking_error are signal trades
+    arb_bonus_ticks: int = 1  # a trade within this many ticks of a signal earns the bonus
+    arb_signal_bonus: int = 5_000  # per signal traded on, once
+
+
 class Config(_Section, frozen=True, kw_only=True):
     schedule: ScheduleConfig = ScheduleConfig()
     instruments: InstrumentsConfig = InstrumentsConfig()
@@ -291,6 +326,7 @@ class Config(_Section, frozen=True, kw_only=True):
     price_limits: PriceLimitsConfig = PriceLimitsConfig()
     execution: ExecutionConfig = ExecutionConfig()
     teams: TeamsConfig = TeamsConfig()
+    scoring: ScoringConfig = ScoringConfig()
 
 
 COMPETITION: dict[str, object] = {
@@ -391,6 +427,44 @@ def _check(config: Config) -> None:
             raise ConfigError(f"invalid config: expected HH:MM - at `$.schedule.{key}`") from None
     if times["open_time"] >= times["close_time"]:
         raise ConfigError("invalid config: must be after open_time - at `$.schedule.close_time`")
+    _check_scoring(config)
+
+
+def _check_scoring(config: Config) -> None:
+    s = config.scoring
+
+    def bad(key: str, why: str) -> ConfigError:
+        return ConfigError(f"invalid config: {why} - at `$.scoring.{key}`")
+
+    for key in ("mm_breach_penalty", "mm_inventory_penalty", "hf_delta_penalty",
+                "arb_balance_penalty", "arb_signal_bonus", "mm_inventory_limit",
+                "mm_max_spread_bps", "hf_forecast_ticks", "arb_signal_ticks",
+                "arb_bonus_ticks"):  # fmt: skip
+        if getattr(s, key) < 0:
+            raise bad(key, "must be >= 0")
+    if s.mm_min_size < 1:
+        raise bad("mm_min_size", "must be >= 1")
+    if not 0.0 <= s.mm_min_uptime <= 1.0:
+        raise bad("mm_min_uptime", "must be between 0 and 1")
+    if s.mm_window_seconds <= 0:
+        raise bad("mm_window_seconds", "must be > 0")
+    if s.hf_delta_limit < 0:
+        raise bad("hf_delta_limit", "must be >= 0")
+    if s.arb_max_ratio < 1.0:
+        raise bad("arb_max_ratio", "must be >= 1")
+    for phase in s.phases:
+        if phase not in ("closed", "pre_open", "opening_auction", "continuous"):
+            raise bad("phases", f"unknown phase {phase!r}")
+    for family, weight in s.family_weights.items():  # a family without a weight counts 1
+        if not weight > 0:
+            raise bad(f"family_weights.{family}", "must be > 0")
+    ids = {u.id for u in config.instruments.underlyings} | {
+        f"{u.id}_{k}_{kind}" for u in config.instruments.underlyings
+        for k in u.strikes for kind in ("CALL", "PUT")
+    }  # fmt: skip
+    for iid in s.mm_instruments:
+        if iid not in ids:
+            raise bad("mm_instruments", f"unknown instrument {iid!r}")
 
 
 def canonical_json(config: Config) -> str:

@@ -257,10 +257,22 @@ class TickStarted(Event, frozen=True, kw_only=True, tag="tick_started"):
 
 
 class UnderlyingPrices(Event, frozen=True, kw_only=True, tag="underlying_prices"):
+    """The tick's model prices. ``fair`` and ``delta_ppm`` are what scoring marks with.
+
+    ``fair``: every instrument's fair value in cents (options: Black-Scholes on this
+    tick's underlying and regime), the marks of P&L. ``delta_ppm``: each instrument's
+    Black-Scholes delta per unit of its underlying, in millionths (1_000_000 for an
+    underlying). Both recorded rather than recomputed, so a scorer never needs the
+    model and a log is scored by exactly the numbers the session ran on. Empty in logs
+    recorded before they existed.
+    """
+
     tick_number: int
     spx: int  # cents
     spy: int  # cents
     regime: str
+    fair: dict[str, int] = msgspec.field(default_factory=dict)
+    delta_ppm: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class MarketData(Event, frozen=True, kw_only=True, tag="market_data"):

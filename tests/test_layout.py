@@ -2,6 +2,7 @@
 
 - ``engine/core/`` is pure (ARCHITECTURE rule 1): only the modules in ``CORE_ALLOWED``.
 - ``gateway/projection/`` is the pure fold: no clock, no I/O, no web.
+- ``gateway/scoring/`` is the pure scorer beside it (the projection runs it).
 - ``engine`` never imports ``gateway`` (the CLI's command table is the one exception:
   it names subcommands of both).
 - Neither shipped package imports the benchmarks or test-only libraries.
@@ -33,7 +34,11 @@ PURE_STDLIB = {
 }
 VOCABULARY = {"msgspec", "engine.records", "engine.config", "engine.instruments", "engine.money"}
 CORE_ALLOWED = PURE_STDLIB | VOCABULARY | {"engine.core", "engine.market"}
-PROJECTION_ALLOWED = PURE_STDLIB | VOCABULARY | {"datetime", "gateway.projection", "gateway.errors"}
+#: The scorer is a pure fold beside the projection, which runs it
+SCORING_ALLOWED = PURE_STDLIB | VOCABULARY | {"array", "fractions", "gateway.scoring"}
+PROJECTION_ALLOWED = PURE_STDLIB | VOCABULARY | {
+    "datetime", "gateway.projection", "gateway.errors", "gateway.scoring"
+}  # fmt: skip
 #: Reading the wall clock through an allowed module is still reading it.
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
 TEST_ONLY = {"pytest", "hypothesis", "httpx", "websockets", "aiohttp", "schemathesis"}
@@ -103,6 +108,12 @@ def test_the_core_imports_only_pure_modules(path: Path) -> None:
 @pytest.mark.parametrize("path", modules_of("gateway/projection"), ids=lambda p: p.name)
 def test_the_projection_imports_only_pure_modules(path: Path) -> None:
     assert forbidden_imports(path, PROJECTION_ALLOWED) == []
+    assert clock_calls(path) == []
+
+
+@pytest.mark.parametrize("path", modules_of("gateway/scoring"), ids=lambda p: p.name)
+def test_the_scorer_imports_only_pure_modules(path: Path) -> None:
+    assert forbidden_imports(path, SCORING_ALLOWED) == []
     assert clock_calls(path) == []
 
 

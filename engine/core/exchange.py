@@ -268,7 +268,14 @@ class Exchange(Trading):
         seq, ts = self._next()
         self._emit(
             UnderlyingPrices(
-                seq=seq, ts=ts, tick_number=tick, spx=out.spx, spy=out.spy, regime=out.regime
+                seq=seq,
+                ts=ts,
+                tick_number=tick,
+                spx=out.spx,
+                spy=out.spy,
+                regime=out.regime,
+                fair=dict(out.fair),
+                delta_ppm=dict(out.delta_ppm),
             )
         )
         # the market's items carry the records' field names: one conversion for all

@@ -84,6 +84,8 @@ class TickOutput(msgspec.Struct, frozen=True, kw_only=True):
     # instruments where the house can quote nothing valid (fair value under 10 cents): the
     # core pulls the house's resting quote there, if any, so no stale price stays behind
     withdrawn: tuple[str, ...] = ()
+    # Black-Scholes delta per unit of underlying, in millionths (scoring's portfolio delta)
+    delta_ppm: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class SimTeam(msgspec.Struct, frozen=True, kw_only=True):

@@ -113,4 +113,7 @@ class Market:
             quotes=quotes,
             orders=self.retail.orders(phase, view, fair, spot_cents),
             withdrawn=withdrawn,
+            # rounded to millionths: the log holds exact integers, and a last-bit
+            # difference of another machine's libm cannot change a recorded session
+            delta_ppm={iid: round(d * 1_000_000) for iid, d in self.deltas().items()},
         )

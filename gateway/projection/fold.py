@@ -51,6 +51,7 @@ from engine.records import (
     UnderlyingPrices,
     VolatilitySignal,
 )
+from gateway import scoring
 from gateway.projection.entities import Book, OpenOrder, TeamState
 from gateway.projection.messages import Message, dollars, iso_timestamp
 from gateway.projection.views import Views
@@ -113,6 +114,7 @@ class Projection(Views):
         self.market: dict[str, MarketData] = {}
         self.orders_accepted = 0
         self.orders_rejected = 0
+        self.scorer = scoring.Scorer(self.config)
 
     def _configure(self, config: configmod.Config) -> None:
         self.config = config
@@ -165,6 +167,10 @@ class Projection(Views):
             self.applied_seq = record.seq
         self.last_ts = record.ts
         ts = iso_timestamp(record.ts)
+        if self.scorer.apply(record):  # a tick sample: only UnderlyingPrices
+            assert isinstance(record, UnderlyingPrices)
+            self._underlying_prices(record)
+            return self._score_updates(ts)
         match record:
             case StartSession():
                 self.session_id = record.session_id
@@ -192,8 +198,7 @@ class Projection(Views):
                 tick = {"tick_number": record.tick_number, "phase": record.phase}
                 return [(ALL, Message("tick_start", ts, tick))]
             case UnderlyingPrices():
-                self.marks["SPX"] = record.spx
-                self.marks["SPY"] = record.spy
+                self._underlying_prices(record)
             case MarketData():
                 return self._market_data(record, ts)
             case News():
@@ -207,6 +212,23 @@ class Projection(Views):
                 if record.action == "disable_team" and record.team_id in self.teams:
                     self.teams[record.team_id].disabled = True
         return []
+
+    def _underlying_prices(self, r: UnderlyingPrices) -> None:
+        self.marks["SPX"] = r.spx
+        self.marks["SPY"] = r.spy
+        self.marks.update(r.fair)  # every instrument at this tick's fair value, as scoring
+
+    def _score_updates(self, ts: str) -> list[tuple[Audience, Message]]:
+        """Each team's own figures once per tick (the scorer just took its tick sample)."""
+        scorer = self.scorer
+        ranks = scoring.ranks(scorer)
+        return [
+            (
+                Team(team_id),
+                Message("score_update", ts, scoring.update(scorer, team, ranks[team_id])),
+            )
+            for team_id, team in scorer.teams.items()
+        ]
 
     def _team(self, team_id: str) -> TeamState:
         """A team met in a trade before (or without) its registration: a simulated one."""

@@ -28,9 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     inspect.add_argument("--instrument", help="one instrument")
     inspect.add_argument("--json", action="store_true", help="JSON instead of tables")
 
-    export = subs.add_parser("export", help="trades, orders, prices or messages as CSV/JSONL")
+    export = subs.add_parser(
+        "export", help="trades, orders, prices, messages or per-tick scores as CSV/JSONL"
+    )
     export.add_argument("data_dir", type=Path)
-    export.add_argument("--what", choices=("trades", "orders", "prices", "messages"), required=True)
+    export.add_argument(
+        "--what", choices=("trades", "orders", "prices", "messages", "scores"), required=True
+    )
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     export.add_argument("--team", help="only this team's rows (team id)")
 

@@ -202,6 +202,21 @@ def messages(records: Iterable[AnyRecord], team: str | None) -> Iterator[Row]:
 EXPORTERS["messages"] = messages
 
 
+def scores(records: Iterable[AnyRecord], team: str | None) -> Iterator[Row]:
+    """Every scored team's per-tick series (P&L, score, position, delta, coverage)."""
+    from gateway.scoring import Scorer, rows
+
+    scorer = Scorer()
+    for record in records:
+        scorer.apply(record)
+    for row in rows(scorer):
+        if team is None or row["team_id"] == team:
+            yield row
+
+
+EXPORTERS["scores"] = scores
+
+
 def export(args: Any) -> int:
     from engine import log as logmod
 

@@ -103,6 +103,8 @@ def state_at(data_dir: Path, at_seq: int, every: int = SNAPSHOT_EVERY) -> tuple[
 
 
 def view(projection: Any, team: str | None, instrument: str | None) -> dict[str, Any]:
+    from gateway import scoring
+
     teams = [t for t in projection.teams.values() if team in (None, t.team_id, t.team_name)]
     instruments = [i for i in projection.instruments if instrument in (None, i)]
     return {
@@ -119,6 +121,8 @@ def view(projection: Any, team: str | None, instrument: str | None) -> dict[str,
             }
             for t in teams
         },
+        # the leaderboard as the live GET /leaderboard serves it at this seq
+        "leaderboard": scoring.leaderboard(projection.scorer),
     }
 
 
@@ -146,6 +150,15 @@ def render(data: dict[str, Any], out: TextIO) -> None:
                 out.write(f"  position {iid:<16} {qty:>6}\n")
         for o in t["open_orders"]:
             out.write(f"  open {o}\n")
+    board = data["leaderboard"]
+    out.write(f"\nstandings as of seq {board['seq']}, tick {board['tick_number']}\n")
+    for role, rows in board["roles"].items():
+        for r in rows:
+            unmet = f"  unmet: {', '.join(r['unmet'])}" if r["unmet"] else ""
+            out.write(
+                f"  {role:<13} {r['rank']:>3}  {r['team_name']:<24} score {r['score']:.2f}"
+                f"  P&L {r['pnl']:.2f}{unmet}\n"
+            )
 
 
 def inspect(args: Any, out: TextIO = sys.stdout) -> int:

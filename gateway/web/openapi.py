@@ -35,6 +35,11 @@ ENDPOINTS: tuple[tuple[str, str, str, bool, str | None, str | None], ...] = (
      "OrderBook"),
     ("get", "/instruments", "Tradable instruments, the options' expiry and long-form aliases",
      False, None, "Instruments"),
+    ("get", "/leaderboard", "Standings per role: rank, score, P&L, penalties, bonuses and "
+     "each role's KPIs, as of data.seq and data.tick_number (a key is needed when "
+     "[scoring] public_leaderboard = false)", False, None, None),
+    ("get", "/teams/{team_id}/score", "One's own team's score and KPIs with the per-tick "
+     "series (P&L, score, position, delta, coverage); 403 for another team", True, None, None),
     ("get", "/events", "The team's stream messages after ?after_seq=N, at most ?limit=M "
      "(capped); 410 SNAPSHOT_REQUIRED when older than kept", True, None, "EventsPage"),
     ("get", "/health", "Liveness, projected seq and lag", False, None, "Health"),
@@ -113,7 +118,9 @@ def document() -> dict[str, Any]:
             "or heartbeat, 4008 slow consumer (resume with last_seq), "
             "4010 snapshot required (reconnect without last_seq), 4029 too many connections. "
             "The envelope's success and error.code are the contract; the HTTP status "
-            "mirrors them. " + INSTRUMENT_IDS,
+            "mirrors them. " + INSTRUMENT_IDS + " "
+            "Once per tick each team's stream carries a score_update with its own figures "
+            "(those of GET /teams/{team_id}/score without the series).",
         },
         "paths": paths,
         "components": {

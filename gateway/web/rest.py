@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.config import Config
 from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse, SetRegistration
+from gateway import scoring
 from gateway.errors import ApiError
 from gateway.projection.entities import TeamState
 from gateway.projection.messages import encode
@@ -215,6 +216,21 @@ def create_app(gw: Gateway) -> QuartTrio:
         except ApiError as exc:  # a path that names nothing: 404, with the same code
             raise ApiError(exc.code, exc.message, exc.details, status=404) from None
         return envelope(gw.projection.book_view(canonical))
+
+    @route("/leaderboard", ["GET"])
+    async def leaderboard() -> Response:
+        scorer = gw.projection.scorer
+        if not scorer.settings.public_leaderboard:
+            team()  # key-only: any team's valid key
+        return envelope(scoring.leaderboard(scorer))
+
+    @route("/teams/<team_id>/score", ["GET"])
+    async def team_score(team_id: str) -> Response:
+        me = gw.own_team(team(), team_id)
+        scorer = gw.projection.scorer
+        if me.team_id not in scorer.teams:
+            raise ApiError("TEAM_NOT_FOUND", f"no scored team {team_id!r}")
+        return envelope(scoring.team_score(scorer, me.team_id))
 
     @route("/instruments", ["GET"])
     async def instruments() -> Response:

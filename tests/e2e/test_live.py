@@ -185,7 +185,7 @@ def test_a_rejected_order_is_a_rest_error_and_nothing_on_the_stream(server: Serv
         after = recv_until(ws, lambda m: m["type"] == "new_order_ack")
     # only the market's own messages may come between (news and signals arrive when the
     # simulation draws them, more of them on a slow machine): nothing about the rejections
-    market = ("tick_start", "market_data", "event", "signal")
+    market = ("tick_start", "score_update", "market_data", "event", "signal")
     assert all(m["type"] in (*market, "new_order_ack") for m in after), after
     assert [m["seq"] for m in after] == list(range(before + 1, before + 1 + len(after)))
 

@@ -70,3 +70,33 @@ def test_canonical_json_round_trips_and_hash_is_stable() -> None:
     assert configmod.config_hash(c) != configmod.config_hash(
         configmod.load(None, house={"size": 3})
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[scoring]\nmm_min_uptime = 1.5\n", "at `$.scoring.mm_min_uptime`"),
+        ("[scoring]\nhf_delta_penalty = -1\n", "at `$.scoring.hf_delta_penalty`"),
+        ("[scoring]\nphases = ['lunch']\n", "at `$.scoring.phases`"),
+        ("[scoring]\nmm_instruments = ['SPX_9999_CALL']\n", "at `$.scoring.mm_instruments`"),
+        ("[scoring]\nfamily_weights = {SPY = 0}\n", "at `$.scoring.family_weights.SPY`"),
+        ("[scoring]\narb_max_ratio = 0.5\n", "at `$.scoring.arb_max_ratio`"),
+        ("[scoring]\npublic_leaderboard = 'yes'\n", "$.scoring.public_leaderboard"),
+        ("[scoring]\nmm_window_seconds = 0\n", "at `$.scoring.mm_window_seconds`"),
+    ],
+)
+def test_a_bad_scoring_value_names_its_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(configmod.ConfigError) as info:
+        configmod.load(path)
+    assert message in str(info.value)
+
+
+def test_scoring_defaults_are_specs() -> None:
+    s = configmod.load().scoring
+    assert s.public_leaderboard is True
+    assert (s.mm_min_uptime, s.mm_max_spread_bps, s.mm_min_size) == (0.80, 1000, 1)
+    assert (s.mm_window_seconds, s.mm_inventory_limit, s.hf_delta_limit) == (300.0, 50, 50.0)
+    assert (s.arb_max_ratio, s.arb_signal_ticks, s.arb_bonus_ticks) == (2.0, 3, 1)
+    assert s.family_weights == {"SPX": 1.0, "SPY": 0.1}

@@ -1,0 +1,117 @@
+"""``tradepit results DIR``: the final standings per role, from the scorer folded over the log.
+
+The same fold as the live gateway and ``replay inspect``, run to the log's end (or to
+``--at-seq``). A table by default; ``--format csv|json`` for files. Every output names
+the session id, seed and config hash it came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine import log as logmod
+from gateway import scoring
+
+COLUMNS = ("role", "rank", "team_id", "team_name", "score", "pnl", "penalties", "bonuses",
+           "requirements_met", "unmet", "max_drawdown", "sharpe", "volume")  # fmt: skip
+KPI_COLUMNS = ("uptime", "breaches", "delta_penalty", "balance_breaches", "signal_pnl")
+
+
+def log_dir(data_dir: Path) -> Path:
+    return data_dir / "log" if (data_dir / "log").is_dir() else data_dir
+
+
+def score(data_dir: Path, at_seq: int | None = None) -> scoring.Scorer:
+    """The scorer folded over the log, to ``at_seq`` or to the end."""
+    scorer = scoring.Scorer()
+    with logmod.open_reader(log_dir(data_dir)) as reader:
+        end = reader.head_seq if at_seq is None else at_seq
+        if not 1 <= end <= reader.head_seq:
+            raise logmod.LogError(f"seq {end} is outside the log (1..{reader.head_seq})")
+        apply = scorer.apply
+        for record in reader.read(1, end):
+            apply(record)
+    return scorer
+
+
+def standings(scorer: scoring.Scorer) -> dict[str, Any]:
+    return {**scoring.leaderboard(scorer), "seed": scorer.seed}
+
+
+def flat(board: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for role, teams in board["roles"].items():
+        for t in teams:
+            row = {k: t.get(k) for k in COLUMNS}
+            row["role"] = role
+            row["unmet"] = ";".join(t["unmet"])
+            row |= {k: t["kpis"].get(k) for k in KPI_COLUMNS}
+            rows.append(row)
+    return rows
+
+
+def render(board: dict[str, Any], out: TextIO) -> None:
+    out.write(
+        f"session {board['session_id']}  seed {board['seed']}  config {board['config_hash']}\n"
+        f"as of seq {board['seq']}, tick {board['tick_number']}\n"
+    )
+    for role, teams in board["roles"].items():
+        if not teams:
+            continue
+        out.write(f"\n{role}\n")
+        out.write(f"  {'rank':>4}  {'team':<24} {'score':>14} {'P&L':>14} {'penalties':>11}"
+                  f" {'bonuses':>9}  KPIs\n")  # fmt: skip
+        for t in teams:
+            k = t["kpis"]
+            if role == "market_maker":
+                kpi = f"uptime {k['uptime']}  breaches {k['breaches']}"
+            elif role == "hedge_fund":
+                kpi = f"delta {k['delta']}  delta penalty {k['delta_penalty']:.2f}"
+            elif role == "arbitrage":
+                kpi = f"balance breaches {k['balance_breaches']}  signal P&L {k['signal_pnl']:.2f}"
+            else:
+                kpi = ""
+            flag = "" if t["requirements_met"] else f"  UNMET: {', '.join(t['unmet'])}"
+            out.write(
+                f"  {t['rank']:>4}  {t['team_name'][:24]:<24} {t['score']:>14.2f} {t['pnl']:>14.2f}"
+                f" {t['penalties']:>11.2f} {t['bonuses']:>9.2f}  {kpi}{flag}\n"
+            )
+
+
+def write(board: dict[str, Any], fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        out.write(json.dumps(board, indent=1) + "\n")
+    elif fmt == "csv":
+        out.write(f"# session {board['session_id']} seed {board['seed']} "
+                  f"config {board['config_hash']} seq {board['seq']}\n")  # fmt: skip
+        writer = csv.DictWriter(out, fieldnames=[*COLUMNS, *KPI_COLUMNS], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(flat(board))
+    else:
+        render(board, out)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data_dir", type=Path, help="a session directory (or its log/)")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--at-seq", type=int, default=None, help="standings as of this seq")
+    parser.add_argument("--output", type=Path, default=None, help="write here, not stdout")
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    try:
+        board = standings(score(args.data_dir, args.at_seq))
+    except logmod.LogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.output is not None:
+        with args.output.open("w", encoding="utf-8", newline="") as f:
+            write(board, args.format, f)
+    else:
+        write(board, args.format, out or sys.stdout)
+    return 0

@@ -1,0 +1,99 @@
+"""The per-role figures of one tick, as pure functions of a team's state and the marks.
+
+SPEC "Scoring": a market maker's *good quote* on an instrument is both sides resting,
+spread <= 10% of mid and >= 1 contract a side; coverage is the share of the instruments
+it must cover where it holds one. Inventory: net contracts per product family beyond
++-50. A hedge fund's portfolio delta is Black-Scholes delta x position x multiplier
+(underlyings count 1 a unit), in SPX terms. An arbitrage desk is out of balance when
+the larger family exposure (contracts, in SPX terms) exceeds twice the smaller.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from engine.instruments import Instrument
+from gateway.scoring.state import Resting
+
+
+def covered(
+    orders: dict[str, Resting], cover: dict[str, int], max_spread_bps: int, min_size: int
+) -> int:
+    """How many instruments of ``cover`` (id -> any) hold a good quote of these orders."""
+    best: dict[str, list[int]] = {}  # id -> [bid, bid size, ask, ask size]
+    for o in orders.values():
+        b = best.get(o.instrument_id)
+        if b is None:
+            b = best[o.instrument_id] = [0, 0, 0, 0]
+        if o.buy:
+            if o.price > b[0]:
+                b[0], b[1] = o.price, o.remaining
+            elif o.price == b[0]:
+                b[1] += o.remaining
+        elif b[2] == 0 or o.price < b[2]:
+            b[2], b[3] = o.price, o.remaining
+        elif o.price == b[2]:
+            b[3] += o.remaining
+    count = 0
+    for iid, (bid, bid_size, ask, ask_size) in best.items():
+        if (
+            iid in cover
+            and bid_size >= min_size
+            and ask_size >= min_size
+            and ask > bid > 0
+            # spread <= bps/10000 of mid (ask + bid) / 2, in integers
+            and (ask - bid) * 20_000 <= max_spread_bps * (ask + bid)
+        ):
+            count += 1
+    return count
+
+
+def family_nets(positions: dict[str, int], instruments: dict[str, Instrument]) -> dict[str, int]:
+    """Net contracts per product family (underlying), options and underlying together."""
+    out: dict[str, int] = {}
+    for iid, quantity in positions.items():
+        inst = instruments.get(iid)
+        family = inst.underlying if inst is not None else iid
+        out[family] = out.get(family, 0) + quantity
+    return out
+
+
+def inventory_excess(
+    positions: dict[str, int], instruments: dict[str, Instrument], limit: int
+) -> int:
+    """Net contracts beyond +-limit, summed over the families."""
+    return sum(max(0, abs(n) - limit) for n in family_nets(positions, instruments).values())
+
+
+def portfolio_delta(
+    positions: dict[str, int],
+    instruments: dict[str, Instrument],
+    deltas: dict[str, float],
+    weights: dict[str, float],
+) -> float:
+    total = 0.0
+    for iid, quantity in positions.items():
+        inst = instruments.get(iid)
+        if inst is None:
+            continue
+        unit = 1.0 if not inst.is_option else deltas.get(iid, 0.0)
+        total += quantity * unit * inst.multiplier * weights.get(inst.underlying, 1.0)
+    return total
+
+
+def out_of_balance(
+    positions: dict[str, int],
+    instruments: dict[str, Instrument],
+    weights: dict[str, Fraction],
+    max_ratio: Fraction,
+) -> bool:
+    exposure: dict[str, Fraction] = {}
+    for iid, quantity in positions.items():
+        inst = instruments.get(iid)
+        family = inst.underlying if inst is not None else iid
+        exposure[family] = exposure.get(family, Fraction(0)) + abs(quantity) * weights.get(
+            family, Fraction(1)
+        )
+    families = [exposure.get(f, Fraction(0)) for f in weights] or [Fraction(0)]
+    larger, smaller = max(families), min(families)
+    return larger > 0 and larger > max_ratio * smaller

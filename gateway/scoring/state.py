@@ -1,0 +1,105 @@
+"""What the scorer keeps per team: the account as scoring sees it, the KPIs' running
+sums and the per-tick series. Plain containers; ``fold.py`` is the only writer.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+
+
+def _ints() -> array[int]:
+    return array("q")
+
+
+def _floats() -> array[float]:
+    return array("d")
+
+
+@dataclass(slots=True)
+class Resting:
+    """A market maker's resting limit order, as coverage needs it."""
+
+    instrument_id: str
+    buy: bool
+    price: int
+    remaining: int
+
+
+@dataclass(slots=True)
+class Series:
+    """One row per tick since the team registered, column-wise (compact, cheap to append)."""
+
+    tick: array[int] = field(default_factory=_ints)
+    seq: array[int] = field(default_factory=_ints)  # the log seq the row is as of
+    pnl: array[int] = field(default_factory=_ints)  # cents
+    score: array[int] = field(default_factory=_ints)  # cents
+    position: array[int] = field(default_factory=_ints)  # sum of absolute positions
+    delta: array[float] = field(default_factory=_floats)  # SPX terms
+    coverage: array[float] = field(default_factory=_floats)  # market makers; else NaN
+
+
+@dataclass(slots=True)
+class TeamScore:
+    team_id: str
+    team_name: str
+    role: str
+    registered_seq: int
+    disabled: bool = False
+    # the account, in cents, fees included in cash
+    cash: int = 0
+    fees: int = 0
+    positions: dict[str, int] = field(default_factory=dict)
+    cost: dict[str, int] = field(default_factory=dict)  # cost basis of each open position
+    realised: int = 0  # closed at average cost, before fees
+    volume: int = 0  # contracts, self-trades excluded
+    trades: int = 0
+    # per-tick statistics of P&L
+    samples: int = 0
+    last_pnl: int = 0
+    sum_change: int = 0
+    sum_change_sq: int = 0
+    peak: int = 0
+    max_drawdown: int = 0
+    delta: float = 0.0  # as of the last tick
+    # penalties and bonuses, cents
+    inventory_penalty: int = 0
+    breach_penalty: int = 0
+    delta_penalty: int = 0
+    balance_penalty: int = 0
+    signal_bonus: int = 0
+    # market maker
+    orders: dict[str, Resting] = field(default_factory=dict)  # resting, by order id
+    kpi_ticks: int = 0
+    covered: int = 0  # instruments covered, summed over KPI ticks
+    coverage: float | None = None  # share covered at the last KPI tick
+    window: deque[int] = field(default_factory=deque)
+    window_sum: int = 0
+    breaches: int = 0
+    spread_captured: int = 0  # maker fills: price vs mark, in the team's favour
+    # hedge fund
+    hedge_cash: int = 0  # cash of underlying (rehedging) trades
+    hedge_positions: dict[str, int] = field(default_factory=dict)
+    forecast_pnl: int = 0
+    news_base: int = 0  # P&L at the last news
+    # arbitrage desk
+    balance_breaches: int = 0
+    signal_cash: int = 0
+    signal_positions: dict[str, int] = field(default_factory=dict)
+    signals_traded: int = 0
+    awarded: list[int] = field(default_factory=list)  # signal ticks that paid a bonus (recent)
+    series: Series = field(default_factory=Series)
+
+    @property
+    def penalties(self) -> int:
+        return (
+            self.inventory_penalty
+            + self.breach_penalty
+            + self.delta_penalty
+            + (self.balance_penalty)
+        )
+
+    @property
+    def bonuses(self) -> int:
+        return self.signal_bonus
