@@ -110,7 +110,7 @@ async def serve_app(
             await gw.caught_up.wait()
         hc = hypercorn_config(host, port, guard, reuse_port=reuse_port)
         binds: list[str] = await nursery.start(serve, App(gw), hc)
-        log.info("gateway %s on %s", gw.gateway_id, binds[0])
+        log.info("gateway on %s (%s)", binds[0], gw.gateway_id)
         task_status.started(int(binds[0].rsplit(":", 1)[1]))
 
 
