@@ -121,17 +121,20 @@ def register(port: int, count: int, prefix: str = "bot") -> list[Bot]:
 
 
 def record_stream(key: str, port: int, out: list[dict[str, object]], stop: threading.Event) -> None:
-    """Follow a team's stream from seq 1 on one gateway until told to stop."""
-    try:
-        with connect(f"ws://127.0.0.1:{port}/ws?api_key={key}&last_seq=0") as ws:
-            while not stop.is_set():
-                try:
-                    raw = ws.recv(timeout=0.5)
-                except TimeoutError:
-                    continue
-                out.append(json.loads(raw))
-    except ConnectionClosed as exc:
-        out.append({"closed": str(exc)})
+    """Follow a team's stream from seq 1 on one gateway until told to stop; a closed
+    connection (a slow consumer on a loaded machine) resumes by ``last_seq``, as a bot does."""
+    while not stop.is_set():
+        try:
+            after = last_seq(out)
+            with connect(f"ws://127.0.0.1:{port}/ws?api_key={key}&last_seq={after}") as ws:
+                while not stop.is_set():
+                    try:
+                        raw = ws.recv(timeout=0.5)
+                    except TimeoutError:
+                        continue
+                    out.append(json.loads(raw))
+        except (ConnectionClosed, OSError):
+            stop.wait(0.2)
 
 
 def gapless(messages: list[dict[str, object]]) -> bool:
