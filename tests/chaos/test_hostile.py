@@ -53,7 +53,7 @@ GOOD = {"instrument_id": "SPX_4400_CALL", "side": "buy", "quantity": 1, "price":
 def still_intact(server: Server, victim: dict[str, str]) -> None:
     assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
     orders = httpx.get(f"{server.url}/orders", headers={"X-API-Key": victim["api_key"]}, timeout=10)
-    assert [o["order_id"] for o in orders.json()["data"]] == [victim["order_id"]]
+    assert [o["order_id"] for o in orders.json()["data"]["orders"]] == [victim["order_id"]]
 
 
 def assert_error(r: httpx.Response, status: int | tuple[int, ...], code: str | None = None) -> None:
