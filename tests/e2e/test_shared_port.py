@@ -94,7 +94,7 @@ def test_every_read_sees_the_write_before_it_on_any_gateway(server: Server) -> N
         order_id = post["order_id"]
         status, get_headers, got = fresh(server, "GET", "/orders", key)
         assert status == 200, got
-        open_ids = {o["order_id"] for o in got["data"]}
+        open_ids = {o["order_id"] for o in got["data"]["orders"]}
         misses += order_id not in open_ids
         # the cancel of the previous round's order was answered before this read came
         assert previous not in open_ids, f"round {n}: cancelled {previous} still open"

@@ -103,7 +103,7 @@ async def test_a_read_waits_until_the_gateway_has_what_was_committed(
         await trio.sleep(0.001)
         (answer,) = answers
         assert answer.status_code == 200
-        orders = (await answer.get_json())["data"]
+        orders = (await answer.get_json())["data"]["orders"]
         assert [o["instrument_id"] for o in orders] == ["SPX_4400_CALL"]
         assert int(answer.headers["X-Log-Seq"]) >= committed
         assert answer.headers["X-Gateway-Id"] == "gw-test"

@@ -76,5 +76,5 @@ def _check_orders_visible(bot: Bot, port: int) -> None:
         )
         assert r.status_code == 200, r.text
         order_id = r.json()["order_id"]
-        open_orders = c.get("/orders").json()["data"]
+        open_orders = c.get("/orders").json()["data"]["orders"]
         assert any(o["order_id"] == order_id for o in open_orders), open_orders
