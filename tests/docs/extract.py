@@ -151,6 +151,9 @@ def routes() -> set[tuple[str, str]]:
                 name = _str(method)
                 if name is not None:
                     found.add((name.upper(), re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)))
+    from gateway.web import fastpath  # POST /orders is answered in front of Quart
+
+    found |= {("POST", path) for path in fastpath.PATHS if not path.startswith("/exchange/")}
     return found
 
 
