@@ -168,6 +168,7 @@ class EventsPage(_Shape, kw_only=True):
 
 class Health(_Shape, kw_only=True):
     status: str
+    gateway_id: str
     session_id: str | None
     applied_seq: int
     log_head_seq: int
