@@ -141,6 +141,10 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     events_page_max: int = 2000
     events_history: int = 1_000_000  # per-team messages kept for resume; older: 410
     heartbeat_seconds: float = 1.0
+    # a team's refused, repeated and empty writes (gateway/budget.py): the role's
+    # orders_per_second a second, in bursts of this many seconds' worth; beyond, 429 here
+    budget_burst_seconds: float = 2.0
+    max_writes_in_flight: int = 32  # per team and gateway; more at once: 429 here
 
 
 class RegimeConfig(_Section, frozen=True, kw_only=True):
@@ -320,6 +324,9 @@ def _check(config: Config) -> None:
             raise ConfigError(
                 f"invalid config: probabilities must sum to 1 - at `$.regimes.transitions.{regime}`"
             )
+    for key in ("budget_burst_seconds", "max_writes_in_flight"):
+        if getattr(config.gateway, key) <= 0:
+            raise ConfigError(f"invalid config: must be > 0 - at `$.gateway.{key}`")
     schedule = config.schedule
     if schedule.tick_seconds <= 0:
         raise ConfigError("invalid config: must be > 0 - at `$.schedule.tick_seconds`")

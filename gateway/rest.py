@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.config import Config
 from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse
-from gateway import openapi
+from gateway import openapi, validate
 from gateway.envelope import envelope_body, new_request_id
 from gateway.errors import ApiError
 from gateway.messages import encode
@@ -40,7 +40,7 @@ Handler = Callable[..., Awaitable[Response]]
 
 
 def _request_id() -> str:
-    return request.headers.get("X-Request-ID") or new_request_id()
+    return validate.request_id_header(request.headers.get("X-Request-ID", "")) or new_request_id()
 
 
 def envelope(

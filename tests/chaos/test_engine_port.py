@@ -36,9 +36,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     os.chmod(root, 0o755)
     session = root / "session"
     # no clock: nothing but what this test sends can grow the log
-    proc = Proc.tradepit(
-        "engine", "--data-dir", str(session), "--no-clock", "--seed", "5", log=tmp_path_factory.mktemp("port") / "e.log"
-    )
+    log = tmp_path_factory.mktemp("port") / "engine.log"
+    proc = Proc.tradepit("engine", "--data-dir", str(session), "--no-clock", "--seed", "5", log=log)
     try:
         proc.wait_for("engine listening on")
         yield session
@@ -52,7 +51,7 @@ def exchange(session: Path, frames: list[bytes], replies: int = 0) -> list[Messa
     (or until ``replies`` answers came: an accepted connection stays open)."""
     address = read_address(session)
     assert address is not None
-    reader, out = FrameReader(), []
+    reader, out = FrameReader(), list[Message]()
     with socket.create_connection(address, timeout=15) as s:
         s.sendall(b"".join(frames))
         while not replies or len(out) < replies:
