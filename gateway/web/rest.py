@@ -24,6 +24,8 @@ from werkzeug.exceptions import HTTPException
 from engine.config import Config
 from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse, SetRegistration
 from gateway import scoring
+from gateway.web import openapi, validate
+from gateway.web.envelope import envelope_body, new_request_id
 from gateway.errors import ApiError
 from gateway.projection.entities import TeamState
 from gateway.projection.messages import encode
@@ -50,7 +52,7 @@ UNBARRIERED = frozenset(
 
 
 def _request_id() -> str:
-    return request.headers.get("X-Request-ID") or new_request_id()
+    return validate.request_id_header(request.headers.get("X-Request-ID", "")) or new_request_id()
 
 
 def admin_token(config: Config) -> str | None:
