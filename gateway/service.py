@@ -19,8 +19,8 @@ import trio
 from engine.config import Config
 from engine.records import CancelOrder, Command
 from engine.wire import Reply
-from gateway.engine_client import EngineUnavailable
 from gateway.budget import Budget
+from gateway.engine_client import EngineUnavailable
 from gateway.errors import ApiError
 from gateway.metrics import Metrics
 from gateway.projection import decisions

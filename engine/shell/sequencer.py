@@ -40,10 +40,10 @@ import trio
 
 from engine import config as configmod
 from engine import log as logmod
+from engine.access import new_secret, private_dir, write_private
 from engine.core.exchange import Exchange
 from engine.core.rules import NANOS
 from engine.log.nats.messages import Fenced
-from engine.access import new_secret, private_dir, write_private
 from engine.records import (
     AnyRecord,
     CancelAll,

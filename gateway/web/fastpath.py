@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gateway.web import validate
-from gateway.web.envelope import envelope_body, new_request_id
 from gateway.errors import ApiError
 from gateway.service import Gateway
+from gateway.web import validate
 from gateway.web.envelope import envelope_body, new_request_id
 
 log = logging.getLogger("tradepit.gateway")

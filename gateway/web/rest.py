@@ -24,8 +24,6 @@ from werkzeug.exceptions import HTTPException
 from engine.config import Config
 from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse, SetRegistration
 from gateway import scoring
-from gateway.web import openapi, validate
-from gateway.web.envelope import envelope_body, new_request_id
 from gateway.errors import ApiError
 from gateway.projection.entities import TeamState
 from gateway.projection.messages import encode

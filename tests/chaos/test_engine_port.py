@@ -20,9 +20,18 @@ import pytest
 
 from engine import log as logmod
 from engine.access import SECRET_FILE, read_secret
-from engine.wire import ADDR_FILE, read_address
 from engine.records import DisableTeam, RegisterTeam, SubmitOrder, TeamRegistered
-from engine.wire import FrameReader, Hello, Message, Refused, Reply, Request, frame
+from engine.wire import (
+    ADDR_FILE,
+    FrameReader,
+    Hello,
+    Message,
+    Refused,
+    Reply,
+    Request,
+    frame,
+    read_address,
+)
 from tests.procs import Proc
 
 NOBODY = 65534
