@@ -145,6 +145,10 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     heartbeat_seconds: float = 1.0
     # how often an idle gateway looks for new commits; a read or a write nudges it at once
     follow_poll_seconds: float = 0.002
+    # a team's refused, repeated and empty writes (gateway/budget.py): the role's
+    # orders_per_second a second, in bursts of this many seconds' worth; beyond, 429 here
+    budget_burst_seconds: float = 2.0
+    max_writes_in_flight: int = 32  # per team and gateway; more at once: 429 here
 
 
 class RegimeConfig(_Section, frozen=True, kw_only=True):
@@ -394,7 +398,8 @@ def _check(config: Config) -> None:
             raise ConfigError(
                 f"invalid config: probabilities must sum to 1 - at `$.regimes.transitions.{regime}`"
             )
-    for key in ("ws_max_connections", "slow_client_seconds"):
+    for key in ("ws_max_connections", "slow_client_seconds", "budget_burst_seconds",
+                "max_writes_in_flight"):  # fmt: skip
         if getattr(config.gateway, key) <= 0:
             raise ConfigError(f"invalid config: must be > 0 - at `$.gateway.{key}`")
     limits = config.price_limits

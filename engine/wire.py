@@ -1,9 +1,14 @@
 """The engine's command protocol: length-prefixed msgpack frames over loopback TCP.
 
-A gateway sends ``Request(id, command)`` with an unstamped command; the engine answers
-``Reply(id, seq, events)`` once the command and its events are durable in the log, or
-``Refused(id, code, message)`` when it cannot take commands (storage trouble, shutdown).
-Requests on one connection may be answered out of order; ``id`` pairs them.
+A gateway opens every connection with ``Hello(secret)``: the contents of
+``DATA_DIR/engine.secret``, a file only the engine's owner can read, so only a process
+of that user (a gateway, a test, a tool) can command the engine; anything else is
+answered ``Refused(0, "UNAUTHORIZED", ...)`` and the connection closed before a single
+command is read. Then it sends ``Request(id, command)`` with an unstamped command; the
+engine answers ``Reply(id, seq, events)`` once the command and its events are durable
+in the log, or ``Refused(id, code, message)`` when it cannot take commands (storage
+trouble, shutdown). Requests on one connection may be answered out of order; ``id``
+pairs them.
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ from engine.records import AnyRecord
 #: The file in a session directory where the engine writes its command address.
 ADDR_FILE = "engine.addr"
 MAX_FRAME = 1 << 20
+#: A connection's first frame is a ``Hello``; anything longer is refused unread.
+MAX_HELLO_FRAME = 256
 _LEN = struct.Struct(">I")
+
+
+class Hello(msgspec.Struct, frozen=True, array_like=True, tag="hello"):
+    secret: str
 
 
 class Request(msgspec.Struct, frozen=True, array_like=True, tag="req"):
@@ -39,7 +50,7 @@ class Refused(msgspec.Struct, frozen=True, array_like=True, tag="ref"):
     retry_after: float | None = None
 
 
-Message = Request | Reply | Refused
+Message = Hello | Request | Reply | Refused
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)
@@ -57,17 +68,19 @@ def frame(message: Message) -> bytes:
 class FrameReader:
     """Incremental decoder: feed bytes, take whole messages (sans-IO, like h11)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self._buf = bytearray()
+        self.max_frame = max_frame
 
-    def feed(self, data: bytes | bytearray) -> list[Message]:
+    def feed(self, data: bytes | bytearray, most: int | None = None) -> list[Message]:
+        """Whole messages decoded so far (at most ``most``; the rest stays buffered)."""
         self._buf += data
         out: list[Message] = []
         pos = 0
-        while len(self._buf) - pos >= 4:
+        while len(self._buf) - pos >= 4 and (most is None or len(out) < most):
             (size,) = _LEN.unpack_from(self._buf, pos)
-            if size > MAX_FRAME:
-                raise FrameError(f"frame of {size} bytes exceeds {MAX_FRAME}")
+            if size > self.max_frame:
+                raise FrameError(f"frame of {size} bytes exceeds {self.max_frame}")
             if len(self._buf) - pos - 4 < size:
                 break
             try:

@@ -1,7 +1,8 @@
 """The gateway's side of the engine command protocol (``engine.wire``).
 
 One TCP connection to the engine, found through ``DATA_DIR/engine.addr`` (rewritten by
-every engine start, so a restarted engine on a new port is found again). Start
+every engine start, so a restarted engine on a new port is found again) and opened with
+the secret of ``DATA_DIR/engine.secret`` (``engine.access``; renewed by every start). Start
 ``run`` in a nursery; ``request`` then sends a command and waits for the engine's
 durable answer. While the engine is down, ``request`` raises ``EngineUnavailable``
 at once instead of queueing: the caller answers ``SERVICE_UNAVAILABLE`` with a retry hint.
@@ -10,14 +11,18 @@ at once instead of queueing: the caller answers ``SERVICE_UNAVAILABLE`` with a r
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 from pathlib import Path
 from typing import cast
 
 import trio
 
+from engine.access import read_secret
 from engine.records import AnyRecord, Command
-from engine.wire import FrameError, FrameReader, Refused, Reply, Request, frame, read_address
+from engine.wire import FrameError, FrameReader, Hello, Refused, Reply, Request, frame, read_address
+
+log = logging.getLogger("tradepit.gateway")
 
 
 class EngineUnavailable(Exception):
@@ -57,7 +62,8 @@ class EngineClient:
         task_status.started()
         while True:
             address = read_address(self.data_dir)
-            if address is None:
+            secret = read_secret(self.data_dir)
+            if address is None or secret is None:
                 await trio.sleep(self.reconnect_delay)
                 continue
             try:
@@ -66,7 +72,8 @@ class EngineClient:
                 await trio.sleep(self.reconnect_delay)
                 continue
             self._stream = stream
-            self._outbox = []
+            self._outbox = [frame(Hello(secret))]
+            self._wrote.set()
             self.connected.set()
             try:
                 async with trio.open_nursery() as nursery:
@@ -97,6 +104,9 @@ class EngineClient:
         reader = FrameReader()
         while data := await stream.receive_some(65536):
             for message in reader.feed(data):
+                if isinstance(message, Refused) and message.id == 0:
+                    # an engine restarted since we read its secret; the next attempt rereads it
+                    log.warning("the engine refused this connection: %s", message.message)
                 if isinstance(message, Reply | Refused):
                     slot = self._pending.pop(message.id, None)
                     if slot is not None:

@@ -19,6 +19,7 @@ import trio
 from engine.config import Config
 from engine.records import CancelOrder, Command
 from engine.wire import Reply
+from gateway.budget import Budget
 from gateway.engine_client import EngineUnavailable
 from gateway.errors import ApiError
 from gateway.metrics import Metrics
@@ -66,6 +67,9 @@ class Gateway:
         self.projection = Projection(config)
         self.streams = Streams(self.settings.events_history, self.settings.ws_queue_size)
         self.metrics = Metrics()
+        self.budget = Budget(
+            config.roles, self.settings.budget_burst_seconds, self.settings.max_writes_in_flight
+        )
         self._waiters: list[tuple[int, int, trio.Event]] = []
         self._tiebreak = itertools.count()
         self._connected_before: dict[str, bool] = {}
@@ -186,29 +190,41 @@ class Gateway:
 
     async def submit_order(self, team: TeamState, body: bytes) -> dict[str, Any]:
         p = self.projection
-        command = validate.order(body, team.team_id, p.config, p)
-        reply = await self._send(command)
-        data = decisions.order(reply.events)
-        if data["duplicate"]:  # a repeated client_order_id: answer with the original now
-            original = p.orders.get(data["order_id"])
-            data["status"] = original.status if original else "closed"
+        with self.budget.write(team.team_id, team.role) as spend:
+            command = validate.order(body, team.team_id, p.config, p)
+            reply = await self._send(command)
+            data = decisions.order(reply.events)
+            if data["duplicate"]:  # a repeated client_order_id: answer with the original now
+                original = p.orders.get(data["order_id"])
+                data["status"] = original.status if original else "closed"
+            else:
+                spend.useful()
         return data
 
     async def submit_quote(self, team: TeamState, body: bytes) -> dict[str, Any]:
         p = self.projection
-        reply = await self._send(validate.quote(body, team.team_id, p.config, p))
-        return decisions.quote(reply.events)
+        with self.budget.write(team.team_id, team.role) as spend:
+            command = validate.quote(body, team.team_id, p.config, p)
+            data = decisions.quote((await self._send(command)).events)
+            spend.useful()
+        return data
 
     async def cancel(self, team: TeamState, order_id: str) -> dict[str, Any]:
-        reply = await self._send(CancelOrder(team_id=team.team_id, order_id=order_id))
-        data = decisions.cancelled(reply.events)
-        if not data["cancelled"]:
-            raise ApiError("ORDER_NOT_FOUND", f"no open order {order_id!r}")
+        with self.budget.write(team.team_id, team.role) as spend:
+            command = CancelOrder(team_id=team.team_id, order_id=validate.order_id(order_id))
+            data = decisions.cancelled((await self._send(command)).events)
+            if not data["cancelled"]:
+                raise ApiError("ORDER_NOT_FOUND", f"no open order {order_id!r}")
+            spend.useful()
         return data["cancelled"][0]  # type: ignore[no-any-return]
 
     async def cancel_all(self, team: TeamState, instrument_id: str | None) -> dict[str, Any]:
-        command = validate.cancel_all(team.team_id, instrument_id, self.projection)
-        return decisions.cancelled((await self._send(command)).events)
+        with self.budget.write(team.team_id, team.role) as spend:
+            command = validate.cancel_all(team.team_id, instrument_id, self.projection)
+            data = decisions.cancelled((await self._send(command)).events)
+            if data["count"]:  # cancelling nothing is a command in the log all the same
+                spend.useful()
+        return data
 
     # ------------------------------------------------------------------ reads
 

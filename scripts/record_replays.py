@@ -149,7 +149,7 @@ def record(name: str) -> None:
         for proc in (gateway, engine):
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
-    for leftover in ("engine.addr", "log/LOCK"):
+    for leftover in ("engine.addr", "engine.secret", "log/LOCK"):
         (target / leftover).unlink(missing_ok=True)
     print(f"recorded {target}")
 

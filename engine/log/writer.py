@@ -67,7 +67,7 @@ class FileLogWriter:
         self._encoder = msgspec.msgpack.Encoder()
         self._buffer = bytearray()
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise LogError(
                 f"cannot create the log directory {self.directory}: {exc.strerror}"
@@ -75,7 +75,7 @@ class FileLogWriter:
         self._lock_fd = self._lock()
         try:
             self._committed_fd = os.open(
-                self.directory / COMMITTED_FILE, os.O_RDWR | os.O_CREAT, 0o644
+                self.directory / COMMITTED_FILE, os.O_RDWR | os.O_CREAT, 0o600
             )
             self._recover()
         except BaseException:
@@ -87,7 +87,7 @@ class FileLogWriter:
     def _lock(self) -> int:
         path = self.directory / LOCK_FILE
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise LogError(f"cannot open the lock file {path}: {exc.strerror}") from None
         try:
@@ -155,7 +155,7 @@ class FileLogWriter:
         self._segment = segment
         self._segment_size = size
         # the index is a hint: rewrite it from what the scan verified
-        self._index_fd = os.open(segment.index_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._index_fd = os.open(segment.index_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.write(self._index_fd, b"".join(INDEX_ENTRY.pack(s, o) for s, o in index))
 
     def _new_segment(self, base_seq: int) -> None:
@@ -163,7 +163,7 @@ class FileLogWriter:
         segment = Segment(self.directory / segment_name(base_seq), base_seq)
         header = encode_header(base_seq, self.session_id)
         tmp = segment.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             _write_all(fd, header)
             os.fsync(fd)

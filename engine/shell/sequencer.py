@@ -27,8 +27,8 @@ to start, and one whose append JetStream refuses (``Fenced``) stops.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
-import os
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -40,6 +40,7 @@ import trio
 
 from engine import config as configmod
 from engine import log as logmod
+from engine.access import new_secret, private_dir, write_private
 from engine.core.exchange import Exchange
 from engine.core.rules import NANOS
 from engine.log.nats.messages import Fenced
@@ -64,7 +65,19 @@ from engine.records import (
 from engine.replay.reexecute import Divergence, Reexecution
 from engine.shell.schedule import plan
 from engine.shell.trading_day import next_slot
-from engine.wire import ADDR_FILE, FrameError, FrameReader, Message, Refused, Reply, Request, frame
+from engine.wire import (
+    ADDR_FILE,
+    MAX_FRAME,
+    MAX_HELLO_FRAME,
+    FrameError,
+    FrameReader,
+    Hello,
+    Message,
+    Refused,
+    Reply,
+    Request,
+    frame,
+)
 
 if TYPE_CHECKING:
     from engine.log.nats.client import NatsLog
@@ -87,6 +100,9 @@ FROM_GATEWAY = (
 
 Answer: TypeAlias = Callable[[Reply | Refused], None]
 Inbox: TypeAlias = tuple[Command, int, Answer | None]
+
+#: How long a new connection has to present the secret.
+HELLO_SECONDS = 5.0
 
 
 class EngineError(Exception):
@@ -133,13 +149,15 @@ class Engine:
         self.problem = ""
         self._next_heal = 0.0  # trio time of the next attempt to reopen a failed log
         self.address: tuple[str, int] | None = None
+        self.secret = ""  # set by ``serve``: what a connection must present
+        self.refused_connections = 0
         self._inbox_send, self._inbox = trio.open_memory_channel[Inbox](10_000)
 
     # ------------------------------------------------------------------ start
 
     def open(self) -> None:
         """Open (or create) the log and bring the core up to its head."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         if self.nats is not None and self.nats_log is None:
             self.nats_log = _connect(self.nats)
         self.writer = self._open_writer()
@@ -236,7 +254,9 @@ class Engine:
                 listeners = await trio.open_tcp_listeners(port, host=host)
                 sockname = listeners[0].socket.getsockname()
                 self.address = (sockname[0], sockname[1])
-                _write_atomic(self.data_dir / ADDR_FILE, f"{sockname[0]}:{sockname[1]}\n")
+                # the secret before the address: a gateway that finds one can read the other
+                self.secret = new_secret(self.data_dir)
+                write_private(self.data_dir / ADDR_FILE, f"{sockname[0]}:{sockname[1]}\n")
                 nursery.start_soon(self._sequencer)
                 nursery.start_soon(trio.serve_listeners, self._connection, listeners)
                 if self.nats_log is not None:
@@ -294,22 +314,58 @@ class Engine:
             async for message in replies:
                 await stream.send_all(frame(message))
 
-        async with stream, trio.open_nursery() as nursery:
-            nursery.start_soon(write)
-            reader = FrameReader()
+        async with stream:
+            reader = FrameReader(MAX_HELLO_FRAME)
+            refusal = await self._hello(stream, reader)
+            if refusal:
+                self.refused_connections += 1
+                log.warning("refused an engine connection: %s", refusal)
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    await stream.send_all(frame(Refused(0, "UNAUTHORIZED", refusal)))
+                return
+            reader.max_frame = MAX_FRAME
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(write)
+                try:
+                    data = b""  # what came with the hello is in the reader already
+                    while True:
+                        for message in reader.feed(data):
+                            if not isinstance(message, Request):
+                                continue
+                            if not isinstance(message.command, FROM_GATEWAY):
+                                answer(Refused(message.id, "FORBIDDEN", "not a gateway command"))
+                                continue
+                            await self._inbox_send.send((message.command, message.id, answer))
+                        data = await stream.receive_some()
+                        if not data:
+                            break
+                except (trio.BrokenResourceError, FrameError) as exc:
+                    log.warning("gateway connection dropped: %s", exc)
+                finally:
+                    nursery.cancel_scope.cancel()
+
+    async def _hello(self, stream: trio.SocketStream, reader: FrameReader) -> str:
+        """Read the connection's first frame: '' if it is the secret, else why not."""
+        with trio.move_on_after(HELLO_SECONDS):
             try:
-                async for data in stream:
-                    for message in reader.feed(data):
-                        if not isinstance(message, Request):
-                            continue
-                        if not isinstance(message.command, FROM_GATEWAY):
-                            answer(Refused(message.id, "FORBIDDEN", "not a gateway command"))
-                            continue
-                        await self._inbox_send.send((message.command, message.id, answer))
+                while True:
+                    data = await stream.receive_some(MAX_HELLO_FRAME)
+                    if not data:
+                        return "closed before its hello"
+                    first = reader.feed(data, most=1)
+                    if first:
+                        break
             except (trio.BrokenResourceError, FrameError) as exc:
-                log.warning("gateway connection dropped: %s", exc)
-            finally:
-                nursery.cancel_scope.cancel()
+                return f"no hello ({exc})"
+            hello = first[0]
+            if not isinstance(hello, Hello):
+                return "the first frame is not a hello"
+            if not self.secret or not hmac.compare_digest(
+                hello.secret.encode(), self.secret.encode()
+            ):
+                return "wrong secret"
+            return ""
+        return f"no hello within {HELLO_SECONDS} s"
 
     async def _sequencer(self) -> None:
         max_batch = self.config.engine.max_batch
@@ -477,9 +533,3 @@ def _connect(options: NatsOptions) -> NatsLog:
             f"{options.url}: refusing to start a second one"
         )
     return nats_log
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

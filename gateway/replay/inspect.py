@@ -74,7 +74,7 @@ def _load(directory: Path, reader: logmod.FileLogReader, at_seq: int) -> tuple[A
 
 
 def _save(directory: Path, reader: logmod.FileLogReader, projection: Any, seq: int) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # the owner's, like the session
     tmp = directory / f"{seq}.tmp"
     tmp.write_bytes(pickle.dumps((_fingerprint(reader, seq), projection)))
     os.replace(tmp, directory / f"{seq}.pickle")

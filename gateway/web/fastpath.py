@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.errors import ApiError
 from gateway.service import Gateway
+from gateway.web import validate
 from gateway.web.envelope import envelope_body, new_request_id
 
 log = logging.getLogger("tradepit.gateway")
@@ -26,7 +27,8 @@ def handles(scope: dict[str, Any]) -> bool:
 
 async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
     headers = dict(scope.get("headers") or ())
-    request_id = headers.get(b"x-request-id", b"").decode("latin-1") or new_request_id()
+    given = headers.get(b"x-request-id", b"").decode("latin-1")
+    request_id = validate.request_id_header(given) or new_request_id()
     order_id: str | None = None
     extra: list[tuple[bytes, bytes]] = []
     try:

@@ -50,7 +50,7 @@ UNBARRIERED = frozenset(
 
 
 def _request_id() -> str:
-    return request.headers.get("X-Request-ID") or new_request_id()
+    return validate.request_id_header(request.headers.get("X-Request-ID", "")) or new_request_id()
 
 
 def admin_token(config: Config) -> str | None:

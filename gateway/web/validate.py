@@ -25,7 +25,10 @@ from engine.records import ROLES, CancelAll, RegisterTeam, SubmitOrder, SubmitQu
 from gateway.errors import ApiError
 
 MAX_QUANTITY = 2**31 - 1  # a sanity bound; each role's max order size is the engine's rule
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+MAX_ID_LENGTH = 64  # client_order_id, request_id (body and X-Request-ID header)
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
+#: The engine's order ids (``ORD_`` and at least 8 digits); anything else names no order
+ORDER_ID = re.compile(r"ORD_[0-9]{8,20}")
 
 
 class _Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -188,6 +191,20 @@ def registration(body: bytes, api_key_hash: str) -> RegisterTeam:
     return RegisterTeam(
         team_name=name, role=r.role, api_key_hash=api_key_hash, request_id=r.request_id
     )
+
+
+def order_id(value: str) -> str:
+    """An order id of the engine's shape; any other cannot name an order, so it is
+    answered here without a command in the log."""
+    if ORDER_ID.fullmatch(value) is None:
+        shown = value if len(value) <= MAX_ID_LENGTH else value[:MAX_ID_LENGTH] + "..."
+        raise ApiError("ORDER_NOT_FOUND", f"no open order {shown!r}")
+    return value
+
+
+def request_id_header(value: str) -> str | None:
+    """``X-Request-ID`` echoed in the envelope, if it is an id; otherwise one is made."""
+    return value if 0 < len(value) <= MAX_ID_LENGTH and value.isprintable() else None
 
 
 def cancel_all(team_id: str, instrument_id: str | None, instruments: Instruments) -> CancelAll:

@@ -41,9 +41,9 @@ class FakeEngine:
         self.ids = 0
         self.requests: list[Command] = []
 
-    def _id(self, prefix: str) -> str:
+    def _id(self, prefix: str, digits: int = 4) -> str:
         self.ids += 1
-        return f"{prefix}_{self.ids:04d}"
+        return f"{prefix}_{self.ids:0{digits}d}"
 
     async def request(self, command: Command) -> Reply:
         await trio.lowlevel.checkpoint()
@@ -150,7 +150,7 @@ class FakeEngine:
         quote: bool,
     ) -> list[Event]:
         accepted = OrderAccepted(
-            order_id=self._id("ORD"),
+            order_id=self._id("ORD", 8),  # the engine's shape: the gateway checks it
             team_id=team_id,
             instrument_id=instrument_id,
             side=side,
