@@ -24,7 +24,9 @@ FILE_MODE = 0o600
 def private_dir(path: Path) -> None:
     """Create ``path`` (and its parents) and make it the owner's alone."""
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    with contextlib.suppress(PermissionError):  # not ours: its owner decides
+    # not ours (its owner decides), or a read-only filesystem: opening the log's lock
+    # then fails with its own clear line
+    with contextlib.suppress(OSError):
         os.chmod(path, DIR_MODE)
 
 
