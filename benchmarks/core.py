@@ -23,6 +23,7 @@ from engine.config import load
 from engine.core.exchange import Exchange
 from engine.instruments import build
 from engine.market import MarketView, SimTeam, TickOutput
+from engine.order_types import ORDER_TYPES, QUOTE
 from engine.records import (
     CancelOrder,
     ChangePhase,
@@ -68,7 +69,7 @@ def commands(count: int, seed: int = 1) -> tuple[Exchange, list[Command], list[C
             "total_limit": 10**9,
             "orders_per_second": 10**9,
             "max_order_size": 1000,
-            "order_types": ["limit", "market", "quote"],
+            "order_types": [*ORDER_TYPES, QUOTE],
         }
         for role, fees in {
             "market_maker": (2, -1),

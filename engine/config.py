@@ -18,6 +18,8 @@ from typing import Literal
 
 import msgspec
 
+from engine.order_types import ORDER_TYPES, QUOTE
+
 
 class ConfigError(ValueError):
     """The config cannot be used; the message names the key path and the reason."""
@@ -49,7 +51,7 @@ def _default_roles() -> dict[str, RoleRules]:
             total_limit=200,
             orders_per_second=10,
             max_order_size=1000,
-            order_types=("limit", "market", "quote"),
+            order_types=(*ORDER_TYPES, QUOTE),
         ),
         "hedge_fund": RoleRules(
             maker_fee=1,
@@ -59,7 +61,7 @@ def _default_roles() -> dict[str, RoleRules]:
             total_limit=500,
             orders_per_second=5,
             max_order_size=500,
-            order_types=("limit", "market"),
+            order_types=tuple(ORDER_TYPES),
             one_side_per_instrument=True,
         ),
         "arbitrage": RoleRules(
@@ -70,7 +72,7 @@ def _default_roles() -> dict[str, RoleRules]:
             total_limit=300,
             orders_per_second=7,
             max_order_size=500,
-            order_types=("limit", "market"),
+            order_types=tuple(ORDER_TYPES),
         ),
         "retail": RoleRules(
             maker_fee=-1,
@@ -80,7 +82,7 @@ def _default_roles() -> dict[str, RoleRules]:
             total_limit=50,
             orders_per_second=1,
             max_order_size=100,
-            order_types=("limit", "market"),
+            order_types=tuple(ORDER_TYPES),
         ),
     }
 
@@ -390,6 +392,13 @@ def _check(config: Config) -> None:
         if role not in config.roles:
             raise ConfigError(f"invalid config: missing role - at `$.roles.{role}`")
     for name, rules in config.roles.items():
+        for kind in rules.order_types:
+            if kind not in ORDER_TYPES and kind != QUOTE:
+                names = ", ".join((*ORDER_TYPES, QUOTE))
+                raise ConfigError(
+                    f"invalid config: unknown order type {kind!r} (one of {names})"
+                    f" - at `$.roles.{name}.order_types`"
+                )
         for key in ("total_limit", "orders_per_second", "max_order_size"):
             if getattr(rules, key) <= 0:
                 raise ConfigError(f"invalid config: must be > 0 - at `$.roles.{name}.{key}`")

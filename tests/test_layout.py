@@ -32,7 +32,10 @@ PURE_STDLIB = {
     "math",
     "typing",
 }
-VOCABULARY = {"msgspec", "engine.records", "engine.config", "engine.instruments", "engine.money"}
+VOCABULARY = {
+    "msgspec", "engine.records", "engine.config", "engine.instruments", "engine.money",
+    "engine.order_types",
+}  # fmt: skip
 CORE_ALLOWED = PURE_STDLIB | VOCABULARY | {"engine.core", "engine.market"}
 #: The scorer is a pure fold beside the projection, which runs it
 SCORING_ALLOWED = PURE_STDLIB | VOCABULARY | {"array", "fractions", "gateway.scoring"}

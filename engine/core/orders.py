@@ -12,6 +12,8 @@ cancelled == quantity`` holds at every moment.
 
 from __future__ import annotations
 
+from engine.order_types import order_status
+
 BUY = "buy"
 SELL = "sell"
 SIDES = (BUY, SELL)
@@ -69,11 +71,7 @@ class Order:
 
     @property
     def status(self) -> str:
-        if self.cancelled:
-            return "cancelled"
-        if self.remaining == 0:
-            return "filled"
-        return "partially_filled" if self.filled else "new"
+        return order_status(self.filled, self.remaining, self.cancelled)
 
     def fill(self, quantity: int) -> None:
         self.remaining -= quantity

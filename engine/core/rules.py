@@ -13,6 +13,7 @@ from engine.config import Config, RoleRules
 from engine.core.accounts import Account
 from engine.core.orders import BUY, SIDES
 from engine.instruments import Instrument
+from engine.order_types import ORDER_TYPES
 
 NANOS = 1_000_000_000
 Details = dict[str, str | int | float | bool | None]
@@ -49,15 +50,16 @@ def order_fields(
         return Refusal("INVALID_INSTRUMENT", f"unknown instrument {instrument_id[:64]!r}")
     if side not in SIDES:
         return Refusal("INVALID_SIDE", "side must be 'buy' or 'sell'")
-    if order_type not in ("limit", "market"):
+    spec = ORDER_TYPES.get(order_type)
+    if spec is None:
         return Refusal("ORDER_TYPE_NOT_ALLOWED", f"unknown order type {order_type[:32]!r}")
     if quantity <= 0:
         return Refusal(
             "INVALID_QUANTITY", "quantity must be a positive integer", {"quantity": quantity}
         )
-    if order_type == "limit":
+    if spec.needs_price:
         if price is None:
-            return Refusal("MISSING_PRICE", "a limit order needs a price")
+            return Refusal("MISSING_PRICE", f"a {order_type} order needs a price")
         if price <= 0 or price > config.instruments.max_price:
             return Refusal(
                 "INVALID_PRICE",
@@ -71,7 +73,7 @@ def order_fields(
                 {"tick_cents": config.instruments.tick},
             )
     elif price is not None:
-        return Refusal("INVALID_PRICE", "a market order takes no price")
+        return Refusal("INVALID_PRICE", f"a {order_type} order takes no price")
     return None
 
 
@@ -95,7 +97,7 @@ def one_side_rule(
     rules: RoleRules, account: Account, instrument_id: str, is_buy: bool, order_type: str
 ) -> Refusal | None:
     """A hedge fund never rests a bid and an ask on one instrument."""
-    if not rules.one_side_per_instrument or order_type != "limit":
+    if not rules.one_side_per_instrument or not ORDER_TYPES[order_type].rests:
         return None
     opposite = account.resting_sell if is_buy else account.resting_buy
     if opposite.get(instrument_id, 0) > 0:

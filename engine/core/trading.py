@@ -28,6 +28,7 @@ from engine.core.book import Book
 from engine.core.orders import Order
 from engine.core.rules import Refusal
 from engine.core.state import CoreState
+from engine.order_types import ORDER_TYPES
 from engine.records import (
     CancelAll,
     CancelOrder,
@@ -99,10 +100,10 @@ class Trading(CoreState):
         )
         if refusal is not None:
             return refusal
-        if c.order_type == "market" and self.phase != "continuous":
+        if ORDER_TYPES[c.order_type].continuous_only and self.phase != "continuous":
             return Refusal(
                 "MARKET_CLOSED",
-                "market orders trade only in continuous trading",
+                f"{c.order_type} orders trade only in continuous trading",
                 {"phase": self.phase},
             )
         refusal = rules.role_allows(
@@ -181,8 +182,9 @@ class Trading(CoreState):
             return order
         if order.remaining == 0:
             return order
-        if order_type == "market":
-            self._cancelled(order, order.cancel(), "no_liquidity")
+        reason = ORDER_TYPES[order_type].remainder_reason
+        if reason is not None:
+            self._cancelled(order, order.cancel(), reason)
             return order
         if price is not None and rules.through_band(is_buy, price, self.bands[instrument_id]):
             self._cancelled(order, order.cancel(), "out_of_band")

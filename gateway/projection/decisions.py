@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from engine.order_types import order_status
 from engine.records import (
     AnyRecord,
     OrderAccepted,
@@ -74,14 +75,7 @@ def order_outcome(accepted: OrderAccepted, events: Sequence[AnyRecord]) -> dict[
             cancelled = e.cancelled_quantity
             remaining = 0
     filled = sum(f["quantity"] for f in fills)
-    if cancelled:
-        status = "cancelled"
-    elif filled == accepted.quantity:
-        status = "filled"
-    elif filled:
-        status = "partially_filled"
-    else:
-        status = "new"
+    status = order_status(filled, remaining, cancelled)
     notional = sum(f["price"] * f["quantity"] for f in fills)
     return {
         "order_id": accepted.order_id,

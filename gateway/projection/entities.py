@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.order_types import order_status
 from gateway.projection.messages import dollars, iso_timestamp
 
 
@@ -30,7 +31,7 @@ class OpenOrder:
     @property
     def status(self) -> str:
         """The lifecycle status, as acks and order answers name it."""
-        return "partially_filled" if self.remaining < self.quantity else "new"
+        return order_status(self.quantity - self.remaining, self.remaining, 0)
 
     def view(self) -> dict[str, Any]:
         """A resting order in the reference's ``GET /orders`` shape, plus our fields.
@@ -38,6 +39,7 @@ class OpenOrder:
         The reference names a resting order without fills ``open`` here (acks say ``new``).
         """
         filled = self.quantity - self.remaining
+        status = self.status
         return {
             "order_id": self.order_id,
             "client_order_id": self.client_order_id,
@@ -49,7 +51,7 @@ class OpenOrder:
             "quantity": self.quantity,
             "filled_quantity": filled,
             "remaining_quantity": self.remaining,
-            "status": "partially_filled" if filled else "open",
+            "status": "open" if status == "new" else status,
             "submitted_at": iso_timestamp(self.ts),
             "quote": self.quote,
         }

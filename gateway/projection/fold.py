@@ -34,6 +34,7 @@ from typing import Any
 
 from engine import config as configmod
 from engine import instruments as instrumentsmod
+from engine.order_types import order_status, rests_in_book
 from engine.records import (
     AdminApplied,
     AnyRecord,
@@ -266,7 +267,7 @@ class Projection(Views):
         )
         self.orders[r.order_id] = order
         self._team(r.team_id).orders[r.order_id] = order
-        if r.price is not None and r.order_type == "limit":
+        if r.price is not None and rests_in_book(r.order_type):
             self._book(r.instrument_id).add(r.side, r.price, r.quantity)
         data = {
             "order_id": r.order_id,
@@ -305,7 +306,7 @@ class Projection(Views):
             order = self.orders.get(order_id)
             if order is not None:
                 client_order_id = client_order_id or order.client_order_id
-                if order.price is not None and order.order_type == "limit":
+                if order.price is not None and rests_in_book(order.order_type):
                     self._book(order.instrument_id).reduce(
                         order.side, order.price, r.quantity, gone=remaining == 0
                     )
@@ -322,7 +323,7 @@ class Projection(Views):
                     "executed_quantity": r.quantity,
                     "executed_price": r.price / 100,
                     "remaining_quantity": remaining,
-                    "order_status": "partially_filled" if remaining else "filled",
+                    "order_status": order_status(r.quantity, remaining, 0),
                     "liquidity_type": liquidity,
                     "fees": fee / 100,
                 }
@@ -334,7 +335,7 @@ class Projection(Views):
         client_order_id = r.client_order_id
         if order is not None:
             client_order_id = client_order_id or order.client_order_id
-            if order.price is not None and order.order_type == "limit":
+            if order.price is not None and rests_in_book(order.order_type):
                 self._book(order.instrument_id).reduce(
                     order.side, order.price, order.remaining, gone=True
                 )

@@ -31,6 +31,7 @@ from typing import Any
 
 from engine import config as configmod
 from engine import instruments as instrumentsmod
+from engine.order_types import rests_in_book
 from engine.records import (
     AdminApplied,
     MarketData,
@@ -160,7 +161,7 @@ class Scorer:
             team is not None
             and team.role == "market_maker"
             and r.price is not None
-            and r.order_type == "limit"
+            and rests_in_book(r.order_type)
             and not r.duplicate
         ):
             team.orders[r.order_id] = Resting(r.instrument_id, r.side == "buy", r.price, r.quantity)

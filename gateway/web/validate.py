@@ -21,6 +21,7 @@ import msgspec
 from engine.config import Config
 from engine.instruments import Instrument, UnknownInstrument
 from engine.money import PriceError, to_cents
+from engine.order_types import ORDER_TYPES
 from engine.records import ROLES, CancelAll, RegisterTeam, SubmitOrder, SubmitQuote
 from gateway.errors import ApiError
 
@@ -149,12 +150,14 @@ def order(body: bytes, team_id: str, config: Config, instruments: Instruments) -
         raise ApiError("INVALID_SIDE", "side must be 'buy' or 'sell'")
     quantity = _quantity(o.quantity)
     order_type = o.order_type or ("limit" if o.price is not None else "market")
-    if order_type not in ("limit", "market"):
-        raise ApiError("ORDER_TYPE_NOT_ALLOWED", "order_type must be 'limit' or 'market'")
+    spec = ORDER_TYPES.get(order_type)
+    if spec is None:
+        names = " or ".join(repr(name) for name in ORDER_TYPES)
+        raise ApiError("ORDER_TYPE_NOT_ALLOWED", f"order_type must be {names}")
     price: int | None = None
-    if order_type == "limit":
+    if spec.needs_price:
         if o.price is None:
-            raise ApiError("MISSING_PRICE", "a limit order needs a price")
+            raise ApiError("MISSING_PRICE", f"a {order_type} order needs a price")
         price = _price(config, o.price)
     return SubmitOrder(
         team_id=team_id,

@@ -24,7 +24,7 @@ from gateway.source import MemoryLog
 from gateway.web import fastpath, openapi, shapes
 from gateway.web.rest import PREFIXES, create_app
 from tests.e2e.server import Server, running_server
-from tests.gateway.fake_engine import FakeEngine
+from tests.gateway.core_engine import CoreEngine
 
 
 @dataclass
@@ -190,7 +190,7 @@ def test_the_table_the_document_and_the_routes_name_the_same_endpoints(
     served = {(m, path) for path, ops in document["paths"].items() for m in ops}
     assert served == {(m, prefix + p) for m, p in documented for prefix in PREFIXES}
     log = MemoryLog([])
-    app = create_app(Gateway(Config(), FakeEngine(log), log))
+    app = create_app(Gateway(Config(), CoreEngine(log), log))
     routes = {
         (method.lower(), rule.rule.replace("<", "{").replace(">", "}"))
         for rule in app.url_map.iter_rules()

@@ -1,4 +1,4 @@
-"""A real gateway on port 0 over a MemoryLog, with the fake engine behind it."""
+"""A real gateway on port 0 over a MemoryLog, with the real core behind it."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from gateway.main import serve_app
 from gateway.service import Gateway
 from gateway.source import MemoryLog
 from tests.gateway.builders import Log
-from tests.gateway.fake_engine import FakeEngine
+from tests.gateway.core_engine import CoreEngine
 
 
 @dataclass
 class Server:
     port: int
     gw: Gateway
-    engine: FakeEngine
+    engine: CoreEngine
     log: MemoryLog
     http: httpx.AsyncClient
 
@@ -47,7 +47,7 @@ async def start(nursery: trio.Nursery, config: Config) -> AsyncIterator[Server]:
     seed = Log()
     seed.start()
     log = MemoryLog(seed.records)
-    engine = FakeEngine(log)
+    engine = CoreEngine(log)
     gw = Gateway(config, engine, log)
     port = await nursery.start(serve_app, gw, "127.0.0.1", 0)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:

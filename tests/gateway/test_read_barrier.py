@@ -22,7 +22,7 @@ from gateway.source import MemoryLog
 from gateway.web import fastpath, ws
 from gateway.web.rest import create_app
 from tests.gateway.builders import Log, key_hash
-from tests.gateway.fake_engine import FakeEngine
+from tests.gateway.core_engine import CoreEngine
 
 KEY = "barrier-key"
 
@@ -56,13 +56,14 @@ class Lagging:
             await self._moved.wait()
 
 
-async def lagging_gateway(nursery: trio.Nursery) -> tuple[Gateway, FakeEngine, Lagging]:
+async def lagging_gateway(nursery: trio.Nursery) -> tuple[Gateway, CoreEngine, Lagging]:
     seed = Log()
     seed.start()
-    seed.team("TEAM_0001", "hedge_fund", KEY)
     log = MemoryLog(seed.records)
-    engine = FakeEngine(log)
-    engine.names["name-TEAM_0001"] = "TEAM_0001"
+    engine = CoreEngine(log)
+    await engine.request(
+        RegisterTeam(team_name="name-TEAM_0001", role="hedge_fund", api_key_hash=key_hash(KEY))
+    )
     lagging = Lagging(log)
     gw = Gateway(Config(), engine, lagging, gateway_id="gw-test")
     await nursery.start(gw.follow)
@@ -70,7 +71,7 @@ async def lagging_gateway(nursery: trio.Nursery) -> tuple[Gateway, FakeEngine, L
     return gw, engine, lagging
 
 
-async def another_gateway_takes_an_order(engine: FakeEngine) -> int:
+async def another_gateway_takes_an_order(engine: CoreEngine) -> int:
     """The write a bot made through another gateway: committed, answered, not yet here."""
     order = SubmitOrder(
         team_id="TEAM_0001",
