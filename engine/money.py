@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import overload
 
 CENTS = 100
 
@@ -28,6 +29,26 @@ def to_cents(value: float | int, *, tick: int = 1, limit: int = 10**11) -> int:
     return int(cents)
 
 
+def mark_price(fair: int | None, last: int | None, bid: int | None, ask: int | None) -> int | None:
+    """The price a position is valued at, in cents: the model's fair value (as scoring
+    marks), else the last trade, else the mid of a two-sided book, else none."""
+    if fair is not None:
+        return fair
+    if last is not None:
+        return last
+    if bid is not None and ask is not None:
+        return (bid + ask) // 2
+    return None
+
+
+@overload
+def to_dollars(cents: int) -> float: ...
+@overload
+def to_dollars(cents: None) -> None: ...
+@overload
+def to_dollars(cents: int | None) -> float | None: ...
+
+
 def to_dollars(cents: int | None) -> float | None:
-    """Integer cents as a float for JSON; None stays None."""
+    """Integer cents as a float for JSON; None stays None. The one conversion out of cents."""
     return None if cents is None else cents / CENTS

@@ -13,6 +13,7 @@ from engine.config import Config, RoleRules
 from engine.core.accounts import Account
 from engine.core.orders import BUY, SIDES
 from engine.instruments import Instrument
+from engine.money import to_dollars
 from engine.order_types import ORDER_TYPES
 
 NANOS = 1_000_000_000
@@ -230,9 +231,15 @@ def out_of_band(price: int, limits: tuple[int, int]) -> Refusal:
     low, high = limits
     return Refusal(
         "INVALID_PRICE",
-        f"price {price / 100:.2f} is outside the band {low / 100:.2f}-{high / 100:.2f}"
+        f"price {to_dollars(price):.2f} is outside the band"
+        f" {to_dollars(low):.2f}-{to_dollars(high):.2f}"
         " around fair value",
-        {"reason": "out_of_band", "min": low / 100, "max": high / 100, "price": price / 100},
+        {
+            "reason": "out_of_band",
+            "min": to_dollars(low),
+            "max": to_dollars(high),
+            "price": to_dollars(price),
+        },
     )
 
 

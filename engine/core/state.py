@@ -21,6 +21,7 @@ from engine.core.orders import Order
 from engine.core.rules import Refusal
 from engine.instruments import Instrument, build
 from engine.market import MarketView, TickOutput
+from engine.money import mark_price
 from engine.records import (
     Command,
     Event,
@@ -132,12 +133,9 @@ class CoreState:
         return 0 if team is None else team.total_position()
 
     def mark(self, instrument_id: str) -> int | None:
-        """Mid when both sides are quoted, else the model's fair value, else the last trade."""
         book = self.books[instrument_id]
-        bid, ask = book.bids.best(), book.asks.best()
-        if bid is not None and ask is not None:
-            return (bid + ask) // 2
-        return self.fair.get(instrument_id, book.last)
+        fair = self.fair.get(instrument_id)
+        return mark_price(fair, book.last, book.bids.best(), book.asks.best())
 
     def pnl(self, team_id: str) -> dict[str, int]:
         """Realised, unrealised (marked) and total P&L of a team in cents; total includes fees."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from engine.money import to_dollars
 from engine.order_types import order_status
 from engine.records import (
     AnyRecord,
@@ -21,7 +22,7 @@ from engine.records import (
     Trade,
 )
 from gateway.errors import ApiError
-from gateway.projection.messages import dollars, iso_timestamp
+from gateway.projection.messages import iso_timestamp
 
 
 def last_seq(command_seq: int, events: Sequence[AnyRecord]) -> int:
@@ -65,10 +66,10 @@ def order_outcome(accepted: OrderAccepted, events: Sequence[AnyRecord]) -> dict[
             fills.append(
                 {
                     "trade_id": e.trade_id,
-                    "price": e.price / 100,
+                    "price": to_dollars(e.price),
                     "quantity": e.quantity,
                     "liquidity_type": "maker" if maker else "taker",
-                    "fees": (e.maker_fee if maker else e.taker_fee) / 100,
+                    "fees": to_dollars(e.maker_fee if maker else e.taker_fee),
                 }
             )
         elif isinstance(e, OrderCancelled) and e.order_id == accepted.order_id:
@@ -84,7 +85,7 @@ def order_outcome(accepted: OrderAccepted, events: Sequence[AnyRecord]) -> dict[
         "side": accepted.side,
         "order_type": accepted.order_type,
         "quantity": accepted.quantity,
-        "price": dollars(accepted.price),
+        "price": to_dollars(accepted.price),
         "status": status,
         "filled_quantity": filled,
         "remaining_quantity": remaining,

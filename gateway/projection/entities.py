@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.money import to_dollars
 from engine.order_types import order_status
-from gateway.projection.messages import dollars, iso_timestamp
+from gateway.projection.messages import iso_timestamp
 
 
 @dataclass(slots=True)
@@ -46,7 +47,7 @@ class OpenOrder:
             "instrument_id": self.instrument_id,
             "side": self.side,
             "order_type": self.order_type,
-            "price": dollars(self.price),
+            "price": to_dollars(self.price),
             "original_quantity": self.quantity,
             "quantity": self.quantity,
             "filled_quantity": filled,
@@ -118,7 +119,7 @@ class Book:
         def levels(side: dict[int, Level], reverse: bool) -> list[dict[str, Any]]:
             prices = sorted(side, reverse=reverse)[:depth]
             return [
-                {"price": p / 100, "quantity": side[p].quantity, "orders": side[p].orders}
+                {"price": to_dollars(p), "quantity": side[p].quantity, "orders": side[p].orders}
                 for p in prices
             ]
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from engine import config as configmod
 from engine import instruments as instrumentsmod
+from engine.money import to_dollars
 from engine.order_types import order_status, rests_in_book
 from engine.records import (
     AdminApplied,
@@ -54,7 +55,7 @@ from engine.records import (
 )
 from gateway import scoring
 from gateway.projection.entities import Book, OpenOrder, TeamState
-from gateway.projection.messages import Message, dollars, iso_timestamp
+from gateway.projection.messages import Message, iso_timestamp
 from gateway.projection.views import Views
 
 
@@ -276,7 +277,7 @@ class Projection(Views):
             "side": r.side,
             "order_type": r.order_type,
             "quantity": r.quantity,
-            "price": dollars(r.price),
+            "price": to_dollars(r.price),
             "status": "new",
             "quote": r.quote,
         }
@@ -321,11 +322,11 @@ class Projection(Views):
                     "instrument_id": r.instrument_id,
                     "side": side,
                     "executed_quantity": r.quantity,
-                    "executed_price": r.price / 100,
+                    "executed_price": to_dollars(r.price),
                     "remaining_quantity": remaining,
                     "order_status": order_status(r.quantity, remaining, 0),
                     "liquidity_type": liquidity,
-                    "fees": fee / 100,
+                    "fees": to_dollars(fee),
                 }
                 out.append((Team(team_id), Message("execution_report", ts, data)))
         return out
@@ -357,9 +358,9 @@ class Projection(Views):
             self.marks[r.instrument_id] = r.fair
         data = {
             "instrument_id": r.instrument_id,
-            "bid": dollars(r.bid),
-            "ask": dollars(r.ask),
-            "last": dollars(r.last),
+            "bid": to_dollars(r.bid),
+            "ask": to_dollars(r.ask),
+            "last": to_dollars(r.last),
             "bid_size": r.bid_size,
             "ask_size": r.ask_size,
         }
@@ -418,8 +419,8 @@ def _tracking(r: TrackingSignal) -> dict[str, Any]:
         "tracking_error_bps": r.tracking_error_bps,
         "direction": r.direction,
         "z_score": r.z_score,
-        "spx_price": r.spx_price / 100,
-        "spy_price": r.spy_price / 100,
-        "theoretical_spy": r.theoretical_spy / 100,
+        "spx_price": to_dollars(r.spx_price),
+        "spy_price": to_dollars(r.spy_price),
+        "theoretical_spy": to_dollars(r.theoretical_spy),
         "tick_number": r.tick_number,
     }

@@ -31,10 +31,6 @@ def iso_timestamp(ts_ns: int) -> str:
     return f"{text}.{ns // 1000:06d}Z"
 
 
-def dollars(cents: int | None) -> float | None:
-    return None if cents is None else cents / 100
-
-
 class Message:
     """One stream message without its seq; ``body`` is its JSON after the seq field."""
 

@@ -11,9 +11,10 @@ from typing import Any
 from engine import instruments as instrumentsmod
 from engine.config import Config
 from engine.instruments import Instrument
+from engine.money import mark_price, to_dollars
 from engine.records import MarketData
 from gateway.projection.entities import Book, OpenOrder, TeamState
-from gateway.projection.messages import dollars, iso_timestamp
+from gateway.projection.messages import iso_timestamp
 
 
 class Views:
@@ -55,15 +56,12 @@ class Views:
         return team.own + self.broadcasts.get(team.role, 0) - team.base
 
     def mark(self, instrument_id: str) -> int | None:
-        """Model fair value, else the last trade, else the book's mid."""
-        if instrument_id in self.marks:
-            return self.marks[instrument_id]
-        if instrument_id in self.last_price:
-            return self.last_price[instrument_id]
         book = self.books.get(instrument_id)
-        if book is not None and book.bids and book.asks:
-            return (max(book.bids) + min(book.asks)) // 2
-        return None
+        bid = max(book.bids) if book is not None and book.bids else None
+        ask = min(book.asks) if book is not None and book.asks else None
+        return mark_price(
+            self.marks.get(instrument_id), self.last_price.get(instrument_id), bid, ask
+        )
 
     def pnl(self, team: TeamState) -> int:
         value = team.cash
@@ -81,9 +79,9 @@ class Views:
             "team_id": team.team_id,
             "role": team.role,
             "positions": dict(team.positions),
-            "cash": team.cash / 100,
-            "fees": team.fees / 100,
-            "pnl": self.pnl(team) / 100,
+            "cash": to_dollars(team.cash),
+            "fees": to_dollars(team.fees),
+            "pnl": to_dollars(self.pnl(team)),
             "open_orders": [o.view() for o in team.orders.values()],
             "tick_number": self.tick_number,
             "phase": self.phase,
@@ -100,8 +98,10 @@ class Views:
                 {
                     "instrument_id": instrument_id,
                     "quantity": quantity,
-                    "mark": dollars(mark),
-                    "market_value": None if mark is None else quantity * mark * multiplier / 100,
+                    "mark": to_dollars(mark),
+                    "market_value": None
+                    if mark is None
+                    else to_dollars(quantity * mark * multiplier),
                 }
             )
         return {
@@ -110,9 +110,9 @@ class Views:
             # the log time this answer reflects (deterministic, unlike the envelope's)
             "last_updated": iso_timestamp(self.last_ts),
             "details": details,
-            "cash": team.cash / 100,
-            "fees": team.fees / 100,
-            "pnl": self.pnl(team) / 100,
+            "cash": to_dollars(team.cash),
+            "fees": to_dollars(team.fees),
+            "pnl": to_dollars(self.pnl(team)),
             "total_position": sum(abs(q) for q in team.positions.values()),
             "trades": team.trades,
             "volume": team.volume,
@@ -135,9 +135,9 @@ class Views:
         return {
             "instrument_id": instrument_id,
             **top,
-            "last": dollars(self.last_price.get(instrument_id)),
-            "mark": dollars(self.mark(instrument_id)),
-            "fair": dollars(md.fair) if md is not None else None,
+            "last": to_dollars(self.last_price.get(instrument_id)),
+            "mark": to_dollars(self.mark(instrument_id)),
+            "fair": to_dollars(md.fair) if md is not None else None,
             "seq": self.applied_seq,
             "timestamp": iso_timestamp(self.last_ts),
         }
@@ -149,10 +149,10 @@ class Views:
                 "instrument_id": i.id,
                 "underlying": i.underlying,
                 "kind": i.kind,
-                "strike": dollars(i.strike),
+                "strike": to_dollars(i.strike),
                 "multiplier": i.multiplier,
-                "tick_size": self.config.instruments.tick / 100,
-                "mark": dollars(self.mark(i.id)),
+                "tick_size": to_dollars(self.config.instruments.tick),
+                "mark": to_dollars(self.mark(i.id)),
                 "expiry": None if expiry is None or not i.is_option else expiry.isoformat(),
                 "alias": None if expiry is None else instrumentsmod.long_id(i, expiry),
             }

@@ -8,14 +8,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from engine.money import to_dollars as _dollars
 from engine.records import ROLES
 from gateway.scoring.fold import Scorer
 from gateway.scoring.ranking import ranked
 from gateway.scoring.state import TeamScore
-
-
-def _dollars(cents: int) -> float:
-    return cents / 100
 
 
 def _round(value: float | None) -> float | None:
