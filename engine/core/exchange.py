@@ -106,7 +106,7 @@ class Exchange(Trading):
             self._refuse(
                 c, Refusal("REGISTRATION_CLOSED", "registration is closed by the organisers")
             )
-        elif self.counters[0] >= max_teams:  # counts registered teams, never simulated ones
+        elif self.teams_registered >= max_teams:  # counts registered teams, never simulated ones
             self._refuse(
                 c,
                 Refusal(
@@ -136,8 +136,8 @@ class Exchange(Trading):
         request_id: str | None = None,
     ) -> None:
         if team_id is None:
-            self.counters[0] += 1
-            team_id = f"TEAM_{self.counters[0]:04d}"
+            self.teams_registered += 1
+            team_id = f"TEAM_{self.teams_registered:04d}"
         self.teams[team_id] = Account(team_id, name, role, key_hash, exempt)
         self.names[name.casefold()] = team_id
         seq, ts = self._next()

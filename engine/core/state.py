@@ -65,7 +65,10 @@ class CoreState:
         self.tick_number = 0
         self.house_enabled = True  # admin switch; the config decides whether a house exists
         self.clock_running = True  # admin switch read by the shell's clock
-        self.counters = [0, 0, 0]  # teams, orders, trades
+        # ids are these counters: TEAM_0001, ORD_00000001, TRD_00000001
+        self.teams_registered = 0  # registered teams (the simulated ones are not counted)
+        self.orders_placed = 0
+        self.trades_made = 0
         self.limiter = rules.RateLimiter()
         self.market = (market or default_market)(config, seed, self.instruments)
         self.fair: dict[str, int] = dict(self.market.fair())
@@ -157,7 +160,9 @@ class CoreState:
 
     def digest(self) -> str:
         """A hash of the whole state, so two runs can be compared tick by tick."""
-        state: list[Any] = [self.phase, self.tick_number, self.counters]
+        counters = [self.teams_registered, self.orders_placed, self.trades_made]
+        # the three counters hash as one list: the recorded digests were made that way
+        state: list[Any] = [self.phase, self.tick_number, counters]
         for iid, book in self.books.items():
             state.append(
                 (

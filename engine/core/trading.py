@@ -162,9 +162,9 @@ class Trading(CoreState):
         request_id: str | None,
         quote: bool = False,
     ) -> Order:
-        self.counters[1] += 1
+        self.orders_placed += 1
         order = Order(
-            f"ORD_{self.counters[1]:08d}",
+            f"ORD_{self.orders_placed:08d}",
             team.team_id,
             instrument_id,
             is_buy,
@@ -241,13 +241,13 @@ class Trading(CoreState):
         taker_team.fill(iid, taker.is_buy, quantity, price, multiplier, taker_fee,
                         resting=taker.order_id in self.orders)  # fmt: skip
         book.last = price
-        self.counters[2] += 1
+        self.trades_made += 1
         seq, ts = self._next()
         self._emit(
             Trade(
                 seq=seq,
                 ts=ts,
-                trade_id=f"TRD_{self.counters[2]:08d}",
+                trade_id=f"TRD_{self.trades_made:08d}",
                 instrument_id=book.instrument_id,
                 price=price,
                 quantity=quantity,
