@@ -36,7 +36,7 @@ from engine.records import (
     stamp,
 )
 from gateway.projection.fold import Projection
-from gateway.projection.messages import frame
+from gateway.projection.messages import stream_frame
 
 CLIENTS = 100
 
@@ -122,7 +122,7 @@ class Session:
             for d in projection.step(record):  # type: ignore[arg-type]
                 team = team or d.team_id
                 if d.team_id == team:
-                    frames.append(frame(d.seq, d.body))
+                    frames.append(stream_frame(d.seq, d.body))
         return frames
 
     def close(self) -> None:

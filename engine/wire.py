@@ -50,17 +50,17 @@ class Refused(msgspec.Struct, frozen=True, array_like=True, tag="ref"):
     retry_after: float | None = None
 
 
-Message = Hello | Request | Reply | Refused
+WireMessage = Hello | Request | Reply | Refused
 
 _encoder = msgspec.msgpack.Encoder()
-_decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)
+_decoder: msgspec.msgpack.Decoder[WireMessage] = msgspec.msgpack.Decoder(WireMessage)
 
 
 class FrameError(ValueError):
     pass
 
 
-def frame(message: Message) -> bytes:
+def pack_frame(message: WireMessage) -> bytes:
     body = _encoder.encode(message)
     return _LEN.pack(len(body)) + body
 
@@ -72,10 +72,10 @@ class FrameReader:
         self._buf = bytearray()
         self.max_frame = max_frame
 
-    def feed(self, data: bytes | bytearray, most: int | None = None) -> list[Message]:
+    def feed(self, data: bytes | bytearray, most: int | None = None) -> list[WireMessage]:
         """Whole messages decoded so far (at most ``most``; the rest stays buffered)."""
         self._buf += data
-        out: list[Message] = []
+        out: list[WireMessage] = []
         pos = 0
         while len(self._buf) - pos >= 4 and (most is None or len(out) < most):
             (size,) = _LEN.unpack_from(self._buf, pos)
@@ -92,12 +92,12 @@ class FrameReader:
         return out
 
 
-def encode(message: Message) -> bytes:
+def encode(message: WireMessage) -> bytes:
     """One message without the length prefix (a NATS payload is framed already)."""
     return _encoder.encode(message)
 
 
-def decode(data: bytes) -> Message:
+def decode(data: bytes) -> WireMessage:
     try:
         return _decoder.decode(data)
     except msgspec.DecodeError as exc:

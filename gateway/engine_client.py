@@ -20,7 +20,16 @@ import trio
 
 from engine.access import read_secret
 from engine.records import AnyRecord, Command
-from engine.wire import FrameError, FrameReader, Hello, Refused, Reply, Request, frame, read_address
+from engine.wire import (
+    FrameError,
+    FrameReader,
+    Hello,
+    Refused,
+    Reply,
+    Request,
+    pack_frame,
+    read_address,
+)
 
 log = logging.getLogger("tradepit.gateway")
 
@@ -72,7 +81,7 @@ class EngineClient:
                 await trio.sleep(self.reconnect_delay)
                 continue
             self._stream = stream
-            self._outbox = [frame(Hello(secret))]
+            self._outbox = [pack_frame(Hello(secret))]
             self._wrote.set()
             self.connected.set()
             try:
@@ -124,7 +133,7 @@ class EngineClient:
         request_id = next(self._ids)
         slot = _Slot()
         self._pending[request_id] = slot
-        self._outbox.append(frame(Request(request_id, cast(AnyRecord, command))))
+        self._outbox.append(pack_frame(Request(request_id, cast(AnyRecord, command))))
         self._wrote.set()
         with trio.move_on_after(timeout if math.isfinite(timeout) else math.inf):
             await slot.done.wait()

@@ -22,7 +22,7 @@ from engine import config as configmod
 from engine import lifeline
 from gateway import binding
 from gateway.engine_client import EngineClient
-from gateway.service import Engine, Gateway
+from gateway.service import CommandPort, Gateway
 from gateway.source import LogSource, RecordSource
 from gateway.web import hypercorn_tuning
 from gateway.web.app import App
@@ -58,7 +58,7 @@ async def serve_gateway(
     port: int,
     *,
     host: str | None = None,
-    engine: Engine | None = None,
+    engine: CommandPort | None = None,
     source: RecordSource | None = None,
     gateway_id: str | None = None,
     reuse_port: bool = False,

@@ -26,7 +26,7 @@ from gateway.metrics import Metrics
 from gateway.projection import decisions
 from gateway.projection.entities import TeamState
 from gateway.projection.fold import Projection
-from gateway.projection.messages import encode_body, frame, iso_timestamp
+from gateway.projection.messages import encode_body, iso_timestamp, stream_frame
 from gateway.replay.paced import ReplayControl
 from gateway.source import RecordSource
 from gateway.streams import SnapshotRequired, Streams, Subscription
@@ -40,7 +40,7 @@ CATCH_UP_SECONDS = 10.0
 READ_WAIT_SECONDS = 5.0
 
 
-class Engine(Protocol):
+class CommandPort(Protocol):
     async def request(self, command: Command) -> Reply: ...
 
 
@@ -52,7 +52,7 @@ class Gateway:
     def __init__(
         self,
         config: Config,
-        engine: Engine,
+        engine: CommandPort,
         source: RecordSource,
         *,
         gateway_id: str | None = None,
@@ -304,7 +304,7 @@ class Gateway:
             return None, self.streams.subscribe(team_id, 0)
         # stamped with the last record folded: the snapshot reflects the log up to there
         now = iso_timestamp(self.projection.last_ts)
-        snapshot = frame(
+        snapshot = stream_frame(
             head, encode_body("position_snapshot", now, self.projection.snapshot(team_id))
         )
         return snapshot, self.streams.subscribe(team_id, head)

@@ -41,7 +41,7 @@ from typing import Generic, TypeVar
 import trio
 
 from gateway.projection.fold import Broadcast, Delivery
-from gateway.projection.messages import frame
+from gateway.projection.messages import stream_frame
 
 SLOW_CONSUMER_CODE = 4008
 SLOW_CONSUMER_REASON = "slow consumer: resume with last_seq"
@@ -223,7 +223,7 @@ class Subscription:
                     body = stream.body(seq)
                     self.next_seq = seq + 1
                     await trio.lowlevel.checkpoint()
-                    return seq, frame(seq, body)
+                    return seq, stream_frame(seq, body)
                 self._go_live()
             try:
                 seq, body = await self._receive.receive()
@@ -232,7 +232,7 @@ class Subscription:
             if seq < self.next_seq:
                 continue  # already sent from history
             self.next_seq = seq + 1
-            return seq, frame(seq, body)
+            return seq, stream_frame(seq, body)
 
     async def next_batch(self, max_bytes: int) -> list[bytes]:
         """The next message and every one ready after it, up to about ``max_bytes``.
@@ -251,7 +251,7 @@ class Subscription:
                     continue
                 count = min(4096, max(1, (max_bytes - size) // 128))
                 for seq, body in stream.read(self.next_seq, count):
-                    message = frame(seq, body)
+                    message = stream_frame(seq, body)
                     out.append(message)
                     size += len(message)
                     self.next_seq = seq + 1
@@ -263,7 +263,7 @@ class Subscription:
             if seq < self.next_seq:
                 continue
             self.next_seq = seq + 1
-            message = frame(seq, body)
+            message = stream_frame(seq, body)
             out.append(message)
             size += len(message)
         return out
@@ -326,7 +326,7 @@ class Streams:
         stream = self.stream(team_id)
         stream.check(after_seq)
         start = max(after_seq + 1, stream.first)
-        return [frame(seq, body) for seq, body in stream.read(start, limit)]
+        return [stream_frame(seq, body) for seq, body in stream.read(start, limit)]
 
     @property
     def subscribers(self) -> int:

@@ -72,11 +72,11 @@ from engine.wire import (
     FrameError,
     FrameReader,
     Hello,
-    Message,
     Refused,
     Reply,
     Request,
-    frame,
+    WireMessage,
+    pack_frame,
 )
 
 if TYPE_CHECKING:
@@ -301,7 +301,7 @@ class Engine:
             answer(Refused(request_id, "SERVICE_UNAVAILABLE", "the engine is busy", 0.5))
 
     async def _connection(self, stream: trio.SocketStream) -> None:
-        replies_send, replies = trio.open_memory_channel[Message](10_000)
+        replies_send, replies = trio.open_memory_channel[WireMessage](10_000)
 
         def answer(result: Reply | Refused) -> None:
             # a gateway that stopped reading loses answers; it never stalls the engine
@@ -312,7 +312,7 @@ class Engine:
 
         async def write() -> None:
             async for message in replies:
-                await stream.send_all(frame(message))
+                await stream.send_all(pack_frame(message))
 
         async with stream:
             reader = FrameReader(MAX_HELLO_FRAME)
@@ -321,7 +321,7 @@ class Engine:
                 self.refused_connections += 1
                 log.warning("refused an engine connection: %s", refusal)
                 with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                    await stream.send_all(frame(Refused(0, "UNAUTHORIZED", refusal)))
+                    await stream.send_all(pack_frame(Refused(0, "UNAUTHORIZED", refusal)))
                 return
             reader.max_frame = MAX_FRAME
             async with trio.open_nursery() as nursery:

@@ -90,7 +90,7 @@ class Level:
 
 
 @dataclass(slots=True)
-class Book:
+class DepthBook:
     """Aggregated resting quantity per price; price-sorted only when read."""
 
     bids: dict[int, Level] = field(default_factory=dict)

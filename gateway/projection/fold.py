@@ -54,8 +54,8 @@ from engine.records import (
     VolatilitySignal,
 )
 from gateway import scoring
-from gateway.projection.entities import Book, OpenOrder, TeamState
-from gateway.projection.messages import Message, iso_timestamp
+from gateway.projection.entities import DepthBook, OpenOrder, TeamState
+from gateway.projection.messages import StreamMessage, iso_timestamp
 from gateway.projection.views import Views
 
 
@@ -110,7 +110,7 @@ class Projection(Views):
         self._streaming: list[TeamState] = []  # registration order
         self.broadcasts: dict[str, int] = {}  # role -> broadcasts to it since it streams
         self.orders: dict[str, OpenOrder] = {}
-        self.books: dict[str, Book] = {}
+        self.books: dict[str, DepthBook] = {}
         self.last_price: dict[str, int] = {}
         self.marks: dict[str, int] = {}
         self.market: dict[str, MarketData] = {}
@@ -161,7 +161,7 @@ class Projection(Views):
                     out.append(Delivery(team.team_id, self.head_of(team), message.body, team.role))
         return out
 
-    def apply(self, record: AnyRecord) -> list[tuple[Audience, Message]]:
+    def apply(self, record: AnyRecord) -> list[tuple[Audience, StreamMessage]]:
         """Fold one record into the state; the messages it causes, by audience."""
         if record.seq:
             if record.seq <= self.applied_seq:
@@ -193,23 +193,23 @@ class Projection(Views):
                 self.phase = record.phase
                 data = {"event_type": "phase_changed", "phase": record.phase,
                         "previous": record.previous}  # fmt: skip
-                return [(ALL, Message("event", ts, data))]
+                return [(ALL, StreamMessage("event", ts, data))]
             case TickStarted():
                 self.tick_number = record.tick_number
                 self.phase = record.phase
                 tick = {"tick_number": record.tick_number, "phase": record.phase}
-                return [(ALL, Message("tick_start", ts, tick))]
+                return [(ALL, StreamMessage("tick_start", ts, tick))]
             case UnderlyingPrices():
                 self._underlying_prices(record)
             case MarketData():
                 return self._market_data(record, ts)
             case News():
-                return [(ALL, Message("event", ts, self._news(record)))]
+                return [(ALL, StreamMessage("event", ts, self._news(record)))]
             case VolatilitySignal():
                 data = _volatility(record, self.config.schedule.sim_seconds_per_tick)
-                return [(Role("hedge_fund"), Message("signal", ts, data))]
+                return [(Role("hedge_fund"), StreamMessage("signal", ts, data))]
             case TrackingSignal():
-                return [(Role("arbitrage"), Message("signal", ts, _tracking(record)))]
+                return [(Role("arbitrage"), StreamMessage("signal", ts, _tracking(record)))]
             case AdminApplied():
                 if record.action == "disable_team" and record.team_id in self.teams:
                     self.teams[record.team_id].disabled = True
@@ -220,14 +220,14 @@ class Projection(Views):
         self.marks["SPY"] = r.spy
         self.marks.update(r.fair)  # every instrument at this tick's fair value, as scoring
 
-    def _score_updates(self, ts: str) -> list[tuple[Audience, Message]]:
+    def _score_updates(self, ts: str) -> list[tuple[Audience, StreamMessage]]:
         """Each team's own figures once per tick (the scorer just took its tick sample)."""
         scorer = self.scorer
         ranks = scoring.ranks(scorer)
         return [
             (
                 Team(team_id),
-                Message("score_update", ts, scoring.update(scorer, team, ranks[team_id])),
+                StreamMessage("score_update", ts, scoring.update(scorer, team, ranks[team_id])),
             )
             for team_id, team in scorer.teams.items()
         ]
@@ -239,7 +239,7 @@ class Projection(Views):
             team = self.teams[team_id] = TeamState(team_id, team_id, "simulated", "", 0)
         return team
 
-    def _registered(self, r: TeamRegistered, ts: str) -> list[tuple[Audience, Message]]:
+    def _registered(self, r: TeamRegistered, ts: str) -> list[tuple[Audience, StreamMessage]]:
         team = TeamState(r.team_id, r.team_name, r.role, r.api_key_hash, r.ts)
         self.teams[r.team_id] = team
         if not team.streams:
@@ -247,9 +247,9 @@ class Projection(Views):
         self._by_key_hash[r.api_key_hash] = team
         self._streaming.append(team)
         team.base = self.broadcasts.setdefault(team.role, 0)
-        return [(Team(r.team_id), Message("position_snapshot", ts, self.snapshot(r.team_id)))]
+        return [(Team(r.team_id), StreamMessage("position_snapshot", ts, self.snapshot(r.team_id)))]
 
-    def _accepted(self, r: OrderAccepted, ts: str) -> list[tuple[Audience, Message]]:
+    def _accepted(self, r: OrderAccepted, ts: str) -> list[tuple[Audience, StreamMessage]]:
         if r.duplicate:
             return []  # restates the live original: nothing new happened
         self.orders_accepted += 1
@@ -281,9 +281,9 @@ class Projection(Views):
             "status": "new",
             "quote": r.quote,
         }
-        return [(Team(r.team_id), Message("new_order_ack", ts, data))]
+        return [(Team(r.team_id), StreamMessage("new_order_ack", ts, data))]
 
-    def _trade(self, r: Trade, ts: str) -> list[tuple[Audience, Message]]:
+    def _trade(self, r: Trade, ts: str) -> list[tuple[Audience, StreamMessage]]:
         self.last_price[r.instrument_id] = r.price
         inst = self.instruments.get(r.instrument_id)
         multiplier = inst.multiplier if inst is not None else 1
@@ -294,7 +294,7 @@ class Projection(Views):
             (r.taker_team_id, r.taker_order_id, taker_side, r.taker_fee, r.taker_remaining,
              "taker", r.taker_client_order_id),
         )  # fmt: skip
-        out: list[tuple[Audience, Message]] = []
+        out: list[tuple[Audience, StreamMessage]] = []
         for team_id, order_id, side, fee, remaining, liquidity, client_order_id in sides:
             team = self._team(team_id)
             signed = r.quantity if side == "buy" else -r.quantity
@@ -328,10 +328,10 @@ class Projection(Views):
                     "liquidity_type": liquidity,
                     "fees": to_dollars(fee),
                 }
-                out.append((Team(team_id), Message("execution_report", ts, data)))
+                out.append((Team(team_id), StreamMessage("execution_report", ts, data)))
         return out
 
-    def _cancelled(self, r: OrderCancelled, ts: str) -> list[tuple[Audience, Message]]:
+    def _cancelled(self, r: OrderCancelled, ts: str) -> list[tuple[Audience, StreamMessage]]:
         order = self.orders.get(r.order_id)
         client_order_id = r.client_order_id
         if order is not None:
@@ -350,9 +350,9 @@ class Projection(Views):
             "reason": r.reason,
             "status": "cancelled",  # the reference's field
         }
-        return [(Team(r.team_id), Message("order_cancelled", ts, data))]
+        return [(Team(r.team_id), StreamMessage("order_cancelled", ts, data))]
 
-    def _market_data(self, r: MarketData, ts: str) -> list[tuple[Audience, Message]]:
+    def _market_data(self, r: MarketData, ts: str) -> list[tuple[Audience, StreamMessage]]:
         self.market[r.instrument_id] = r
         if r.fair is not None:
             self.marks[r.instrument_id] = r.fair
@@ -364,7 +364,7 @@ class Projection(Views):
             "bid_size": r.bid_size,
             "ask_size": r.ask_size,
         }
-        return [(ALL, Message("market_data", ts, data))]
+        return [(ALL, StreamMessage("market_data", ts, data))]
 
     def _news(self, r: News) -> dict[str, Any]:
         # the headline and its published odds; the drawn effect stays hidden
@@ -380,10 +380,10 @@ class Projection(Views):
             "price_jump_probability": jump,
         }
 
-    def _book(self, instrument_id: str) -> Book:
+    def _book(self, instrument_id: str) -> DepthBook:
         book = self.books.get(instrument_id)
         if book is None:
-            book = self.books[instrument_id] = Book()
+            book = self.books[instrument_id] = DepthBook()
         return book
 
     def _forget(self, order: OpenOrder) -> None:

@@ -31,7 +31,7 @@ def iso_timestamp(ts_ns: int) -> str:
     return f"{text}.{ns // 1000:06d}Z"
 
 
-class Message:
+class StreamMessage:
     """One stream message without its seq; ``body`` is its JSON after the seq field."""
 
     __slots__ = ("_body", "data", "timestamp", "type")
@@ -52,7 +52,7 @@ class Message:
         return f"Message({self.type!r}, {self.timestamp!r}, {self.data!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Message) and self.body == other.body
+        return isinstance(other, StreamMessage) and self.body == other.body
 
     def __hash__(self) -> int:
         return hash(self.body)
@@ -72,7 +72,7 @@ def encode_body(type: str, timestamp: str, data: Any) -> bytes:
     )
 
 
-def frame(seq: int, body: bytes) -> bytes:
+def stream_frame(seq: int, body: bytes) -> bytes:
     """The complete JSON message of one recipient."""
     return b'{"seq":%d,%s' % (seq, body)
 

@@ -13,7 +13,7 @@ from engine.config import Config
 from engine.instruments import Instrument
 from engine.money import mark_price, to_dollars
 from engine.records import MarketData
-from gateway.projection.entities import Book, OpenOrder, TeamState
+from gateway.projection.entities import DepthBook, OpenOrder, TeamState
 from gateway.projection.messages import iso_timestamp
 
 
@@ -24,7 +24,7 @@ class Views:
     _by_key_hash: dict[str, TeamState]
     broadcasts: dict[str, int]
     orders: dict[str, OpenOrder]
-    books: dict[str, Book]
+    books: dict[str, DepthBook]
     last_price: dict[str, int]
     marks: dict[str, int]
     market: dict[str, MarketData]
@@ -129,7 +129,7 @@ class Views:
         return {"orders": orders}
 
     def book_view(self, instrument_id: str, depth: int = 5) -> dict[str, Any]:
-        book = self.books.get(instrument_id) or Book()
+        book = self.books.get(instrument_id) or DepthBook()
         top = book.top(depth)
         md = self.market.get(instrument_id)
         return {

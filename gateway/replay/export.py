@@ -181,7 +181,7 @@ def _cell(value: Any) -> Any:
 def messages(records: Iterable[AnyRecord], team: str | None) -> Iterator[Row]:
     """Every team's stream messages (or one team's), exactly as the WebSocket sends them."""
     from gateway.projection.fold import Projection
-    from gateway.projection.messages import frame
+    from gateway.projection.messages import stream_frame
 
     projection = Projection()
     decoder = msgspec.json.Decoder()
@@ -189,7 +189,7 @@ def messages(records: Iterable[AnyRecord], team: str | None) -> Iterator[Row]:
         for delivery in projection.step(record):
             if team is not None and delivery.team_id != team:
                 continue
-            message = decoder.decode(frame(delivery.seq, delivery.body))
+            message = decoder.decode(stream_frame(delivery.seq, delivery.body))
             yield {
                 "team_id": delivery.team_id,
                 "seq": delivery.seq,

@@ -25,11 +25,11 @@ from engine.wire import (
     ADDR_FILE,
     FrameReader,
     Hello,
-    Message,
     Refused,
     Reply,
     Request,
-    frame,
+    WireMessage,
+    pack_frame,
     read_address,
 )
 from tests.procs import Proc
@@ -55,12 +55,12 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         shutil.rmtree(root)
 
 
-def exchange(session: Path, frames: list[bytes], replies: int = 0) -> list[Message]:
+def exchange(session: Path, frames: list[bytes], replies: int = 0) -> list[WireMessage]:
     """Send raw frames on one connection; what comes back until the engine closes it
     (or until ``replies`` answers came: an accepted connection stays open)."""
     address = read_address(session)
     assert address is not None
-    reader, out = FrameReader(), list[Message]()
+    reader, out = FrameReader(), list[WireMessage]()
     with socket.create_connection(address, timeout=15) as s:
         s.sendall(b"".join(frames))
         while not replies or len(out) < replies:
@@ -104,8 +104,8 @@ ATTACKS = [
     "opening",
     [
         pytest.param([], id="no-hello"),
-        pytest.param([frame(Hello("0" * 64))], id="wrong-secret"),
-        pytest.param([frame(Hello(""))], id="empty-secret"),
+        pytest.param([pack_frame(Hello("0" * 64))], id="wrong-secret"),
+        pytest.param([pack_frame(Hello(""))], id="empty-secret"),
         pytest.param([b"\x00\x10\x00\x00" + b"x" * 64], id="oversized-first-frame"),
         pytest.param([b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"], id="http"),
     ],
@@ -114,7 +114,7 @@ def test_a_connection_without_the_secret_is_refused_and_nothing_is_applied(
     engine: Path, opening: list[bytes]
 ) -> None:
     before = log_bytes(engine)
-    answers = exchange(engine, [*opening, *(frame(a) for a in ATTACKS)])
+    answers = exchange(engine, [*opening, *(pack_frame(a) for a in ATTACKS)])
     # one refusal for the connection (none at all for bytes that are not even a frame),
     # never a Reply: the engine closed the connection without reading a command
     assert all(isinstance(a, Refused) and a.code == "UNAUTHORIZED" for a in answers), answers
@@ -126,7 +126,9 @@ def test_a_connection_without_the_secret_is_refused_and_nothing_is_applied(
     head = len(records(engine))
     secret = read_secret(engine)
     assert secret is not None
-    answers = exchange(engine, [frame(Hello(secret)), *(frame(a) for a in ATTACKS)], replies=3)
+    answers = exchange(
+        engine, [pack_frame(Hello(secret)), *(pack_frame(a) for a in ATTACKS)], replies=3
+    )
     assert sorted(a.id for a in answers if isinstance(a, Reply)) == [1, 2, 3]
     new = records(engine)[head:]
     # applied: sequenced and decided by the core (the fixture's engine serves every case,

@@ -9,11 +9,11 @@ from engine.wire import (
     MAX_FRAME,
     FrameError,
     FrameReader,
-    Message,
     Refused,
     Reply,
     Request,
-    frame,
+    WireMessage,
+    pack_frame,
 )
 
 ORDER = SubmitOrder(
@@ -35,7 +35,7 @@ ACK = OrderAccepted(
     quantity=3,
     price=440_000,
 )
-MESSAGES: list[Message] = [
+MESSAGES: list[WireMessage] = [
     Request(1, ORDER),
     Reply(1, 1, [ACK]),
     Refused(2, "SERVICE_UNAVAILABLE", "disk full", 1.0),
@@ -44,7 +44,7 @@ MESSAGES: list[Message] = [
 
 @given(st.lists(st.integers(min_value=1, max_value=50), max_size=20))
 def test_frames_survive_any_chunking(cuts: list[int]) -> None:
-    data = b"".join(frame(m) for m in MESSAGES)
+    data = b"".join(pack_frame(m) for m in MESSAGES)
     reader, out, pos = FrameReader(), [], 0
     for cut in cuts:
         out += reader.feed(data[pos : pos + cut])

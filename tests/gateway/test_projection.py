@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.records import OrderAccepted
 from gateway.projection.fold import ALL, Audience, Delivery, Projection, Role, Team
-from gateway.projection.messages import frame, iso_timestamp
+from gateway.projection.messages import iso_timestamp, stream_frame
 from tests.gateway.builders import Log, busy_log, key_hash
 
 GOLDEN = Path(__file__).with_name("golden") / "busy_log.txt"
@@ -23,11 +23,11 @@ def run(log: Log) -> tuple[Projection, list[Delivery]]:
 
 
 def lines(deliveries: list[Delivery]) -> list[str]:
-    return [f"{d.team_id} {frame(d.seq, d.body).decode()}" for d in deliveries]
+    return [f"{d.team_id} {stream_frame(d.seq, d.body).decode()}" for d in deliveries]
 
 
 def messages(deliveries: list[Delivery], team: str) -> list[dict[str, Any]]:
-    return [json.loads(frame(d.seq, d.body)) for d in deliveries if d.team_id == team]
+    return [json.loads(stream_frame(d.seq, d.body)) for d in deliveries if d.team_id == team]
 
 
 def test_golden_busy_session() -> None:
@@ -38,7 +38,7 @@ def test_golden_busy_session() -> None:
 def test_every_message_has_the_envelope_and_valid_json() -> None:
     _, out = run(busy_log())
     for d in out:
-        msg = json.loads(frame(d.seq, d.body))
+        msg = json.loads(stream_frame(d.seq, d.body))
         assert list(msg) == ["seq", "type", "timestamp", "data"]
         assert msg["timestamp"].endswith("Z")
 
@@ -47,7 +47,7 @@ def test_exact_shapes_of_each_message_type() -> None:
     _, out = run(busy_log())
     keys: dict[str, list[str]] = {}
     for d in out:
-        msg = json.loads(frame(d.seq, d.body))
+        msg = json.loads(stream_frame(d.seq, d.body))
         kind = msg["type"] + (
             "/" + msg["data"].get("event_type", msg["data"].get("signal_type", ""))
         )

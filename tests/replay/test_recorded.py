@@ -39,14 +39,14 @@ def test_the_recordings_hold_what_their_names_promise() -> None:
 def test_over_a_recorded_session_signals_reach_only_their_roles() -> None:
     """The hedge fund bot hears forecasts, the arbitrage bot tracking errors, the maker neither."""
     from gateway.projection.fold import Projection
-    from gateway.projection.messages import frame
+    from gateway.projection.messages import stream_frame
 
     projection = Projection()
     heard: dict[str, Counter[str]] = {}
     with logmod.open_reader(REPLAYS / "news-signals" / "log") as reader:
         for record in reader.read(1):
             for delivery in projection.step(record):
-                message = msgspec.json.decode(frame(delivery.seq, delivery.body))
+                message = msgspec.json.decode(stream_frame(delivery.seq, delivery.body))
                 if message["type"] == "signal":
                     heard.setdefault(delivery.team_id, Counter())[
                         message["data"]["signal_type"]

@@ -54,7 +54,7 @@ class Head:
 
 
 @dataclass(frozen=True)
-class Message:
+class JsMessage:
     stream_seq: int
     headers: dict[str, str] | None
     payload: bytes
@@ -164,9 +164,9 @@ class JetStream:
         first, count = span(last.headers, last.stream_seq)
         return Head(state.last_seq, first + count - 1, state.first_seq)
 
-    async def message(self, stream_seq: int) -> Message:
+    async def message(self, stream_seq: int) -> JsMessage:
         raw = await self.js.get_msg(self.names.stream, seq=stream_seq)
-        return Message(stream_seq, dict(raw.headers or {}), raw.data or b"")
+        return JsMessage(stream_seq, dict(raw.headers or {}), raw.data or b"")
 
     async def locate(self, log_seq: int) -> tuple[int, Head]:
         """The stream seq of the message holding ``log_seq`` (binary search on headers)."""
@@ -262,7 +262,7 @@ class JetStream:
             idle_heartbeat=2.0,
         )
 
-    async def take(self, sub: Any, limit: int, timeout: float) -> list[Message]:
+    async def take(self, sub: Any, limit: int, timeout: float) -> list[JsMessage]:
         """The messages waiting on ``sub`` (at least one, unless ``timeout`` passes)."""
         try:
             first: Msg = await sub.next_msg(timeout=timeout)
@@ -272,7 +272,7 @@ class JetStream:
         queue = sub._pending_queue  # what nats-py already holds for us: no more waiting
         while len(out) < limit and not queue.empty():
             out.append(await sub.next_msg(timeout=timeout))
-        return [Message(m.metadata.sequence.stream, m.headers, m.data) for m in out]
+        return [JsMessage(m.metadata.sequence.stream, m.headers, m.data) for m in out]
 
     async def unsubscribe(self, sub: Any) -> None:
         with contextlib.suppress(nats.errors.Error):
