@@ -1,7 +1,7 @@
 """The pure core compiled with mypyc, and the rule for when it is used.
 
-The same source runs compiled or as plain Python; compiled, ``apply`` is about 2.5x
-faster (BENCHMARKS.md). The compiled modules live in ``.build/native/``, never beside
+The same source runs compiled or as plain Python; compiled, ``apply`` is faster (the
+ratio is in BENCHMARKS.md). The compiled modules live in ``.build/native/``, never beside
 the sources, where a stale one would shadow an edited ``.py``. ``engine/core/__init__.py``
 puts them first on the core package's path only when the manifest written by the last build
 names exactly the sources (by hash), Python and mypy of now. An edit since the build,

@@ -43,9 +43,7 @@ import trio
 from gateway.projection.fold import Broadcast, Delivery
 from gateway.projection.messages import stream_frame
 
-SLOW_CONSUMER_CODE = 4008
 SLOW_CONSUMER_REASON = "slow consumer: resume with last_seq"
-SNAPSHOT_REQUIRED_CODE = 4010
 SNAPSHOT_REQUIRED_REASON = "snapshot_required: reconnect without last_seq"
 
 T = TypeVar("T")
