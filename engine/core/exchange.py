@@ -173,15 +173,7 @@ class Exchange(Trading):
                 self._pull(order, "team_disabled")
         elif isinstance(c, SetHouse):
             self.house_enabled = c.enabled
-            self._emit(
-                AdminApplied(
-                    seq=seq,
-                    ts=ts,
-                    action=action,
-                    value=str(c.enabled).lower(),
-                    request_id=c.request_id,
-                )
-            )
+            self._emit(self._applied(seq, ts, action, c.enabled, c.request_id))
             if not c.enabled:
                 for team in self.teams.values():
                     if team.exempt:
@@ -189,26 +181,19 @@ class Exchange(Trading):
                             self._pull(order, "cancel_all")
         elif isinstance(c, SetRegistration):
             self.registration_open = c.open
-            self._emit(
-                AdminApplied(
-                    seq=seq,
-                    ts=ts,
-                    action=action,
-                    value=str(c.open).lower(),
-                    request_id=c.request_id,
-                )
-            )
+            self._emit(self._applied(seq, ts, action, c.open, c.request_id))
         else:
             self.clock_running = c.running
-            self._emit(
-                AdminApplied(
-                    seq=seq,
-                    ts=ts,
-                    action=action,
-                    value=str(c.running).lower(),
-                    request_id=c.request_id,
-                )
-            )
+            self._emit(self._applied(seq, ts, action, c.running, c.request_id))
+
+    @staticmethod
+    def _applied(
+        seq: int, ts: int, action: str, value: bool, request_id: str | None
+    ) -> AdminApplied:
+        """A switch the organisers flipped; the value as JSON spells it."""
+        return AdminApplied(
+            seq=seq, ts=ts, action=action, value=str(value).lower(), request_id=request_id
+        )
 
     # ------------------------------------------------------------------ session
 
