@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,14 +109,17 @@ def wrk(url: str, script: Path, seconds: int = 8) -> float:
 
 
 @contextmanager
-def cluster(tmp: Path, text: str = CONFIG, name: str = "session") -> Iterator[str]:
+def cluster(
+    tmp: Path, text: str = CONFIG, name: str = "session", engine_args: Sequence[str] = ()
+) -> Iterator[str]:
+    """An engine and a gateway over one fresh session, until both are up and trading."""
     config = tmp / f"{name}.toml"
     config.write_text(text)
     session = tmp / name
     port = free_port()
     py = [sys.executable, "-m", "engine.cli"]
     engine = subprocess.Popen(
-        [*py, "engine", "--data-dir", str(session), "--config", str(config)],
+        [*py, "engine", "--data-dir", str(session), "--config", str(config), *engine_args],
         stderr=subprocess.DEVNULL,
     )
     gateway = subprocess.Popen(

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks._support import free_port, record_session, wait_http
-from benchmarks.e2e import CONFIG, WRK_SCRIPT, latencies, pct, register, wrk
+from benchmarks.e2e import CONFIG, WRK_SCRIPT, cluster, latencies, pct, register, wrk
 from engine import log as logmod
 from engine.log.nats import server
 from engine.log.nats.client import NatsLog
@@ -36,29 +36,9 @@ PY = [sys.executable, "-m", "engine.cli"]
 
 @contextmanager
 def session(tmp: Path, name: str, nats_url: str | None) -> Iterator[str]:
-    config = tmp / "bench.toml"
-    config.write_text(CONFIG)
-    data = tmp / name
-    port = free_port()
     extra = ["--nats", nats_url, "--session", name] if nats_url else []
-    engine = subprocess.Popen(
-        [*PY, "engine", "--data-dir", str(data), "--config", str(config), *extra],
-        stderr=subprocess.DEVNULL,
-    )
-    gateway = subprocess.Popen(
-        [*PY, "gateway", "--data-dir", str(data), "--port", str(port), "--config", str(config)],
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/health")
-        while httpx.get(f"{url}/health").json()["data"]["phase"] != "continuous":
-            time.sleep(0.1)
+    with cluster(tmp, CONFIG, name, engine_args=extra) as url:
         yield url
-    finally:
-        for proc in (gateway, engine):
-            proc.terminate()
-            proc.wait(30)
 
 
 def orders_and_acks(tmp: Path, name: str, nats_url: str | None, quick: bool) -> dict[str, float]:
