@@ -110,22 +110,40 @@ def wrk(url: str, script: Path, seconds: int = 8) -> float:
 
 @contextmanager
 def cluster(
-    tmp: Path, text: str = CONFIG, name: str = "session", engine_args: Sequence[str] = ()
+    tmp: Path,
+    text: str = CONFIG,
+    name: str = "session",
+    engine_args: Sequence[str] = (),
+    gateways: int = 1,
+    procs: list[subprocess.Popen[bytes]] | None = None,
 ) -> Iterator[str]:
-    """An engine and a gateway over one fresh session, until both are up and trading."""
+    """An engine and its gateways over one fresh session, until they are up and trading.
+
+    More than one gateway share the port (``--reuse-port``); ``procs`` receives the
+    processes, engine first, for a caller that samples their CPU.
+    """
     config = tmp / f"{name}.toml"
     config.write_text(text)
     session = tmp / name
     port = free_port()
     py = [sys.executable, "-m", "engine.cli"]
-    engine = subprocess.Popen(
-        [*py, "engine", "--data-dir", str(session), "--config", str(config), *engine_args],
-        stderr=subprocess.DEVNULL,
-    )
-    gateway = subprocess.Popen(
-        [*py, "gateway", "--data-dir", str(session), "--port", str(port), "--config", str(config)],
-        stderr=subprocess.DEVNULL,
-    )
+    started = [
+        subprocess.Popen(
+            [*py, "engine", "--data-dir", str(session), "--config", str(config), *engine_args],
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    shared = ["--reuse-port"] if gateways > 1 else []
+    for number in range(gateways):
+        started.append(
+            subprocess.Popen(
+                [*py, "gateway", "--data-dir", str(session), "--port", str(port),
+                 "--config", str(config), "--gateway-id", f"gw-{number + 1}", *shared],
+                stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+    if procs is not None:
+        procs.extend(started)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/health")
@@ -133,7 +151,7 @@ def cluster(
             time.sleep(0.1)
         yield url
     finally:
-        for proc in (gateway, engine):
+        for proc in reversed(started):
             proc.terminate()
             proc.wait(30)
 
