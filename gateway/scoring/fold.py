@@ -47,7 +47,7 @@ from engine.records import (
     VolatilitySignal,
 )
 from gateway.scoring import kpis
-from gateway.scoring.state import Resting, TeamScore
+from gateway.scoring.team_score import Resting, TeamScore
 
 NAN = math.nan
 

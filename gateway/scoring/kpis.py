@@ -13,7 +13,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from engine.instruments import Instrument
-from gateway.scoring.state import Resting
+from gateway.scoring.team_score import Resting
 
 
 def covered(

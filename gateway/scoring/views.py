@@ -12,7 +12,7 @@ from engine.money import to_dollars as _dollars
 from engine.records import ROLES
 from gateway.scoring.fold import Scorer
 from gateway.scoring.ranking import ranked
-from gateway.scoring.state import TeamScore
+from gateway.scoring.team_score import TeamScore
 
 
 def _round(value: float | None) -> float | None:
