@@ -55,12 +55,12 @@ def _str(node: ast.expr | None) -> str | None:
 
 
 def message_types() -> set[str]:
-    """Every ``type`` of a stream message: the first argument of ``Message(...)`` or
+    """Every ``type`` of a stream message: the first argument of ``StreamMessage(...)`` or
     ``encode_body(...)`` anywhere in the gateway."""
     found: set[str] = set()
     for _, tree in _trees("gateway"):
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _name(node.func) in ("Message", "encode_body"):
+            if isinstance(node, ast.Call) and _name(node.func) in ("StreamMessage", "encode_body"):
                 value = _str(node.args[0]) if node.args else None
                 if value is not None:
                     found.add(value)
