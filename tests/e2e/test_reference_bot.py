@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.server import ROOT, Server, running_server
+from tests.e2e.server import FAST_CONFIG, ROOT, Server, running_server
 
 BOT = r"""
 import sys
@@ -85,10 +85,18 @@ print("BOT DONE")
 """
 
 
+ADMIN = "reference-admin"
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("reference"), "--no-retail") as srv:
+    config = f'{FAST_CONFIG}\n[admin]\ntoken = "{ADMIN}"\n'
+    with running_server(tmp_path_factory.mktemp("reference"), "--no-retail", config=config) as srv:
         srv.wait_continuous()
+        # the clock stopped: the house's quotes stay where the bot read them, so its
+        # passive bid (5% under the best bid) rests whatever the machine's speed
+        r = httpx.post(f"{srv.url}/admin/session/stop", headers={"X-Admin-Token": ADMIN})
+        assert r.status_code == 200, r.text
         yield srv
 
 
