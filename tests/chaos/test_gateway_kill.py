@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
-from tests.chaos.cluster import Cluster
+from tests.chaos.cluster import Cluster, fair
 from tests.e2e.server import free_port
 from tests.procs import Proc
 
@@ -58,7 +58,7 @@ def test_a_bot_resumes_on_another_gateway_and_a_restart_rebuilds(
                     "instrument_id": "SPY_440_PUT",
                     "side": "buy",
                     "quantity": 1,
-                    "price": 0.5 + n / 100,
+                    "price": round(fair(cluster.url, "SPY_440_PUT") * 0.9 + n / 100, 2),
                 },
             )
             assert r.status_code == 200, r.text
@@ -71,7 +71,12 @@ def test_a_bot_resumes_on_another_gateway_and_a_restart_rebuilds(
             f"http://127.0.0.1:{second_port}/orders",
             headers=headers,
             timeout=10,
-            json={"instrument_id": "SPY_440_PUT", "side": "buy", "quantity": 1, "price": 0.4},
+            json={
+                "instrument_id": "SPY_440_PUT",
+                "side": "buy",
+                "quantity": 1,
+                "price": round(fair(cluster.url, "SPY_440_PUT") * 0.85, 2),
+            },
         )
         assert r.status_code == 200, r.text
         last = before[-1]["seq"]

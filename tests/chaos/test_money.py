@@ -11,7 +11,6 @@ Registration closed or full is refused with its code, and nothing reaches the lo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 

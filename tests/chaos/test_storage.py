@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from engine.replay.verify import verify
-from tests.chaos.cluster import Bot, Cluster, running_cluster
+from tests.chaos.cluster import Bot, Cluster, fair, running_cluster
 from tests.procs import Proc, wait_until
 
 
@@ -41,7 +41,7 @@ def order(cluster: Cluster, bot: Bot, n: int) -> httpx.Response:
             "instrument_id": "SPY_440_CALL",
             "side": "buy" if n % 2 else "sell",
             "quantity": 1,
-            "price": 1.00 + (n % 5) * 0.01,
+            "price": round(fair(cluster.url, "SPY_440_CALL") + (n % 5) * 0.01, 2),
         },
     )
 

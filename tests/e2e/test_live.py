@@ -90,9 +90,10 @@ def test_a_maker_rests_and_a_taker_crosses(server: Server) -> None:
         assert recv(mm_ws)["type"] == "position_snapshot"
         assert recv(hf_ws)["type"] == "position_snapshot"
         wait_continuous(mm_ws)
+        price = round(server.fair("SPX_4300_PUT"), 2)  # inside the price band
 
         rest = post(
-            server, "/orders", mm["api_key"], limit("sell", 10, 25.00, instrument="SPX_4300_PUT")
+            server, "/orders", mm["api_key"], limit("sell", 10, price, instrument="SPX_4300_PUT")
         )
         assert rest.status_code == 200, rest.text
         resting = rest.json()
@@ -107,12 +108,15 @@ def test_a_maker_rests_and_a_taker_crosses(server: Server) -> None:
         assert ack["data"]["order_id"] == maker_order
 
         take = post(
-            server, "/orders", hf["api_key"], limit("buy", 4, 25.10, instrument="SPX_4300_PUT")
+            server,
+            "/orders",
+            hf["api_key"],
+            limit("buy", 4, round(price + 0.10, 2), instrument="SPX_4300_PUT"),
         )
         assert take.status_code == 200, take.text
         taken = take.json()["data"]
         assert taken["status"] == "filled"
-        assert taken["fills"][0]["price"] == 25.00  # the maker's price
+        assert taken["fills"][0]["price"] == price  # the maker's price
         assert taken["fills"][0]["liquidity_type"] == "taker"
 
         maker_fill = recv_until(mm_ws, lambda m: m["type"] == "execution_report")[-1]["data"]
@@ -121,7 +125,7 @@ def test_a_maker_rests_and_a_taker_crosses(server: Server) -> None:
     assert maker_fill["side"] == "sell"
     assert maker_fill["liquidity_type"] == "maker"
     assert maker_fill["executed_quantity"] == 4
-    assert maker_fill["executed_price"] == 25.00
+    assert maker_fill["executed_price"] == price
     assert maker_fill["remaining_quantity"] == 6
     assert maker_fill["order_status"] == "partially_filled"
     assert maker_fill["fees"] == pytest.approx(4 * 0.02)  # market maker rebate
@@ -136,10 +140,10 @@ def test_a_maker_rests_and_a_taker_crosses(server: Server) -> None:
     )
     assert get(server, "/positions", hf["api_key"]).json()["data"]["positions"]["SPX_4300_PUT"] == 4
     book = get(server, "/orderbook/SPX_4300_PUT", None).json()["data"]
-    assert book["asks"][0]["price"] == 25.00
+    assert book["asks"][0]["price"] == price
     assert book["asks"][0]["quantity"] == 6
     assert book["bids"] == []
-    assert book["last"] == 25.00
+    assert book["last"] == price
 
 
 def test_a_resumed_stream_equals_an_unbroken_one(server: Server) -> None:
@@ -154,8 +158,9 @@ def test_a_resumed_stream_equals_an_unbroken_one(server: Server) -> None:
             head = recv_until(flaky, lambda m: m["type"] == "tick_start")
             last_seen = head[-1]["seq"]
         # trade on while the flaky bot is away
-        post(server, "/orders", mm["api_key"], limit("sell", 5, 30.00, instrument="SPY_440_CALL"))
-        fill = post(server, "/orders", key, limit("buy", 5, 30.00, instrument="SPY_440_CALL"))
+        price = round(server.fair("SPY_440_CALL"), 2)  # inside the price band
+        post(server, "/orders", mm["api_key"], limit("sell", 5, price, instrument="SPY_440_CALL"))
+        fill = post(server, "/orders", key, limit("buy", 5, price, instrument="SPY_440_CALL"))
         assert fill.json()["data"]["status"] == "filled"
         unbroken = recv_until(steady, lambda m: m["type"] == "execution_report")
         unbroken += recv_until(steady, lambda m: m["type"] == "tick_start")
