@@ -58,5 +58,6 @@ def test_an_upgrade_with_trailing_bytes_is_400_and_one_line_without_a_traceback(
     written = quiet.gateway.lines[start:]
     assert not [line for line in written if "Traceback" in line or "Error in ASGI" in line]
     refused = [line for line in written if "refused a WebSocket upgrade" in line]
+    print(f"{ATTEMPTS} malformed upgrades: {len(refused)} log lines, {len(written)} in all")
     assert 1 <= len(refused) <= ATTEMPTS
     assert len(written) <= ATTEMPTS  # nothing else per request
