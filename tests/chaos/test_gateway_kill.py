@@ -55,10 +55,12 @@ def test_a_bot_resumes_on_another_gateway_and_a_restart_rebuilds(
                 headers=headers,
                 timeout=10,
                 json={
-                    "instrument_id": "SPY_440_PUT",
+                    "instrument_id": "SPY",
                     "side": "buy",
                     "quantity": 1,
-                    "price": round(fair(cluster.url, "SPY_440_PUT") * 0.9 + n / 100, 2),
+                    # the underlying, under fair value: the orders rest for the whole test,
+                    # and an option's band would move under them with the volatility regime
+                    "price": round(fair(cluster.url, "SPY") * 0.9 + n / 100, 2),
                 },
             )
             assert r.status_code == 200, r.text
@@ -72,10 +74,10 @@ def test_a_bot_resumes_on_another_gateway_and_a_restart_rebuilds(
             headers=headers,
             timeout=10,
             json={
-                "instrument_id": "SPY_440_PUT",
+                "instrument_id": "SPY",
                 "side": "buy",
                 "quantity": 1,
-                "price": round(fair(cluster.url, "SPY_440_PUT") * 0.85, 2),
+                "price": round(fair(f"http://127.0.0.1:{second_port}", "SPY") * 0.85, 2),
             },
         )
         assert r.status_code == 200, r.text

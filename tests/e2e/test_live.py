@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.e2e.server import Server, running_server
+from tests.e2e.server import Server, inside_band, running_server
 
 Msg = dict[str, Any]
 OPTION = "SPX_4400_CALL"
@@ -185,7 +185,8 @@ def test_a_rejected_order_is_a_rest_error_and_nothing_on_the_stream(server: Serv
         assert r.json()["error"]["code"] == "INVALID_INSTRUMENT"
         # the next accepted order's ack follows the previous message directly: no hidden message
         before = recv_until(ws, lambda m: m["type"] == "tick_start")[-1]["seq"]
-        ok = post(server, "/orders", key, limit("buy", 1, 0.05, instrument="SPY_420_PUT"))
+        price = inside_band(server.fair("SPY"), 0.9)
+        ok = post(server, "/orders", key, limit("buy", 1, price, instrument="SPY"))
         assert ok.status_code == 200, ok.text
         after = recv_until(ws, lambda m: m["type"] == "new_order_ack")
     # only the market's own messages may come between (news and signals arrive when the
@@ -198,7 +199,8 @@ def test_a_rejected_order_is_a_rest_error_and_nothing_on_the_stream(server: Serv
 def test_teams_are_isolated(server: Server) -> None:
     a = server.register("iso-a", "hedge_fund")
     b = server.register("iso-b", "arbitrage")
-    placed = post(server, "/orders", b["api_key"], limit("buy", 2, 0.10, instrument="SPY_460_CALL"))
+    price = inside_band(server.fair("SPY"), 0.9)
+    placed = post(server, "/orders", b["api_key"], limit("buy", 2, price, instrument="SPY"))
     b_order = placed.json()["order_id"]
     # A cannot cancel B's order, nor read B's positions
     r = httpx.delete(f"{server.url}/orders/{b_order}", headers={"X-API-Key": a["api_key"]})
