@@ -260,9 +260,7 @@ class PriceLimitsConfig(_Section, frozen=True, kw_only=True):
     out-of-band price.
     """
 
-    # off until the gateway, e2e and chaos tests and the recorded sessions price inside
-    # it (their fixed prices are far from fair value); the core tests switch it on
-    enabled: bool = False
+    enabled: bool = True
     max_deviation_percent: int = 20
     option_min_deviation_cents: int = 50
     through_band: Literal["trade_within", "refuse"] = "trade_within"

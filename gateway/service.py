@@ -19,6 +19,7 @@ import trio
 from engine.config import Config
 from engine.records import CancelOrder, Command
 from engine.wire import Reply
+from gateway import registration
 from gateway.budget import Budget
 from gateway.engine_client import EngineUnavailable
 from gateway.errors import ApiError
@@ -184,6 +185,9 @@ class Gateway:
     async def register(self, body: bytes) -> dict[str, Any]:
         api_key = secrets.token_urlsafe(32)
         command = validate.registration(body, hash_key(api_key))
+        # closed or full: answered here from the projection, the log stays as it is
+        await self.read_barrier()
+        registration.precheck(self.projection)
         reply = await self._send(command)
         data = decisions.registered(reply.events)
         return {**data, "api_key": api_key}

@@ -84,16 +84,21 @@ def bots(url: str) -> tuple[str, str, str]:
 
 
 def trade_once(url: str, maker: str, fund: str, n: int) -> None:
-    """One round: the maker quotes, the fund takes, a little at a time."""
+    """One round: the maker quotes, the fund takes, a little at a time.
+
+    The quote sits around the model's fair value: the price band refuses one far from it.
+    """
     with httpx.Client(base_url=url, timeout=10) as c:
+        fair = float(c.get("/orderbook/SPY_440_CALL").json()["data"]["fair"])
+        bid = round(fair - 0.05 + (n % 5) * 0.01, 2)
         c.post(
             "/quotes",
             headers={"X-API-Key": maker},
             json={
                 "instrument_id": "SPY_440_CALL",
-                "bid_price": 1.00 + n * 0.01,
+                "bid_price": bid,
                 "bid_size": 2,
-                "ask_price": 1.05 + n * 0.01,
+                "ask_price": round(bid + 0.05, 2),
                 "ask_size": 2,
             },
         )

@@ -57,6 +57,7 @@ from engine.records import (
     RegisterTeam,
     SetClock,
     SetHouse,
+    SetRegistration,
     StartSession,
     SubmitOrder,
     SubmitQuote,
@@ -96,6 +97,7 @@ FROM_GATEWAY = (
     DisableTeam,
     SetHouse,
     SetClock,
+    SetRegistration,
 )
 
 Answer: TypeAlias = Callable[[Reply | Refused], None]

@@ -106,6 +106,9 @@ class Projection(Views):
         self.phase = "closed"
         self.tick_number = 0
         self.teams: dict[str, TeamState] = {}
+        # as the core decides registrations: open or closed, and teams with a key so far
+        self.registration_open = True
+        self.registered_teams = 0
         self._by_key_hash: dict[str, TeamState] = {}
         self._streaming: list[TeamState] = []  # registration order
         self.broadcasts: dict[str, int] = {}  # role -> broadcasts to it since it streams
@@ -177,6 +180,7 @@ class Projection(Views):
             case StartSession():
                 self.session_id = record.session_id
                 self._configure(configmod.from_json(record.config))
+                self.registration_open = self.config.teams.registration_open
                 self.expiry = instrumentsmod.expiry_date(self.config, record.ts)
             case TeamRegistered():
                 return self._registered(record, ts)
@@ -213,6 +217,8 @@ class Projection(Views):
             case AdminApplied():
                 if record.action == "disable_team" and record.team_id in self.teams:
                     self.teams[record.team_id].disabled = True
+                elif record.action == "set_registration":
+                    self.registration_open = record.value == "true"
         return []
 
     def _underlying_prices(self, r: UnderlyingPrices) -> None:
@@ -244,6 +250,7 @@ class Projection(Views):
         self.teams[r.team_id] = team
         if not team.streams:
             return []
+        self.registered_teams += 1
         self._by_key_hash[r.api_key_hash] = team
         self._streaming.append(team)
         team.base = self.broadcasts.setdefault(team.role, 0)

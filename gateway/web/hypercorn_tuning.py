@@ -48,6 +48,8 @@ from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.typing import H11SendableEvent
 from wsproto.connection import ConnectionState
 
+from gateway.web.refusals import UpgradeRefused, refusals
+
 log = logging.getLogger("tradepit.gateway")
 
 
@@ -149,8 +151,8 @@ class ContainedTCPServer(TCPServer):
     async def run(self) -> None:
         try:
             await super().run()
-        except Exception:
-            log.warning("a connection failed inside hypercorn; closed it", exc_info=True)
+        except Exception as exc:  # a peer's malformed bytes: one line, rate-limited
+            refusals.refused("a connection hypercorn could not handle", repr(exc))
 
     def _websocket(self) -> bool:
         protocol = getattr(self, "protocol", None)
@@ -205,7 +207,15 @@ class FramingWSStream(WSStream):
         self.handshake.extensions = None  # offer no permessage-deflate
         # in the scope before the app's accept returns, so the app sees it from then on
         self.scope["extensions"][FRAMES] = {}
-        await super()._accept(message)
+        try:
+            await super()._accept(message)
+        except h11.LocalProtocolError as exc:
+            # h11 dropped the upgrade (bytes came after the request) and hypercorn has
+            # answered 400: nothing to switch to, and nothing a traceback would explain
+            # not a WebSocket: when the app ends, hypercorn closes the stream without
+            # adding a WebSocket close frame after the 400
+            self.state = ASGIWebsocketState.HTTPCLOSED
+            raise UpgradeRefused(str(exc)) from None
 
     async def app_send(self, message: Any) -> None:
         if message is None or message["type"] != FRAMES:

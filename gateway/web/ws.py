@@ -43,6 +43,7 @@ from gateway.streams import (
     SnapshotRequired,
 )
 from gateway.web.hypercorn_tuning import FRAMES
+from gateway.web.refusals import UpgradeRefused, refusals
 
 Scope = dict[str, Any]
 Receive = Any
@@ -92,9 +93,13 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         if event["type"] != "websocket.connect":
             return
         # accept first, so a refusal reaches the client as a close code, not an HTTP 403
-        await send(
-            {"type": "websocket.accept", "headers": [(b"x-gateway-id", gw.gateway_id.encode())]}
-        )
+        try:
+            await send(
+                {"type": "websocket.accept", "headers": [(b"x-gateway-id", gw.gateway_id.encode())]}
+            )
+        except UpgradeRefused as exc:
+            refusals.refused("a WebSocket upgrade", str(exc))
+            return
         if full:
             limit = gw.settings.ws_max_connections
             await _close(send, WS_GATEWAY_FULL, f"gateway full (at most {limit} connections)")

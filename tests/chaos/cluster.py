@@ -133,18 +133,28 @@ class Bot:
     stream: list[dict[str, object]] = field(default_factory=list)
 
 
+def fair(url: str, instrument_id: str) -> float:
+    """The model's fair value at the last tick, which the price band is centred on."""
+    book = httpx.get(f"{url}/orderbook/{instrument_id}", timeout=30).json()["data"]
+    mark: float = book["mark"]
+    return mark
+
+
 def trade(bot: Bot, url: str, stop: threading.Event, index: int) -> None:
     """Post orders back to back until told to stop; keep every answer."""
     ids = itertools.count()
+    # a few cents around fair value at the start: inside the price band for the test
+    base = {iid: round(fair(url, iid), 2) for iid in INSTRUMENTS}
     with httpx.Client(base_url=url, headers={"X-API-Key": bot.key}, timeout=30) as client:
         while not stop.is_set():
             n = next(ids)
             side = "buy" if (n + index) % 2 else "sell"
+            instrument_id = INSTRUMENTS[n % len(INSTRUMENTS)]
             body = {
-                "instrument_id": INSTRUMENTS[n % len(INSTRUMENTS)],
+                "instrument_id": instrument_id,
                 "side": side,
                 "quantity": 1,
-                "price": 10.00 + (n % 7) * 0.01,
+                "price": round(base[instrument_id] + (n % 7) * 0.01, 2),
                 "client_order_id": f"{bot.name}-{n}",
             }
             try:
@@ -155,6 +165,9 @@ def trade(bot: Bot, url: str, stop: threading.Event, index: int) -> None:
             answer = r.json()
             if answer["success"]:
                 bot.acked.append(answer["order_id"])
+            elif answer["error"]["details"].get("reason") == "out_of_band":
+                # fair value jumped (a volatility regime change): price again, as a bot would
+                base[instrument_id] = round(fair(url, instrument_id), 2)
             elif answer["error"]["code"] == "SERVICE_UNAVAILABLE":
                 bot.unavailable.append(
                     {"status": r.status_code, **answer["error"], **dict(r.headers)}

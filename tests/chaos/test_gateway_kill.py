@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
-from tests.chaos.cluster import Cluster
+from tests.chaos.cluster import Cluster, fair
 from tests.e2e.server import free_port
 from tests.procs import Proc
 
@@ -55,10 +55,12 @@ def test_a_bot_resumes_on_another_gateway_and_a_restart_rebuilds(
                 headers=headers,
                 timeout=10,
                 json={
-                    "instrument_id": "SPY_440_PUT",
+                    "instrument_id": "SPY",
                     "side": "buy",
                     "quantity": 1,
-                    "price": 0.5 + n / 100,
+                    # the underlying, under fair value: the orders rest for the whole test,
+                    # and an option's band would move under them with the volatility regime
+                    "price": round(fair(cluster.url, "SPY") * 0.9 + n / 100, 2),
                 },
             )
             assert r.status_code == 200, r.text
@@ -71,7 +73,12 @@ def test_a_bot_resumes_on_another_gateway_and_a_restart_rebuilds(
             f"http://127.0.0.1:{second_port}/orders",
             headers=headers,
             timeout=10,
-            json={"instrument_id": "SPY_440_PUT", "side": "buy", "quantity": 1, "price": 0.4},
+            json={
+                "instrument_id": "SPY",
+                "side": "buy",
+                "quantity": 1,
+                "price": round(fair(f"http://127.0.0.1:{second_port}", "SPY") * 0.85, 2),
+            },
         )
         assert r.status_code == 200, r.text
         last = before[-1]["seq"]

@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.e2e.server import Server, running_server
+from tests.e2e.server import Server, inside_band, running_server
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,15 @@ def victim(server: Server) -> dict[str, str]:
     r = httpx.post(
         f"{server.url}/orders",
         headers={"X-API-Key": team["api_key"]},
-        json={"instrument_id": "SPY_420_PUT", "side": "buy", "quantity": 1, "price": 0.01},
+        # the underlying, 10% under fair value: inside the price band and out of reach of
+        # a volatility regime change (options' fair values jump with it; the band follows
+        # and would cancel a resting option order left outside it)
+        json={
+            "instrument_id": "SPY",
+            "side": "buy",
+            "quantity": 1,
+            "price": inside_band(server.fair("SPY"), 0.9),
+        },
     )
     assert r.status_code == 200, r.text
     return {**team, "order_id": r.json()["order_id"]}
@@ -170,8 +178,11 @@ def test_unknown_role(server: Server) -> None:
     assert_error(r, 422)
 
 
-def test_a_repeated_client_order_id_answers_the_original(attacker: httpx.Client) -> None:
-    body = {**GOOD, "price": 0.05, "client_order_id": "same-id"}
+def test_a_repeated_client_order_id_answers_the_original(
+    server: Server, attacker: httpx.Client
+) -> None:
+    price = inside_band(server.fair("SPX_4400_CALL"), 0.9)  # rests, inside the price band
+    body = {**GOOD, "price": price, "client_order_id": "same-id"}
     first = attacker.post("/orders", json=body)
     second = attacker.post("/orders", json=body)
     assert first.status_code == second.status_code == 200

@@ -18,8 +18,10 @@ import httpx
 import pytest
 
 from engine.replay.verify import verify
-from tests.chaos.cluster import Bot, Cluster, running_cluster
+from tests.chaos.cluster import Bot, Cluster, fair, running_cluster
 from tests.procs import Proc, wait_until
+
+PRICES: dict[str, float] = {}  # cluster url -> a price inside the band
 
 
 @contextlib.contextmanager
@@ -33,6 +35,8 @@ def small_disk(path: Path, size: str) -> Iterator[Path]:
 
 
 def order(cluster: Cluster, bot: Bot, n: int) -> httpx.Response:
+    # priced from the fair value read once, while the gateway can still read the log
+    base = PRICES.setdefault(cluster.url, round(fair(cluster.url, "SPY_440_CALL"), 2))
     return httpx.post(
         f"{cluster.url}/orders",
         headers={"X-API-Key": bot.key},
@@ -41,7 +45,7 @@ def order(cluster: Cluster, bot: Bot, n: int) -> httpx.Response:
             "instrument_id": "SPY_440_CALL",
             "side": "buy" if n % 2 else "sell",
             "quantity": 1,
-            "price": 1.00 + (n % 5) * 0.01,
+            "price": round(base + (n % 5) * 0.01, 2),
         },
     )
 

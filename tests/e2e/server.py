@@ -27,6 +27,12 @@ auction_ticks = 1
 """
 
 
+def inside_band(fair: float, fraction: float) -> float:
+    """``fraction`` of a fair value, to the cent: 0.9 is a bid that rests (the house
+    quotes closer) and stays inside a 20% band while fair value drifts a little."""
+    return max(round(fair * fraction, 2), 0.01)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -62,6 +68,12 @@ class Server:
             timeout,
             "continuous trading",
         )
+
+    def fair(self, instrument_id: str) -> float:
+        """The model's fair value at the last tick: the price band is centred on it."""
+        data = httpx.get(f"{self.url}/orderbook/{instrument_id}", timeout=30).json()["data"]
+        fair: float = data["mark"]  # this tick's fair value; "fair" is the book's last change
+        return fair
 
     def register(self, name: str, role: str) -> dict[str, str]:
         r = httpx.post(f"{self.url}/game/teams/register", json={"team_name": name, "role": role})

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.server import FAST_CONFIG, Server, running_server
+from tests.e2e.server import FAST_CONFIG, Server, inside_band, running_server
 
 TOKEN = "organiser-secret-token"
 
@@ -26,7 +26,9 @@ def admin(server: Server, path: str, token: str | None = TOKEN, **headers: str) 
     return httpx.post(f"{server.url}/admin/{path}", headers=headers, timeout=30)
 
 
-def order(server: Server, key: str, price: float = 0.05) -> httpx.Response:
+def order(server: Server, key: str, price: float | None = None) -> httpx.Response:
+    if price is None:  # resting, inside the price band
+        price = inside_band(server.fair("SPY_420_PUT"), 0.9)
     return httpx.post(
         f"{server.url}/orders",
         headers={"X-API-Key": key},

@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.e2e.server import Server, running_server
+from tests.e2e.server import Server, inside_band, running_server
 
 Msg = dict[str, Any]
 OPTION = "SPX_4400_CALL"
@@ -90,9 +90,10 @@ def test_a_maker_rests_and_a_taker_crosses(server: Server) -> None:
         assert recv(mm_ws)["type"] == "position_snapshot"
         assert recv(hf_ws)["type"] == "position_snapshot"
         wait_continuous(mm_ws)
+        price = round(server.fair("SPX_4300_PUT"), 2)  # inside the price band
 
         rest = post(
-            server, "/orders", mm["api_key"], limit("sell", 10, 25.00, instrument="SPX_4300_PUT")
+            server, "/orders", mm["api_key"], limit("sell", 10, price, instrument="SPX_4300_PUT")
         )
         assert rest.status_code == 200, rest.text
         resting = rest.json()
@@ -107,12 +108,15 @@ def test_a_maker_rests_and_a_taker_crosses(server: Server) -> None:
         assert ack["data"]["order_id"] == maker_order
 
         take = post(
-            server, "/orders", hf["api_key"], limit("buy", 4, 25.10, instrument="SPX_4300_PUT")
+            server,
+            "/orders",
+            hf["api_key"],
+            limit("buy", 4, round(price + 0.10, 2), instrument="SPX_4300_PUT"),
         )
         assert take.status_code == 200, take.text
         taken = take.json()["data"]
         assert taken["status"] == "filled"
-        assert taken["fills"][0]["price"] == 25.00  # the maker's price
+        assert taken["fills"][0]["price"] == price  # the maker's price
         assert taken["fills"][0]["liquidity_type"] == "taker"
 
         maker_fill = recv_until(mm_ws, lambda m: m["type"] == "execution_report")[-1]["data"]
@@ -121,7 +125,7 @@ def test_a_maker_rests_and_a_taker_crosses(server: Server) -> None:
     assert maker_fill["side"] == "sell"
     assert maker_fill["liquidity_type"] == "maker"
     assert maker_fill["executed_quantity"] == 4
-    assert maker_fill["executed_price"] == 25.00
+    assert maker_fill["executed_price"] == price
     assert maker_fill["remaining_quantity"] == 6
     assert maker_fill["order_status"] == "partially_filled"
     assert maker_fill["fees"] == pytest.approx(4 * 0.02)  # market maker rebate
@@ -136,10 +140,10 @@ def test_a_maker_rests_and_a_taker_crosses(server: Server) -> None:
     )
     assert get(server, "/positions", hf["api_key"]).json()["data"]["positions"]["SPX_4300_PUT"] == 4
     book = get(server, "/orderbook/SPX_4300_PUT", None).json()["data"]
-    assert book["asks"][0]["price"] == 25.00
+    assert book["asks"][0]["price"] == price
     assert book["asks"][0]["quantity"] == 6
     assert book["bids"] == []
-    assert book["last"] == 25.00
+    assert book["last"] == price
 
 
 def test_a_resumed_stream_equals_an_unbroken_one(server: Server) -> None:
@@ -154,8 +158,9 @@ def test_a_resumed_stream_equals_an_unbroken_one(server: Server) -> None:
             head = recv_until(flaky, lambda m: m["type"] == "tick_start")
             last_seen = head[-1]["seq"]
         # trade on while the flaky bot is away
-        post(server, "/orders", mm["api_key"], limit("sell", 5, 30.00, instrument="SPY_440_CALL"))
-        fill = post(server, "/orders", key, limit("buy", 5, 30.00, instrument="SPY_440_CALL"))
+        price = round(server.fair("SPY_440_CALL"), 2)  # inside the price band
+        post(server, "/orders", mm["api_key"], limit("sell", 5, price, instrument="SPY_440_CALL"))
+        fill = post(server, "/orders", key, limit("buy", 5, price, instrument="SPY_440_CALL"))
         assert fill.json()["data"]["status"] == "filled"
         unbroken = recv_until(steady, lambda m: m["type"] == "execution_report")
         unbroken += recv_until(steady, lambda m: m["type"] == "tick_start")
@@ -180,7 +185,8 @@ def test_a_rejected_order_is_a_rest_error_and_nothing_on_the_stream(server: Serv
         assert r.json()["error"]["code"] == "INVALID_INSTRUMENT"
         # the next accepted order's ack follows the previous message directly: no hidden message
         before = recv_until(ws, lambda m: m["type"] == "tick_start")[-1]["seq"]
-        ok = post(server, "/orders", key, limit("buy", 1, 0.05, instrument="SPY_420_PUT"))
+        price = inside_band(server.fair("SPY"), 0.9)
+        ok = post(server, "/orders", key, limit("buy", 1, price, instrument="SPY"))
         assert ok.status_code == 200, ok.text
         after = recv_until(ws, lambda m: m["type"] == "new_order_ack")
     # only the market's own messages may come between (news and signals arrive when the
@@ -193,7 +199,8 @@ def test_a_rejected_order_is_a_rest_error_and_nothing_on_the_stream(server: Serv
 def test_teams_are_isolated(server: Server) -> None:
     a = server.register("iso-a", "hedge_fund")
     b = server.register("iso-b", "arbitrage")
-    placed = post(server, "/orders", b["api_key"], limit("buy", 2, 0.10, instrument="SPY_460_CALL"))
+    price = inside_band(server.fair("SPY"), 0.9)
+    placed = post(server, "/orders", b["api_key"], limit("buy", 2, price, instrument="SPY"))
     b_order = placed.json()["order_id"]
     # A cannot cancel B's order, nor read B's positions
     r = httpx.delete(f"{server.url}/orders/{b_order}", headers={"X-API-Key": a["api_key"]})

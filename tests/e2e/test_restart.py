@@ -103,10 +103,9 @@ def test_sigkill_of_serve_takes_its_children_and_the_next_serve_starts(serve: Se
 
 
 def passive_bid(url: str, instrument_id: str) -> float:
-    """A bid under the house's best one (so it rests), inside any price band."""
-    bids = httpx.get(f"{url}/orderbook/{instrument_id}", timeout=10).json()["data"]["bids"]
-    price: float = bids[0]["price"]
-    return round(price * 0.95, 2)
+    """10% under the last tick's fair value: under the house's bid, inside the band."""
+    mark: float = httpx.get(f"{url}/orderbook/{instrument_id}", timeout=10).json()["data"]["mark"]
+    return round(mark * 0.9, 2)
 
 
 def _trade(url: str, key: str, stop: threading.Event, acked: list[str]) -> None:

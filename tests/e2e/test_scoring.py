@@ -45,7 +45,7 @@ def test_live_leaderboard_equals_inspect_and_results(tmp_path: Path) -> None:
             server.wait_continuous()
             for iid in ("SPX_4400_CALL", "SPX_4400_PUT"):
                 book = httpx.get(f"{url}/orderbook/{iid}").json()["data"]
-                fair = book["fair"] or book["mark"]
+                fair = book["mark"]  # the model's fair value at the last tick
                 r = httpx.post(
                     f"{url}/quotes",
                     headers={"X-API-Key": mm_key},
