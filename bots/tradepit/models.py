@@ -133,6 +133,8 @@ class StandingRow(msgspec.Struct):
     bonuses: float
     requirements_met: bool
     unmet: list[str]
+    volume: int = 0
+    trades: int = 0
     position: int = 0
     positions: dict[str, int] = {}
     delta: float | None = None

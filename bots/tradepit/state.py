@@ -13,6 +13,10 @@ def multiplier(instrument_id: str) -> int:
     return 100 if instrument_id.endswith(("_CALL", "_PUT")) else 1
 
 
+#: Signals and headlines kept: the latest ones are what a strategy reads
+KEEP = 100
+
+
 @dataclass
 class Order:
     order_id: str
@@ -71,11 +75,13 @@ class State:
             self.score = msg.data
         elif isinstance(msg, m.Signal):
             self.signals.append(msg.data)
+            del self.signals[:-KEEP]
         elif isinstance(msg, m.Event):
             if msg.data.get("event_type") == "phase_changed":
                 self.phase = str(msg.data["phase"])
             elif msg.data.get("event_type") == "news":
                 self.news.append(msg.data)
+                del self.news[:-KEEP]
 
     def _fill(self, f: m.ExecutionData) -> None:
         self.fills.append(f)
