@@ -54,6 +54,7 @@ class Client:
         #: the seq of the newest message of our stream we know of (the stream keeps it)
         self.known_seq = 0
         self.retries = 0
+        self.rate_limited = 0  # RATE_LIMIT_EXCEEDED answers: the bucket should keep this 0
 
     async def __aenter__(self) -> Client:
         return self
@@ -164,6 +165,7 @@ class Client:
             try:
                 return await self._send("POST", "/orders", models.OrderResult, json=body)
             except RateLimited as exc:
+                self.rate_limited += 1
                 self.bucket.hold(exc.retry_after or 0.1)
                 continue
             except (*_AMBIGUOUS, Unavailable) as exc:
@@ -239,6 +241,7 @@ class Client:
             try:
                 return await self._write("POST", "/quotes", models.QuoteResult, body)
             except RateLimited as exc:
+                self.rate_limited += 1
                 self.bucket.hold(exc.retry_after or 0.1)
 
     async def cancel(self, order_id: str) -> models.Cancelled:

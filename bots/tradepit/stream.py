@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tradepit import messages as m
 from tradepit.client import Client
-from tradepit.errors import ApiError, SnapshotRequired, TradepitError
+from tradepit.errors import ApiError, SnapshotRequired, TradepitError, Unauthorized
 from tradepit.state import State
 
 #: Close codes after which resuming cannot help.
@@ -69,7 +69,7 @@ class Stream:
         if self._ws is not None:
             self._ws.transport.abort()
 
-    def _deliver(self, raw: Any, msg: m.Message | m.Other) -> bool:
+    def _deliver(self, msg: m.Message | m.Other) -> bool:
         """Apply a message in order; False for a duplicate. A gap raises."""
         last = self.last_seq
         if isinstance(msg, m.PositionSnapshot) and last is None:
@@ -109,8 +109,10 @@ class Stream:
                     self.last_seq = None
             except SnapshotRequired:
                 self.last_seq = None
+            except Unauthorized as exc:
+                raise TradepitError(f"stream refused: {exc}") from exc
             except (_Gap, OSError, TimeoutError, httpx.TransportError, ApiError):
-                pass
+                pass  # a break of any kind: page what is missing, then resume
             except websockets.InvalidHandshake:
                 pass
             finally:
@@ -126,7 +128,7 @@ class Stream:
         async for d in self.client.events_from(self.last_seq):
             raw = msgspec.json.encode(d)
             msg = m.decode(raw)
-            if self._deliver(raw, msg):
+            if self._deliver(msg):
                 yield msg, raw
 
     async def _receive(self, ws: ClientConnection) -> AsyncIterator[Item]:
@@ -140,7 +142,7 @@ class Stream:
                     raise _Gap()
                 continue
             msg = m.decode(raw)
-            if self._deliver(raw, msg):
+            if self._deliver(msg):
                 yield msg, raw
 
 

@@ -32,6 +32,7 @@ async def _scenario(url: str, key_file: Path) -> None:
 
         # twelve orders at a role rate of five a second: the bucket paces them, no 429
         placed = [await client.place_order("SPY_440_PUT", "buy", 1, 0.01) for _ in range(12)]
+        assert client.rate_limited == 0
         assert len({p.client_order_id for p in placed}) == 12
         assert all(p.status == "new" and not p.duplicate for p in placed)
         # the same client id again is the same order, not a second one
