@@ -96,6 +96,7 @@ async def _scenario(cluster: Cluster) -> None:
         assert [m["seq"] for m in got] == list(range(1, len(got) + 1))
         assert got == await _server_stream(cluster.url, client.api_key, got[-1]["seq"])
         assert stream.connects > DROPS  # every drop was followed by a resume
+        assert stream.pages >= stream.connects - 1  # each resume paged /events first
         assert client.retries > 0  # the kills really refused or lost requests
 
         # the state kept from the stream is what REST says
