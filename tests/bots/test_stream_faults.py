@@ -95,7 +95,8 @@ async def _scenario(cluster: Cluster) -> None:
         got = [msgspec.json.decode(raw) for raw in received]
         assert [m["seq"] for m in got] == list(range(1, len(got) + 1))
         assert got == await _server_stream(cluster.url, client.api_key, got[-1]["seq"])
-        assert stream.connects > DROPS  # every drop was followed by a resume
+        # each drop closed a connection of its own (the last resume may still be paging)
+        assert stream.connects >= DROPS
         assert stream.pages >= stream.connects - 1  # each resume paged /events first
         assert client.retries > 0  # the kills really refused or lost requests
 
