@@ -259,6 +259,9 @@ class Client:
     async def positions(self) -> models.Positions:
         return await self._read("/positions", models.Positions)
 
+    async def orderbook(self, instrument_id: str) -> models.OrderBook:
+        return await self._read(f"/orderbook/{instrument_id}", models.OrderBook)
+
     async def instruments(self) -> models.Instruments:
         return await self._read("/instruments", models.Instruments)
 

@@ -122,6 +122,22 @@ class Instruments(msgspec.Struct):
     expiry: str | None = None
 
 
+class Level(msgspec.Struct):
+    price: float
+    quantity: int
+    orders: int = 1
+
+
+class OrderBook(msgspec.Struct):
+    instrument_id: str
+    bids: list[Level]
+    asks: list[Level]
+    last: float | None = None
+    mark: float | None = None
+    fair: float | None = None  # the model's fair value from the last tick
+    seq: int = 0
+
+
 class StandingRow(msgspec.Struct):
     rank: int | None
     team_id: str

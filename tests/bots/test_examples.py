@@ -96,3 +96,4 @@ def test_each_example_bot_meets_its_kpi(tmp_path: Path) -> None:
         outputs,
     )
     print(f"\nexample bots over {TICKS} ticks: {kpis}")
+    print({role: (score.score, score.pnl, score.penalties) for role, score in got.items()})

@@ -29,9 +29,19 @@ async def flatten(bot: Bot) -> None:
     bot.memory["pairs"] = 0
 
 
+def out_of_balance(positions: dict[str, int]) -> bool:
+    """The scorer's rule: one family's exposure over twice the other's (SPY counts 1/10)."""
+    spx = sum(abs(q) for iid, q in positions.items() if iid.startswith("SPX"))
+    spy = sum(abs(q) for iid, q in positions.items() if iid.startswith("SPY")) / SPY_PER_SPX
+    return max(spx, spy) > 2 * min(spx, spy)
+
+
 async def step(bot: Bot) -> None:
     s = bot.state
     if s.phase != "continuous":
+        return
+    if out_of_balance(s.positions):  # a leg filled only in part: start over, balanced
+        await flatten(bot)
         return
     signals = [x for x in s.signals if x.get("signal_type") == "tracking_error"]
     if not signals or signals[-1]["tick_number"] < s.tick - 1:
