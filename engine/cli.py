@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "gateway": ("gateway.main", "run one gateway over a log"),
     "replay": ("gateway.replay.cli", "verify, serve, inspect or export a recorded session"),
     "results": ("gateway.results", "final standings per role: table, CSV or JSON"),
+    "tournament": ("gateway.tournament", "heats of bots on fresh sessions, ranked across heats"),
     "log": ("engine.log.cli", "inspect a log: verify, dump"),
     "native": ("engine.native", "compile the core with mypyc when it changed, or say if it is"),
 }

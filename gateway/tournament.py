@@ -1,0 +1,199 @@
+"""``tradepit tournament``: heats of bots against fresh sessions, ranked across heats.
+
+Each heat is a new ``tradepit serve`` session (embedded defaults, or ``--config``) with
+its own seed (``--seed`` + heat number), its own data directory and port. The bots (the
+four example bots of the bot kit by default, or ``--bot`` files) run as separate
+processes for ``--ticks`` ticks each, then the session is stopped cleanly and scored
+by the same scorer as ``tradepit results``. Teams are ranked within their role in each
+heat; the tournament ranks them by the sum of their ranks across heats (lowest first,
+as in the Rotman competitions). Every heat's session directory is printed, so any of
+them can be replayed (``tradepit replay verify DIR``).
+
+The bots talk to the server over the network only; this module starts and stops
+processes and reads the log, so it needs none of the bot kit's dependencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway import results
+
+EXAMPLES = ("market_maker", "hedge_fund", "arbitrage", "retail")
+
+
+@dataclass
+class Heat:
+    number: int
+    seed: int
+    session: Path
+    board: dict[str, Any]
+    bot_codes: dict[str, int]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _bot_command(bot: str, url: str, name: str, key: Path, ticks: int, seed: int) -> list[str]:
+    target = ["-m", f"tradepit.examples.{bot}"] if bot in EXAMPLES else [bot]
+    return [sys.executable, *target, "--url", url, "--name", name, "--key-file", str(key),
+            "--ticks", str(ticks), "--seed", str(seed)]  # fmt: skip
+
+
+def _bot_name(bot: str) -> str:
+    return f"ex-{bot}" if bot in EXAMPLES else Path(bot).stem
+
+
+class _Server:
+    """``tradepit serve`` as a child; its output to a file, its banner awaited."""
+
+    def __init__(self, data_dir: Path, port: int, seed: int, config: Path | None) -> None:
+        cmd = [sys.executable, "-m", "engine.cli", "serve", "--new", "--port", str(port),
+               "--data-dir", str(data_dir), "--seed", str(seed)]  # fmt: skip
+        if config is not None:
+            cmd += ["--config", str(config)]
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.log = data_dir / "serve.out"
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.session: Path | None = None
+        self.ready = threading.Event()
+        self._pump = threading.Thread(target=self._copy, daemon=True)
+        self._pump.start()
+
+    def _copy(self) -> None:
+        assert self.proc.stdout is not None
+        with self.log.open("wb") as out:
+            for raw in self.proc.stdout:
+                out.write(raw)
+                out.flush()
+                line = raw.decode(errors="replace").strip()
+                # the banner's session line comes after "tradepit is running"
+                if line.startswith("session (") and "): " in line:
+                    self.session = Path(line.split("): ", 1)[1])
+                    self.ready.set()
+        self.ready.set()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # the clean stop: log flushed, ENDED
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._pump.join(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def _tick(url: str) -> int:
+    with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
+        tick: int = json.loads(r.read())["data"]["tick_number"]
+        return tick
+
+
+def run_heat(number: int, args: argparse.Namespace, root: Path) -> Heat:
+    seed = args.seed + number
+    port = _free_port()
+    server = _Server(root / f"heat-{number}", port, seed, args.config)
+    url = f"http://127.0.0.1:{port}"
+    codes: dict[str, int] = {}
+    try:
+        if not server.ready.wait(120) or server.proc.poll() is not None or server.session is None:
+            raise RuntimeError(f"heat {number}: the server did not start (see {server.log})")
+        keys = root / f"heat-{number}" / "keys"
+        keys.mkdir(exist_ok=True)
+        bots: dict[str, subprocess.Popen[bytes]] = {}
+        for bot in args.bot or EXAMPLES:
+            name = _bot_name(bot)
+            out = (keys / f"{name}.out").open("wb")
+            cmd = _bot_command(bot, url, name, keys / f"{name}.key", args.ticks, seed)
+            bots[name] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+            out.close()
+        # each bot stops after its ticks; allow their length twice over, then stop them
+        deadline = time.monotonic() + 60 + 2 * args.ticks * args.tick_seconds
+        for name, proc in bots.items():
+            try:
+                codes[name] = proc.wait(max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.terminate()
+                codes[name] = proc.wait()
+        print(f"heat {number}: tick {_tick(url)}, bots exited {codes}", flush=True)
+    finally:
+        server.stop()
+    session = server.session
+    board = results.standings(results.score(session))
+    return Heat(number, seed, session, board, codes)
+
+
+def overall(heats: list[Heat]) -> list[dict[str, Any]]:
+    """Each team's rank in each heat and their sum, best (lowest sum) first within role."""
+    teams: dict[tuple[str, str], list[int | None]] = {}
+    for i, heat in enumerate(heats):
+        for role, rows in heat.board["roles"].items():
+            for row in rows:
+                ranks = teams.setdefault((role, row["team_name"]), [None] * len(heats))
+                ranks[i] = row["rank"]
+    table = []
+    for (role, name), ranks in teams.items():
+        # a heat the team missed counts as last in its role plus one
+        worst = [1 + max(len(h.board["roles"].get(role, [])) for h in heats)]
+        total = sum(r if r is not None else worst[0] for r in ranks)
+        table.append({"role": role, "team_name": name, "ranks": ranks, "sum": total})
+    table.sort(key=lambda t: (t["role"], t["sum"], t["team_name"]))
+    return table
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--heats", type=int, default=1, help="sessions to run, one seed each")
+    parser.add_argument("--ticks", type=int, default=200, help="ticks each bot trades a heat")
+    parser.add_argument("--seed", type=int, default=1, help="heat N runs with seed + N")
+    parser.add_argument("--bot", action="append", default=None, metavar="FILE",
+                        help="a bot script (repeat; default: the four example bots)")  # fmt: skip
+    parser.add_argument("--config", type=Path, default=None, help="a session config for every heat")
+    parser.add_argument("--tick-seconds", type=float, default=1.0,
+                        help="the tick length of the config: bounds a heat's time")  # fmt: skip
+    parser.add_argument("--data-dir", type=Path, default=Path("data/tournament"),
+                        help="heats go under DATA_DIR/TIME/heat-N")  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.heats < 1 or args.ticks < 1:
+        print("error: --heats and --ticks must be at least 1", file=sys.stderr)
+        return 2
+    root = args.data_dir / time.strftime("%Y%m%d-%H%M%S")
+    root.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    heats = [run_heat(n, args, root) for n in range(1, args.heats + 1)]
+    for heat in heats:
+        print(f"\n== heat {heat.number} (seed {heat.seed}): {heat.session}")
+        results.render(heat.board, sys.stdout)
+    print(f"\n== tournament: {len(heats)} heats, ranked by the sum of ranks within each role")
+    print(f"  {'role':<14} {'team':<24} {'ranks':<20} {'sum':>4}")
+    for t in overall(heats):
+        ranks = " ".join("-" if r is None else str(r) for r in t["ranks"])
+        print(f"  {t['role']:<14} {t['team_name'][:24]:<24} {ranks:<20} {t['sum']:>4}")
+    print("\nsessions (replay any with `tradepit replay verify DIR`):")
+    for heat in heats:
+        print(f"  heat {heat.number}: {heat.session}")
+    failed = {n: c for h in heats for n, c in h.bot_codes.items() if c != 0}
+    if failed:
+        print(f"bots that failed: {failed}", file=sys.stderr)
+        return 1
+    return 0
