@@ -24,20 +24,27 @@ async def _scenario(url: str, key_file: Path) -> None:
             await client.place_order("SPX_4400_CALL", "buy", 501, 1.0)
         assert bad.value.code == "INVALID_QUANTITY"
         assert bad.value.details["max_order_size"] == 500
+        # priced at fair value, inside the price band: the position limit refuses it
+        call = await client.orderbook("SPX_4400_CALL")
+        assert call.fair is not None
         with pytest.raises(LimitExceeded) as limit:
-            await client.place_order("SPX_4400_CALL", "buy", 151, 1.0)
+            await client.place_order("SPX_4400_CALL", "buy", 151, round(call.fair, 2))
         assert limit.value.details["limit"] == 150
         with pytest.raises(NotFound):
             await client.cancel("ORD_99999999")
 
         # twelve orders at a role rate of five a second: the bucket paces them, no 429
-        placed = [await client.place_order("SPY_440_PUT", "buy", 1, 0.01) for _ in range(12)]
+        # bids at 90% of SPY's fair value: inside the band, far under the house's quotes
+        spy = await client.orderbook("SPY")
+        assert spy.fair is not None
+        bid = round(spy.fair * 0.9, 2)
+        placed = [await client.place_order("SPY", "buy", 1, bid) for _ in range(12)]
         assert client.rate_limited == 0
         assert len({p.client_order_id for p in placed}) == 12
         assert all(p.status == "new" and not p.duplicate for p in placed)
         # the same client id again is the same order, not a second one
         again = await client.place_order(
-            "SPY_440_PUT", "buy", 1, 0.01, client_order_id=placed[0].client_order_id
+            "SPY", "buy", 1, bid, client_order_id=placed[0].client_order_id
         )
         assert again.duplicate
         assert again.order_id == placed[0].order_id

@@ -22,7 +22,7 @@ from tradepit.models import OrderResult
 
 from engine import log as logmod
 from engine.records import OrderAccepted
-from tests.chaos.cluster import INSTRUMENTS, Cluster, running_cluster
+from tests.chaos.cluster import Cluster, running_cluster
 
 DROPS = 20
 
@@ -54,12 +54,22 @@ async def _scenario(cluster: Cluster) -> None:
             async for _, raw in stream:
                 received.append(raw)
 
+        # buys at 90% of the underlyings' fair values: inside the price band, which an
+        # underlying's slow moves do not shift far, and below any seller, so every order
+        # rests and each client id stays live
+        underlyings = ("SPX", "SPY")
+        floor: dict[str, float] = {}
+        for iid in underlyings:
+            book = await client.orderbook(iid)
+            assert book.fair is not None
+            floor[iid] = book.fair * 0.9
+
         async def trade() -> None:
             n = 0
             while not stop.is_set():
-                # buys far below any seller: every order rests, so each client id stays live
-                price = 1.00 + (n % 50) / 100
-                placed.append(await client.place_order(INSTRUMENTS[n % 4], "buy", 1, price))
+                iid = underlyings[n % 2]
+                price = round(floor[iid] + (n % 50) / 100, 2)
+                placed.append(await client.place_order(iid, "buy", 1, price))
                 n += 1
                 await asyncio.sleep(0.02)
 

@@ -110,6 +110,8 @@ async def step(bot: Bot) -> None:
 
 
 if __name__ == "__main__":
-    # a fill can race a quote (the position moved after we checked): the exchange refuses
-    # it and the next tick quotes again
-    main("example-mm", "market_maker", step, handled={"POSITION_LIMIT_EXCEEDED", "MARKET_CLOSED"})
+    # a fill can race a quote (the position moved after we checked), and so can a tick:
+    # a new volatility regime moves fair values, and the price band with them, between
+    # our read and our quote. The exchange refuses it and the next tick quotes again
+    handled = {"POSITION_LIMIT_EXCEEDED", "MARKET_CLOSED", "INVALID_PRICE"}
+    main("example-mm", "market_maker", step, handled=handled)
