@@ -27,6 +27,7 @@ from gateway.projection import decisions
 from gateway.projection.entities import TeamState
 from gateway.projection.fold import Projection
 from gateway.projection.messages import encode_body, frame, iso_timestamp
+from gateway.public_stream import PublicStream
 from gateway.replay.paced import ReplayControl
 from gateway.source import RecordSource
 from gateway.streams import SnapshotRequired, Streams, Subscription
@@ -66,6 +67,8 @@ class Gateway:
         self.source = source
         self.projection = Projection(config)
         self.streams = Streams(self.settings.events_history, self.settings.ws_queue_size)
+        # the dashboard's stream: public data only, its own seqs
+        self.public = PublicStream(self.settings.events_history, self.settings.ws_queue_size)
         self.metrics = Metrics()
         self.budget = Budget(
             config.roles, self.settings.budget_burst_seconds, self.settings.max_writes_in_flight
@@ -84,10 +87,11 @@ class Gateway:
     ) -> None:
         """Fold the log into the projection and the streams, forever."""
         task_status.started()
-        projection, streams = self.projection, self.streams
+        projection, streams, public = self.projection, self.streams, self.public
         folded = 0
         async for record in self.source.follow(projection.applied_seq + 1):
             streams.publish(projection.fold(record))
+            public.publish(projection, record)
             folded += 1
             if folded % 512 == 0:
                 await trio.lowlevel.checkpoint()  # a long replay must not starve the senders
@@ -254,6 +258,7 @@ class Gateway:
             "tick_number": p.tick_number,
             "teams": len(p.teams),
             "ws_connections": self.streams.subscribers,
+            "public_connections": self.public.connections,
         }
 
     def render_metrics(self) -> str:
