@@ -11,6 +11,7 @@ import hmac
 import itertools
 import os
 import secrets
+from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
@@ -78,6 +79,7 @@ class Gateway:
         self._connected_before: dict[str, bool] = {}
         self.caught_up = trio.Event()  # set once the projection reached the log's head
         self.replay: ReplayControl | None = None  # set when serving a recorded session
+        self.replay_dir: Path | None = None  # its log, for the viewer's seek by seq
         self.write_guard: WriteGuard | None = None  # set by the server (aborted writes)
 
     # ------------------------------------------------------------------ the log
@@ -259,6 +261,7 @@ class Gateway:
             "teams": len(p.teams),
             "ws_connections": self.streams.subscribers,
             "public_connections": self.public.connections,
+            "replay": self.replay is not None,
         }
 
     def render_metrics(self) -> str:

@@ -17,6 +17,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ ! -x .venv/bin/nats
     touch "$stamp"
 fi
 export PATH="$root/.venv/bin:$PATH"
+# tests/browser drive Debian's chromium through Playwright (never Playwright's own download)
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+    echo "tradepit: installing chromium for tests/browser" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get install -y -q chromium >&2 || true
+    else sudo -n apt-get install -y -q chromium >&2 || true; fi
+fi
 # The core compiled with mypyc when its sources changed (seconds; a no-op otherwise).
 # Without a C compiler the same code runs as plain Python, only slower.
 if ! tradepit native build >&2; then
