@@ -38,6 +38,11 @@ FILES = {
 }
 
 
+#: The page's routes: the organisers' and spectators' page, not the bots' REST API, so
+#: they are outside the OpenAPI document (like ``/admin``); docs/protocol.md lists them.
+PATHS = ("/", "/dashboard", "/dashboard/<name>", "/replay/state", "/replay/ticks")
+
+
 def static_file(name: str) -> bytes:
     return resources.files("gateway.web").joinpath("static", name).read_bytes()
 
