@@ -20,12 +20,16 @@ from gateway.streams import RoleLog, SnapshotRequired, Subscription, TeamStream
 
 #: Recent trades and headlines a snapshot carries, so a new page has a tape at once.
 RECENT = 50
+#: At most this many messages kept for resume, whatever ``events_history`` says: a page
+#: resumes after a dropped connection, not after an hour, and a leaderboard per tick
+#: would make a team-sized history hundreds of MB. Older resumes get a fresh snapshot.
+HISTORY = 50_000
 
 
 class PublicStream:
     def __init__(self, history: int, queue_size: int) -> None:
         self.queue_size = queue_size
-        self.stream = TeamStream(RoleLog(1), history)
+        self.stream = TeamStream(RoleLog(1), min(history, HISTORY))
         self.trades: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.news: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.connections = 0
