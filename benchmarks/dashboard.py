@@ -21,7 +21,7 @@ import websockets
 from benchmarks.e2e import CONFIG, cluster, pct, register
 
 BUSY = (
-    CONFIG.replace("tick_seconds = 0.5", "tick_seconds = 0.05")
+    CONFIG.replace("tick_seconds = 0.5", "tick_seconds = 0.05\ncontinuous_ticks = 1000000")
     .replace("[house]\nenabled = false", "[house]\nenabled = true")
     .replace("[retail]\nenabled = false", "[retail]\nenabled = true")
 )
@@ -72,7 +72,7 @@ async def with_dashboards(url: str, key: str, rate: float, count: int) -> tuple[
 
 
 def run(quick: bool) -> dict[str, object]:
-    count = 300 if quick else 1500
+    count = 300 if quick else 1000
     rate = 100.0
     figures: dict[str, object] = {"dashboards": DASHBOARDS, "orders_per_s": rate, "orders": count}
     with (

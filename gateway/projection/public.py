@@ -40,6 +40,10 @@ PRICES = "prices"
 QUOTE = "quote"
 BOOK = "book"
 TRADE = "trade"
+#: What ``PublicStream`` sends of them: one message per tick each (see there).
+QUOTES = "quotes"
+BOOKS = "books"
+TRADES = "trades"
 NEWS = "news"
 LEADERBOARD = "leaderboard"
 
@@ -72,6 +76,16 @@ def trade(r: Trade, tick_number: int) -> dict[str, Any]:
     }
 
 
+def quote(r: MarketData) -> dict[str, Any]:
+    return {
+        "instrument_id": r.instrument_id,
+        "bid": dollars(r.bid),
+        "ask": dollars(r.ask),
+        "last": dollars(r.last),
+        "fair": dollars(r.fair),
+    }
+
+
 def news(r: News) -> dict[str, Any]:
     return {"headline": r.headline, "tick_number": r.tick_number}
 
@@ -100,14 +114,7 @@ def messages(p: Projection, record: AnyRecord) -> list[tuple[str, dict[str, Any]
                 out.append((LEADERBOARD, board))
             return out
         case MarketData():
-            data = {
-                "instrument_id": record.instrument_id,
-                "bid": dollars(record.bid),
-                "ask": dollars(record.ask),
-                "last": dollars(record.last),
-                "fair": dollars(record.fair),
-            }
-            return [(QUOTE, data)]
+            return [(QUOTE, quote(record))]
         case News():
             return [(NEWS, news(record))]
         case OrderAccepted() if not record.duplicate and record.order_type == "limit":
@@ -141,6 +148,7 @@ def snapshot(
             for i in p.instruments.values()
         ],
         "books": [book(p, i) for i in p.instruments],
+        "quotes": [quote(md) for md in p.market.values()],
         "trades": trades,
         "news": headlines,
         "leaderboard": leaderboard(p),

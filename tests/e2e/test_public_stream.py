@@ -36,13 +36,16 @@ def receive(ws: ClientConnection, timeout: float = 20) -> dict[str, Any]:
     return message
 
 
-def until(ws: ClientConnection, kind: str, match: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The next message of ``kind`` whose data holds ``match`` (bounded by recv's timeout)."""
+def until(ws: ClientConnection, kind: str, match: dict[str, Any]) -> dict[str, Any]:
+    """The next item of a ``kind`` message (``books``, ``trades``: lists of dicts under
+    the key of that name) that holds ``match`` (bounded by recv's timeout)."""
     for _ in range(10_000):
         message = receive(ws)
-        data = message["data"]
-        if message["type"] == kind and all(data.get(k) == v for k, v in (match or {}).items()):
-            return message
+        if message["type"] != kind:
+            continue
+        for item in message["data"][kind]:
+            if all(item.get(k) == v for k, v in match.items()):
+                return dict(item)
     raise AssertionError(f"no {kind} {match}")
 
 
@@ -77,12 +80,12 @@ def test_an_order_and_a_trade_show_on_the_book_and_the_tape(server: Server) -> N
     with connect(public_url(server)) as ws:
         receive(ws)
         place(server, maker["api_key"], "sell", 7.25)
-        book = until(ws, "book", {"instrument_id": "SPY_420_PUT"})["data"]
+        book = until(ws, "books", {"instrument_id": "SPY_420_PUT"})
         assert {"price": 7.25, "quantity": 3} in [
             {k: level[k] for k in ("price", "quantity")} for level in book["asks"]
         ]
         place(server, taker["api_key"], "buy", 7.25, quantity=2)
-        trade = until(ws, "trade", {"instrument_id": "SPY_420_PUT", "price": 7.25})["data"]
+        trade = until(ws, "trades", {"instrument_id": "SPY_420_PUT", "price": 7.25})
         assert trade["quantity"] == 2
         assert trade["aggressor"] == "buy"
         assert "team_id" not in json.dumps(trade)

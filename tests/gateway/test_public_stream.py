@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -28,7 +29,7 @@ def folded(name: str, history: int = 100_000) -> tuple[Projection, PublicStream]
     return projection, stream
 
 
-def messages(stream: PublicStream) -> list[dict[str, object]]:
+def messages(stream: PublicStream) -> list[dict[str, Any]]:
     return [
         json.loads(b'{"seq":%d,%s' % (seq, body))
         for seq, body in stream.stream.read(1, stream.head)
@@ -38,13 +39,13 @@ def messages(stream: PublicStream) -> list[dict[str, object]]:
 def test_every_kind_comes_and_nothing_private() -> None:
     _, stream = folded("news-signals")
     kinds = {m["type"] for m in messages(stream)}
-    assert kinds == {"tick", "phase", "prices", "quote", "book", "trade", "news", "leaderboard"}
+    assert kinds == {"tick", "phase", "prices", "quotes", "books", "trades", "news", "leaderboard"}
     assert not kinds & PRIVATE
     text = b"".join(body for _, body in stream.stream.read(1, stream.head))
     # the fields only signals carry, and what identifies a key
     for secret in (b'"signal_type"', b'"forecast"', b'"confidence"', b'"z_score"', b"api_key"):
         assert secret not in text
-    trades = [m for m in messages(stream) if m["type"] == "trade"]
+    trades = [t for m in messages(stream) if m["type"] == "trades" for t in m["data"]["trades"]]
     assert trades
     assert all("team_id" not in json.dumps(t) for t in trades)
 

@@ -196,6 +196,7 @@ function takeBoard(board) {
 function reset(data) {
   state.instruments = data.instruments;
   state.books = new Map(data.books.map((b) => [b.instrument_id, b]));
+  state.quotes = new Map(data.quotes.map((q) => [q.instrument_id, q]));
   state.trades = data.trades.slice();
   state.news = data.news.slice();
   state.phase = data.phase;
@@ -214,11 +215,11 @@ function apply(message) {
       state.prices.push([d.tick_number, d.spx, d.spy]);
       if (state.prices.length > MAX_POINTS) state.prices.shift();
       break;
-    case "quote": state.quotes.set(d.instrument_id, d); break;
-    case "book": state.books.set(d.instrument_id, d); break;
-    case "trade":
-      state.trades.push(d);
-      if (state.trades.length > MAX_TRADES) state.trades.shift();
+    case "quotes": for (const q of d.quotes) state.quotes.set(q.instrument_id, q); break;
+    case "books": for (const b of d.books) state.books.set(b.instrument_id, b); break;
+    case "trades":
+      state.trades.push(...d.trades);
+      if (state.trades.length > MAX_TRADES) state.trades.splice(0, state.trades.length - MAX_TRADES);
       break;
     case "news": state.news.push(d); break;
     case "leaderboard": takeBoard(d); break;
