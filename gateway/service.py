@@ -11,6 +11,7 @@ import hmac
 import itertools
 import os
 import secrets
+from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
@@ -28,6 +29,7 @@ from gateway.projection import decisions
 from gateway.projection.entities import TeamState
 from gateway.projection.fold import Projection
 from gateway.projection.messages import encode_body, iso_timestamp, stream_frame
+from gateway.public_stream import PublicStream
 from gateway.replay.paced import ReplayControl
 from gateway.source import RecordSource
 from gateway.streams import SnapshotRequired, Streams, Subscription
@@ -67,6 +69,8 @@ class Gateway:
         self.source = source
         self.projection = Projection(config)
         self.streams = Streams(self.settings.events_history, self.settings.ws_queue_size)
+        # the dashboard's stream: public data only, its own seqs
+        self.public = PublicStream(self.settings.events_history, self.settings.ws_queue_size)
         self.metrics = Metrics()
         self.budget = Budget(
             config.roles, self.settings.budget_burst_seconds, self.settings.max_writes_in_flight
@@ -76,6 +80,7 @@ class Gateway:
         self._connected_before: dict[str, bool] = {}
         self.caught_up = trio.Event()  # set once the projection reached the log's head
         self.replay: ReplayControl | None = None  # set when serving a recorded session
+        self.replay_dir: Path | None = None  # its log, for the viewer's seek by seq
         self.write_guard: WriteGuard | None = None  # set by the server (aborted writes)
 
     # ------------------------------------------------------------------ the log
@@ -85,10 +90,11 @@ class Gateway:
     ) -> None:
         """Fold the log into the projection and the streams, forever."""
         task_status.started()
-        projection, streams = self.projection, self.streams
+        projection, streams, public = self.projection, self.streams, self.public
         folded = 0
         async for record in self.source.follow(projection.applied_seq + 1):
             streams.publish(projection.fold(record))
+            public.publish(projection, record)
             folded += 1
             if folded % 512 == 0:
                 await trio.lowlevel.checkpoint()  # a long replay must not starve the senders
@@ -258,6 +264,8 @@ class Gateway:
             "tick_number": p.tick_number,
             "teams": len(p.teams),
             "ws_connections": self.streams.subscribers,
+            "public_connections": self.public.connections,
+            "replay": self.replay is not None,
         }
 
     def render_metrics(self) -> str:

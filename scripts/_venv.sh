@@ -18,6 +18,15 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ bots/pyproject.toml
     touch "$stamp"
 fi
 export PATH="$root/.venv/bin:$PATH"
+# tests/browser drive Debian's chromium through Playwright (never Playwright's own download)
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+    echo "tradepit: installing chromium for tests/browser" >&2
+    as_root=""; [ "$(id -u)" = 0 ] || as_root="sudo -n"
+    # a fresh machine may have no package lists yet: update once if the install fails
+    $as_root apt-get install -y -q chromium >&2 \
+        || { $as_root apt-get update -q >&2 && $as_root apt-get install -y -q chromium >&2; } \
+        || echo "tradepit: could not install chromium; tests/browser will fail" >&2
+fi
 # The core compiled with mypyc when its sources changed (seconds; a no-op otherwise).
 # Without a C compiler the same code runs as plain Python, only slower.
 if ! tradepit native build >&2; then

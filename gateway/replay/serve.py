@@ -62,6 +62,7 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     gw = Gateway(config, ReadOnlyEngine(), source)
     gw.replay = control
+    gw.replay_dir = log_dir
     if args.from_seq <= 1:
         gw.caught_up.set()  # nothing to fast-forward: serve from the first record
     trio.run(_serve, gw, args.host, args.port)

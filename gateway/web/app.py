@@ -12,7 +12,7 @@ from typing import Any
 import trio
 
 from gateway.service import Gateway
-from gateway.web import fastpath, ws
+from gateway.web import fastpath, public_ws, ws
 from gateway.web.rest import create_app
 
 WS_PATHS = ("/ws", "/exchange/ws")
@@ -28,6 +28,8 @@ class App:
         if kind == "websocket":
             if scope.get("path") in WS_PATHS:
                 await ws.handle(self.gw, scope, receive, send)
+            elif scope.get("path") == public_ws.PATH:
+                await public_ws.handle(self.gw, scope, receive, send)
             else:
                 await receive()
                 await send({"type": "websocket.close", "code": 1008})  # before accept: 403

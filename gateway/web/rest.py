@@ -29,7 +29,7 @@ from gateway.projection.entities import TeamState
 from gateway.projection.messages import encode
 from gateway.replay.paced import ReplayControl
 from gateway.service import Gateway
-from gateway.web import openapi, validate
+from gateway.web import dashboard, openapi, validate
 from gateway.web.envelope import envelope_body, new_request_id
 
 PREFIXES = ("", "/exchange")
@@ -307,4 +307,5 @@ def create_app(gw: Gateway) -> QuartTrio:
         app.logger.exception("unhandled error", exc_info=error)
         return failure(ApiError("INTERNAL_ERROR", "internal error; the request may be retried"))
 
+    dashboard.register(app, gw)
     return app

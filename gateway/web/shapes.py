@@ -177,6 +177,8 @@ class Health(_Shape, kw_only=True):
     tick_number: int
     teams: int
     ws_connections: int
+    public_connections: int
+    replay: bool
 
 
 SHAPES: tuple[type[_Shape], ...] = (

@@ -1,0 +1,156 @@
+"""The public view of the log: what a spectator's dashboard may see, record by record.
+
+A pure function of the projection just after it folded a record: ticks, phases, news,
+model prices, the top of each book an order touched, anonymous trades and the
+leaderboard. Never a signal (those are a role's edge), never an ack, a fill or a
+position (those are one team's), never a team id on a trade. Every gateway folding
+the same log computes the same public messages in the same order, so their seqs agree
+across gateways and a dashboard resumes on any of them.
+
+Bodies are made by ``body`` (not the ``StreamMessage`` class): they are the dashboard's
+vocabulary, documented in docs/dashboard.md, not the teams' stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.money import to_dollars
+from engine.records import (
+    AnyRecord,
+    MarketData,
+    News,
+    OrderAccepted,
+    OrderCancelled,
+    PhaseChanged,
+    TickStarted,
+    Trade,
+    UnderlyingPrices,
+)
+from gateway import scoring
+from gateway.projection.fold import Projection
+from gateway.projection.messages import encode_body, iso_timestamp
+
+#: Levels per side on the public ladder.
+DEPTH = 5
+
+SNAPSHOT = "dashboard_snapshot"
+TICK = "tick"
+PHASE = "phase"
+PRICES = "prices"
+QUOTE = "quote"
+BOOK = "book"
+TRADE = "trade"
+#: What ``PublicStream`` sends of them: one message per tick each (see there).
+QUOTES = "quotes"
+BOOKS = "books"
+TRADES = "trades"
+NEWS = "news"
+LEADERBOARD = "leaderboard"
+
+
+def body(kind: str, ts_ns: int, data: dict[str, Any]) -> bytes:
+    return encode_body(kind, iso_timestamp(ts_ns), data)
+
+
+def book(p: Projection, instrument_id: str) -> dict[str, Any]:
+    view = p.book_view(instrument_id, DEPTH)
+    return {key: view[key] for key in ("instrument_id", "bids", "asks", "last", "mark", "fair")}
+
+
+def leaderboard(p: Projection) -> dict[str, Any] | None:
+    """The standings, unless the organiser made them key-only."""
+    if not p.scorer.settings.public_leaderboard:
+        return None
+    return scoring.leaderboard(p.scorer)
+
+
+def trade(r: Trade, tick_number: int) -> dict[str, Any]:
+    return {
+        "trade_id": r.trade_id,
+        "instrument_id": r.instrument_id,
+        "price": r.price / 100,
+        "quantity": r.quantity,
+        # the side that crossed the spread; who traded stays private
+        "aggressor": "sell" if r.maker_side == "buy" else "buy",
+        "tick_number": tick_number,
+    }
+
+
+def quote(r: MarketData) -> dict[str, Any]:
+    return {
+        "instrument_id": r.instrument_id,
+        "bid": to_dollars(r.bid),
+        "ask": to_dollars(r.ask),
+        "last": to_dollars(r.last),
+        "fair": to_dollars(r.fair),
+    }
+
+
+def news(r: News) -> dict[str, Any]:
+    return {"headline": r.headline, "tick_number": r.tick_number}
+
+
+def messages(p: Projection, record: AnyRecord) -> list[tuple[str, dict[str, Any]]]:
+    """The public messages ``record`` causes, ``(type, data)``; ``p`` has folded it."""
+    match record:
+        case TickStarted():
+            return [(TICK, {"tick_number": record.tick_number, "phase": record.phase})]
+        case PhaseChanged():
+            return [(PHASE, {"phase": record.phase, "previous": record.previous})]
+        case UnderlyingPrices():
+            out: list[tuple[str, dict[str, Any]]] = [
+                (
+                    PRICES,
+                    {
+                        "tick_number": p.tick_number,
+                        "spx": record.spx / 100,
+                        "spy": record.spy / 100,
+                        "fair": {k: v / 100 for k, v in record.fair.items()},
+                    },
+                )
+            ]
+            board = leaderboard(p)
+            if board is not None:
+                out.append((LEADERBOARD, board))
+            return out
+        case MarketData():
+            return [(QUOTE, quote(record))]
+        case News():
+            return [(NEWS, news(record))]
+        case OrderAccepted() if not record.duplicate and record.order_type == "limit":
+            return [(BOOK, book(p, record.instrument_id))]
+        case OrderCancelled():
+            return [(BOOK, book(p, record.instrument_id))]
+        case Trade():
+            return [(TRADE, trade(record, p.tick_number)), (BOOK, book(p, record.instrument_id))]
+    return []
+
+
+def snapshot(
+    p: Projection, trades: list[dict[str, Any]], headlines: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Everything the page draws, at the projection's seq; ``trades`` and ``headlines``
+    are the recent ones the stream keeps."""
+    return {
+        "session_id": p.session_id,
+        "log_seq": p.applied_seq,
+        "phase": p.phase,
+        "tick_number": p.tick_number,
+        "spx": to_dollars(p.marks.get("SPX")),
+        "spy": to_dollars(p.marks.get("SPY")),
+        "instruments": [
+            {
+                "instrument_id": i.id,
+                "underlying": i.underlying,
+                "kind": i.kind,
+                "strike": to_dollars(i.strike),
+            }
+            for i in p.instruments.values()
+        ],
+        "books": [book(p, i) for i in p.instruments],
+        "quotes": [quote(md) for md in p.market.values()],
+        "trades": trades,
+        "news": headlines,
+        "leaderboard": leaderboard(p),
+    }

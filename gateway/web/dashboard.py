@@ -1,0 +1,130 @@
+"""The dashboard page and its files, and the replay viewer's seek.
+
+The page is plain HTML, CSS and ES modules shipped in ``gateway/web/static`` (package
+data): no build step, nothing fetched from the internet. Its live data comes from
+``/ws/public`` (``gateway.web.public_ws``) and ``GET /health``; organiser buttons call
+the existing admin routes, so every action is a command in the log as before.
+
+``GET /replay/state?seq=N`` answers only under ``tradepit replay serve``: the state
+at seq N exactly as ``tradepit replay inspect --at-seq N`` computes it (the same
+``state_at`` with its snapshot cache, the same ``view`` and ``render``), folded in a
+worker thread so the gateway keeps serving while a seek folds.
+"""
+
+from __future__ import annotations
+
+import io
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import trio
+from quart import Response, redirect, request
+from quart_trio import QuartTrio
+
+from engine import log as logmod
+from engine.records import News, TickStarted, UnderlyingPrices
+from gateway.errors import ApiError
+from gateway.service import Gateway
+from gateway.web.envelope import envelope_body, new_request_id
+
+#: The files the page is made of, and their content types; nothing else is served.
+FILES = {
+    "index.html": "text/html; charset=utf-8",
+    "dashboard.css": "text/css; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "chart.js": "text/javascript; charset=utf-8",
+    "stream.js": "text/javascript; charset=utf-8",
+}
+
+
+#: The page's routes: the organisers' and spectators' page, not the bots' REST API, so
+#: they are outside the OpenAPI document (like ``/admin``); docs/protocol.md lists them.
+PATHS = ("/", "/dashboard", "/dashboard/<name>", "/replay/state", "/replay/ticks")
+
+
+def static_file(name: str) -> bytes:
+    return resources.files("gateway.web").joinpath("static", name).read_bytes()
+
+
+def seek(log_dir: Path, seq: int) -> dict[str, Any]:
+    """``replay inspect --at-seq seq``: its JSON view and its printed text."""
+    from gateway.replay import inspect
+
+    projection, _, _ = inspect.state_at(log_dir, seq)
+    data = inspect.view(projection, None, None)
+    out = io.StringIO()
+    inspect.render(data, out)
+    with logmod.open_reader(_log_dir(log_dir)) as r:
+        head = r.head_seq
+    return {**data, "head_seq": head, "text": out.getvalue()}
+
+
+def _log_dir(data_dir: Path) -> Path:
+    return data_dir / "log" if (data_dir / "log").is_dir() else data_dir
+
+
+_scans: dict[tuple[Path, int], dict[str, Any]] = {}
+
+
+def ticks(data_dir: Path) -> dict[str, Any]:
+    """The recording's timeline for the viewer, one scan per head: ``ticks`` as
+    ``[tick_number, seq]`` of every tick start (the tick slider), ``prices`` as
+    ``[tick_number, spx, spy]`` and ``news`` as ``[tick_number, headline]`` (the chart)."""
+    with logmod.open_reader(_log_dir(data_dir)) as reader:
+        head = reader.head_seq
+        key = (data_dir, head)
+        if key not in _scans:
+            starts: list[tuple[int, int]] = []
+            prices: list[tuple[int, float, float]] = []
+            news: list[tuple[int, str]] = []
+            tick = 0
+            for r in reader.read(1, head):
+                if isinstance(r, TickStarted):
+                    tick = r.tick_number
+                    starts.append((tick, r.seq))
+                elif isinstance(r, UnderlyingPrices):
+                    prices.append((tick, r.spx / 100, r.spy / 100))
+                elif isinstance(r, News):
+                    news.append((r.tick_number, r.headline))
+            _scans.clear()  # a recording does not grow under replay serve: one entry is enough
+            _scans[key] = {"ticks": starts, "prices": prices, "news": news}
+    return {"head_seq": head, **_scans[key]}
+
+
+def register(app: QuartTrio, gw: Gateway) -> None:
+    @app.route("/", methods=["GET"])
+    async def root() -> Any:
+        return redirect("/dashboard")
+
+    @app.route("/dashboard", methods=["GET"])
+    async def dashboard_page() -> Response:
+        return Response(static_file("index.html"), content_type=FILES["index.html"])
+
+    @app.route("/dashboard/<name>", methods=["GET"])
+    async def dashboard_file(name: str) -> Response:
+        if name not in FILES:
+            raise ApiError("NOT_FOUND", f"no dashboard file {name[:64]!r}")
+        return Response(static_file(name), content_type=FILES[name])
+
+    @app.route("/replay/state", methods=["GET"])
+    async def replay_seek() -> Response:
+        log_dir = gw.replay_dir
+        if log_dir is None:
+            raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
+        raw = request.args.get("seq", "")
+        if not raw.isdigit():
+            raise ApiError("INVALID_REQUEST", "seek needs ?seq=N (an integer >= 1)")
+        try:
+            data = await trio.to_thread.run_sync(seek, log_dir, int(raw))
+        except logmod.LogError as exc:
+            raise ApiError("INVALID_REQUEST", str(exc)) from None
+        return Response(envelope_body(data, new_request_id()), content_type="application/json")
+
+    @app.route("/replay/ticks", methods=["GET"])
+    async def replay_ticks() -> Response:
+        log_dir = gw.replay_dir
+        if log_dir is None:
+            raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
+        data = await trio.to_thread.run_sync(ticks, log_dir)
+        return Response(envelope_body(data, new_request_id()), content_type="application/json")

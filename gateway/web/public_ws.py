@@ -1,0 +1,113 @@
+"""``/ws/public[?last_seq=N]``: the dashboard's stream, no key, public data only.
+
+The same shape as ``/ws`` (``gateway.web.ws``): accept, then a snapshot at the head or
+the history after ``last_seq``, then live frames batched per socket write, a bounded
+buffer and the same close codes. It counts against ``[gateway] ws_max_connections``
+like any socket, so spectators cannot crowd out the teams beyond that limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+import trio
+
+from gateway.errors import (
+    WS_BAD_KEY,
+    WS_GATEWAY_FULL,
+    WS_SLOW_CONSUMER,
+    WS_SNAPSHOT_REQUIRED,
+    WS_TRY_AGAIN,
+    ApiError,
+)
+from gateway.service import Gateway
+from gateway.streams import (
+    SLOW_CONSUMER_REASON,
+    SNAPSHOT_REQUIRED_REASON,
+    SlowConsumer,
+    SnapshotRequired,
+)
+from gateway.web.hypercorn_tuning import FRAMES
+from gateway.web.ws import BATCH_BYTES
+
+PATH = "/ws/public"
+
+
+async def _close(send: Any, code: int, reason: str) -> None:
+    await send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+async def _until_disconnect(receive: Any, scope: trio.CancelScope) -> None:
+    while (await receive())["type"] != "websocket.disconnect":
+        pass  # the page sends nothing the stream needs
+    scope.cancel()
+
+
+def _last_seq(query: bytes) -> int | None:
+    """``last_seq`` from the query; -1 when it is not an integer >= 0."""
+    values = parse_qs(query.decode("latin-1")).get("last_seq")
+    if not values:
+        return None
+    text = values[-1]
+    return int(text) if text.isdigit() else -1
+
+
+async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    streams = gw.streams
+    full = streams.sockets >= gw.settings.ws_max_connections
+    streams.sockets += 1
+    try:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await send(
+            {"type": "websocket.accept", "headers": [(b"x-gateway-id", gw.gateway_id.encode())]}
+        )
+        if full:
+            await _close(send, WS_GATEWAY_FULL, "gateway full")
+            return
+        await _serve(gw, scope, receive, send)
+    finally:
+        streams.sockets -= 1
+
+
+async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    last_seq = _last_seq(scope.get("query_string", b""))
+    if last_seq == -1:
+        await _close(send, WS_BAD_KEY, "last_seq must be an integer >= 0")
+        return
+    try:
+        await gw.read_barrier()
+    except ApiError:
+        await _close(send, WS_TRY_AGAIN, "this gateway is behind the log: reconnect")
+        return
+    try:
+        first, subscription = gw.public.open(gw.projection, last_seq)
+    except SnapshotRequired:
+        await _close(send, WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
+        return
+    close: tuple[int, str] | None = None
+    framed = FRAMES in scope.get("extensions", {})
+    gw.public.connections += 1
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_until_disconnect, receive, nursery.cancel_scope)
+            try:
+                if first is not None:
+                    await send({"type": "websocket.send", "text": first.decode()})
+                while framed:
+                    batch = await subscription.next_batch(BATCH_BYTES)
+                    await send({"type": FRAMES, "texts": batch})
+                while True:
+                    _, message = await subscription.next()
+                    await send({"type": "websocket.send", "text": message.decode()})
+            except SlowConsumer:
+                close = (WS_SLOW_CONSUMER, SLOW_CONSUMER_REASON)
+            except SnapshotRequired:
+                close = (WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
+            nursery.cancel_scope.cancel()
+    finally:
+        subscription.close()
+        gw.public.connections -= 1
+    if close is not None:
+        await _close(send, *close)

@@ -1,0 +1,154 @@
+"""The live dashboard in a real browser against ``tradepit serve``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, WebSocket
+
+from engine import log as logmod
+from engine.records import AdminApplied
+from tests.browser.conftest import screenshot
+from tests.e2e.server import FAST_CONFIG, Server, running_server
+from tests.procs import wait_until
+
+TOKEN = "dashboard-organiser-token"
+PRIVATE_TYPES = {"signal", "new_order_ack", "execution_report", "order_cancelled",
+                 "position_snapshot", "score_update"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    config = FAST_CONFIG + f'[admin]\ntoken = "{TOKEN}"\n[retail]\nenabled = false\n'
+    with running_server(tmp_path_factory.mktemp("dash"), "--no-house", config=config) as srv:
+        srv.wait_continuous()
+        yield srv
+
+
+def open_page(page: Page, server: Server) -> None:
+    page.goto(f"{server.url}/dashboard")
+    page.wait_for_function(
+        "document.body.dataset.ready === '1' && window.__dash.stream.lastSeq !== null"
+    )
+
+
+def place(server: Server, key: str, side: str, price: float, quantity: int) -> dict[str, Any]:
+    r = httpx.post(
+        f"{server.url}/orders",
+        headers={"X-API-Key": key},
+        json={"instrument_id": "SPY_420_PUT", "side": side, "quantity": quantity, "price": price},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()["data"]
+    return data
+
+
+def page_board(page: Page) -> dict[str, list[str]]:
+    rows: dict[str, list[str]] = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('#leaderboard table.role')]
+            .map(t => [t.dataset.role, [...t.querySelectorAll('tr.team-row')]
+            .map(r => r.dataset.team)]))"""
+    )
+    return rows
+
+
+def rest_board(server: Server) -> dict[str, list[str]]:
+    roles = httpx.get(f"{server.url}/leaderboard", timeout=30).json()["data"]["roles"]
+    return {role: [r["team_id"] for r in rows] for role, rows in roles.items()}
+
+
+def test_the_leaderboard_rows_are_get_leaderboards(page: Page, server: Server) -> None:
+    for name, role in (("lb-mm", "market_maker"), ("lb-hf", "hedge_fund"), ("lb-arb", "arbitrage")):
+        server.register(name, role)
+    open_page(page, server)
+    # the page and GET /leaderboard agree once the page has had the tick that scores them
+    wait_until(lambda: page_board(page) == rest_board(server), 30, "the same leaderboard")
+    board = page_board(page)
+    assert "lb-hf" in page.inner_text("#leaderboard")
+    assert sum(len(rows) for rows in board.values()) >= 3
+    assert page.locator("#leaderboard .unmet, #leaderboard .met").count() >= 3
+
+
+def test_an_order_over_rest_shows_on_the_ladder_and_the_tape(page: Page, server: Server) -> None:
+    maker = server.register("ladder-maker", "market_maker")
+    taker = server.register("ladder-taker", "hedge_fund")
+    open_page(page, server)
+    page.select_option("#instrument", "SPY_420_PUT")
+    place(server, maker["api_key"], "sell", 6.45, 4)
+    page.locator("#ladder tr.level", has_text="6.45").wait_for()
+    assert "4" in page.locator("#ladder tr.level", has_text="6.45").inner_text()
+    place(server, taker["api_key"], "buy", 6.45, 3)
+    tape = page.locator("#tape tbody tr", has_text="SPY_420_PUT")
+    tape.filter(has_text="6.45").first.wait_for()
+    assert "buy" in tape.filter(has_text="6.45").first.inner_text()
+    page.locator("#ladder tr.level", has_text="6.45").filter(has_text="1").wait_for()
+    screenshot(page, "live")
+
+
+def test_a_killed_websocket_resumes_without_a_gap(page: Page, server: Server) -> None:
+    snapshots: list[int] = []
+
+    def watch(ws: WebSocket) -> None:
+        def frame(payload: str | bytes) -> None:
+            message = json.loads(payload)
+            if message["type"] == "dashboard_snapshot":
+                snapshots.append(message["seq"])
+
+        ws.on("framereceived", frame)
+
+    page.on("websocket", watch)
+    open_page(page, server)
+    before = page.evaluate("window.__dash.stream.lastSeq")
+    page.evaluate("window.__dash.stream.ws.close()")
+    page.wait_for_function(
+        f"window.__dash.stream.resumes >= 1 && window.__dash.stream.lastSeq > {before} + 10"
+    )
+    stream = page.evaluate(
+        "({gaps: __dash.stream.gaps, connects: __dash.stream.connects, url: __dash.stream.ws.url})"
+    )
+    assert stream["gaps"] == 0
+    assert stream["connects"] == 2
+    assert "?last_seq=" in stream["url"]
+    assert len(snapshots) == 1  # the resume replayed from last_seq: no second snapshot
+
+
+def test_an_admin_action_from_the_page_is_in_the_log(page: Page, server: Server) -> None:
+    open_page(page, server)
+    page.fill("#a-token", TOKEN)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("[data-admin='house/off']")
+    page.locator("#a-result", has_text="done: house/off").wait_for()
+    log_dir = server.session_dir() / "log"
+
+    def recorded() -> bool:
+        with logmod.open_reader(log_dir) as reader:
+            return any(
+                isinstance(r, AdminApplied) and r.action == "set_house" and r.value == "false"
+                for r in reader.read(1, reader.head_seq)
+            )
+
+    wait_until(recorded, 30, "the house switch in the log")
+
+
+def test_the_public_page_never_shows_a_signal_or_a_private_message(
+    page: Page, server: Server
+) -> None:
+    teams = [server.register(f"private-{role}", role) for role in ("hedge_fund", "arbitrage")]
+    frames: list[dict[str, Any]] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(json.loads(p))))
+    open_page(page, server)
+    order = place(server, teams[0]["api_key"], "buy", 0.05, 1)
+    head = page.evaluate("window.__dash.stream.lastSeq")
+    page.wait_for_function(f"window.__dash.stream.lastSeq > {head} + 40")
+    html = page.content()
+    assert {f["type"] for f in frames}.isdisjoint(PRIVATE_TYPES)
+    for secret in ("signal_type", "volatility_forecast", "tracking_error", order["order_id"]):
+        assert secret not in html
+        assert all(secret not in json.dumps(f) for f in frames)
+    for team in teams:
+        assert team["api_key"] not in html

@@ -1,0 +1,105 @@
+"""The replay viewer in a real browser against ``tradepit replay serve``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.conftest import screenshot
+from tests.e2e.server import free_port
+from tests.procs import ROOT, Proc
+
+RECORDING = ROOT / "replays" / "news-signals"
+
+
+@pytest.fixture(scope="module")
+def replay_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("viewer")
+    port = free_port()
+    proc = Proc.tradepit(
+        "replay", "serve", str(RECORDING), "--port", str(port), "--paused", log=tmp / "serve.log"
+    )
+    try:
+        proc.wait_for("serving on")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.stop()
+
+
+def inspect(seq: int) -> str:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "replay",
+            "inspect",
+            str(RECORDING),
+            "--at-seq",
+            str(seq),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return out.stdout
+
+
+def shown(page: Page) -> str:
+    text: str = page.eval_on_selector("#inspect", "e => e.textContent")
+    return text
+
+
+def at(page: Page, seq: int) -> None:
+    page.wait_for_function(f"document.body.dataset.seq === '{seq}'")
+
+
+def head(path: Path) -> int:
+    from engine import log as logmod
+
+    with logmod.open_reader(path / "log") as reader:
+        return reader.head_seq
+
+
+def test_the_slider_at_seq_n_shows_what_replay_inspect_prints(page: Page, replay_url: str) -> None:
+    page.goto(f"{replay_url}/dashboard")
+    page.wait_for_function("document.body.dataset.ready === '1'")
+    at(page, 1)
+    target = head(RECORDING) * 2 // 3
+    page.eval_on_selector(
+        "#r-seq", f"(e) => {{ e.value = {target}; e.dispatchEvent(new Event('input')); }}"
+    )
+    at(page, target)
+    assert shown(page) == inspect(target)
+    assert page.input_value("#r-seq") == str(target)
+    page.keyboard.press("ArrowRight")
+    at(page, target + 1)
+    assert shown(page) == inspect(target + 1)
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    at(page, target - 1)
+    assert shown(page) == inspect(target - 1)
+    screenshot(page, "replay")
+
+
+def test_the_tick_slider_and_the_step_buttons(page: Page, replay_url: str) -> None:
+    page.goto(f"{replay_url}/dashboard?seq=10")
+    page.wait_for_function("document.body.dataset.ready === '1'")
+    at(page, 10)
+    page.click("#r-step")
+    at(page, 11)
+    ticks = page.evaluate("window.__dash.state.replay.ticks")
+    tick, seq = ticks[len(ticks) // 2]
+    page.eval_on_selector(
+        "#r-tick", f"(e) => {{ e.value = {len(ticks) // 2}; e.dispatchEvent(new Event('input')); }}"
+    )
+    at(page, seq)
+    assert page.inner_text("#s-tick") == str(tick)
+    assert shown(page) == inspect(seq)

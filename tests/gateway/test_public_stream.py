@@ -1,0 +1,109 @@
+"""The dashboard's public stream, folded from the recorded sessions (no processes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from engine import log as logmod
+from gateway.projection import public
+from gateway.projection.fold import Projection
+from gateway.public_stream import PublicStream
+from gateway.streams import SnapshotRequired
+
+REPLAYS = Path(__file__).resolve().parents[2] / "replays"
+PRIVATE = {"signal", "new_order_ack", "execution_report", "order_cancelled",
+           "position_snapshot", "score_update", "event"}  # fmt: skip
+
+
+def folded(name: str, history: int = 100_000) -> tuple[Projection, PublicStream]:
+    projection, stream = Projection(), PublicStream(history, 64)
+    with logmod.open_reader(REPLAYS / name / "log") as reader:
+        for record in reader.read(1):
+            projection.fold(record)
+            stream.publish(projection, record)
+    return projection, stream
+
+
+def messages(stream: PublicStream) -> list[dict[str, Any]]:
+    return [
+        json.loads(b'{"seq":%d,%s' % (seq, body))
+        for seq, body in stream.stream.read(1, stream.head)
+    ]
+
+
+def test_every_kind_comes_and_nothing_private() -> None:
+    _, stream = folded("news-signals")
+    kinds = {m["type"] for m in messages(stream)}
+    assert kinds == {"tick", "phase", "prices", "quotes", "books", "trades", "news", "leaderboard"}
+    assert not kinds & PRIVATE
+    text = b"".join(body for _, body in stream.stream.read(1, stream.head))
+    # the fields only signals carry, and what identifies a key
+    for secret in (b'"signal_type"', b'"forecast"', b'"confidence"', b'"z_score"', b"api_key"):
+        assert secret not in text
+    trades = [t for m in messages(stream) if m["type"] == "trades" for t in m["data"]["trades"]]
+    assert trades
+    assert all("team_id" not in json.dumps(t) for t in trades)
+
+
+def test_two_gateways_folding_one_log_number_the_same_messages() -> None:
+    _, one = folded("crash-restart")
+    _, two = folded("crash-restart")
+    assert one.head > 100
+    assert one.stream.read(1, one.head) == two.stream.read(1, two.head)
+    assert [m["seq"] for m in messages(one)] == list(range(1, one.head + 1))
+
+
+def test_the_snapshot_is_the_state_at_its_seq() -> None:
+    projection, stream = folded("news-signals")
+    first, subscription = stream.open(projection, None)
+    assert first is not None
+    snap = json.loads(first)
+    assert snap["type"] == public.SNAPSHOT
+    assert snap["seq"] == stream.head
+    assert subscription.next_seq == stream.head + 1
+    data = snap["data"]
+    assert data["log_seq"] == projection.applied_seq
+    books = {b["instrument_id"]: b for b in data["books"]}
+    assert books.keys() == projection.instruments.keys()
+    assert books["SPX_4400_CALL"] == public.book(projection, "SPX_4400_CALL")
+    assert data["leaderboard"] == public.leaderboard(projection)
+    assert 0 < len(data["trades"]) <= 50
+
+
+async def test_resume_replays_history_then_goes_live() -> None:
+    projection, stream = folded("news-signals")
+    head = stream.head
+    _, subscription = stream.open(projection, head - 5)
+    seqs = [(await subscription.next())[0] for _ in range(5)]
+    assert seqs == list(range(head - 4, head + 1))
+    assert not subscription.live
+    with trio.move_on_after(0.01):
+        await subscription.next()  # at the head: it turns live and waits
+    assert subscription.live
+
+
+def test_a_resume_older_than_the_history_or_past_the_head_is_refused() -> None:
+    projection, stream = folded("news-signals", history=100)
+    with pytest.raises(SnapshotRequired):
+        stream.open(projection, 1)
+    with pytest.raises(SnapshotRequired):
+        stream.open(projection, stream.head + 1)
+    stream.open(projection, stream.head - 50)  # within the history
+
+
+def test_a_private_leaderboard_stays_off_the_public_stream() -> None:
+    projection = Projection()
+    with logmod.open_reader(REPLAYS / "news-signals" / "log") as reader:
+        records = list(reader.read(1))
+    projection.fold(records[0])
+    projection.scorer.settings = type(projection.scorer.settings)(public_leaderboard=False)
+    stream = PublicStream(100_000, 64)
+    for record in records[1:]:
+        projection.fold(record)
+        stream.publish(projection, record)
+    assert "leaderboard" not in {m["type"] for m in messages(stream)}
