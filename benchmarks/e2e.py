@@ -87,8 +87,14 @@ WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-API-Key"] = "{key}"
-wrk.body = '{{"instrument_id": "SPX_4200_PUT", "side": "buy", "quantity": 1, "price": 0.05}}'
+wrk.body = '{{"instrument_id": "SPX_4200_PUT", "side": "buy", "quantity": 1, "price": {price}}}'
 """
+
+
+def mark(url: str, instrument_id: str) -> float:
+    """The last tick's fair value: orders are priced from it to stay inside the price band."""
+    value: float = httpx.get(f"{url}/orderbook/{instrument_id}", timeout=30).json()["data"]["mark"]
+    return value
 
 
 def ensure_wrk() -> str:
@@ -223,8 +229,11 @@ async def latencies(
                         fills.append(time.perf_counter() - started)
 
         listener = asyncio.create_task(listen())
+        price = 0.0
         for n in range(count):
             cid = f"m{n}"
+            if n % 20 == 0:  # fair value moves: price where the band allows, now and then
+                price = round(mark(url, "SPY_440_CALL"), 2)
             await c.post(
                 "/orders",
                 headers={"X-API-Key": maker},
@@ -232,7 +241,7 @@ async def latencies(
                     "instrument_id": "SPY_440_CALL",
                     "side": "sell",
                     "quantity": 1,
-                    "price": 5.00,
+                    "price": price,
                     "client_order_id": cid,
                 },
             )
@@ -241,7 +250,12 @@ async def latencies(
             r = await c.post(
                 "/orders",
                 headers={"X-API-Key": taker},
-                json={"instrument_id": "SPY_440_CALL", "side": "buy", "quantity": 1, "price": 5.00},
+                json={
+                    "instrument_id": "SPY_440_CALL",
+                    "side": "buy",
+                    "quantity": 1,
+                    "price": price,
+                },
             )
             acks.append(time.perf_counter() - started)
             assert r.json()["data"]["status"] == "filled", r.text
@@ -329,7 +343,10 @@ def run(quick: bool) -> dict[str, object]:
         with cluster(tmp) as url:
             key = register(url, "wrk-bot", "market_maker")
             script = tmp / "post.lua"
-            script.write_text(WRK_SCRIPT.format(key=key))
+            # a resting bid under fair value, inside the price band
+            script.write_text(
+                WRK_SCRIPT.format(key=key, price=round(mark(url, "SPX_4200_PUT") * 0.9, 2))
+            )
             ours = wrk(f"{url}/orders", script)
             bare = bare_rate(tmp, script)
             figures["orders_per_s"] = round(ours)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from engine.log.nats.server import LocalServer
-from tests.chaos.cluster import Bot, acked, trade
+from tests.chaos.cluster import Bot, acked, fair, trade
 from tests.nats.session import gapless, nats_session, record_stream, register
 from tests.procs import wait_until
 
@@ -70,9 +70,9 @@ def _same(
 
 def _check_orders_visible(bot: Bot, port: int) -> None:
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": bot.key}) as c:
+        price = round(fair(f"http://127.0.0.1:{port}", "SPX") * 0.9, 2)  # rests, in the band
         r = c.post(
-            "/orders",
-            json={"instrument_id": "SPX_4400_CALL", "side": "buy", "quantity": 1, "price": 1.0},
+            "/orders", json={"instrument_id": "SPX", "side": "buy", "quantity": 1, "price": price}
         )
         assert r.status_code == 200, r.text
         order_id = r.json()["order_id"]
