@@ -97,6 +97,11 @@ def mark(url: str, instrument_id: str) -> float:
     return value
 
 
+def wrk_script(url: str, key: str) -> str:
+    """wrk's Lua for ``POST /orders``: a resting bid under fair value, inside the band."""
+    return WRK_SCRIPT.format(key=key, price=round(mark(url, "SPX_4200_PUT") * 0.9, 2))
+
+
 def ensure_wrk() -> str:
     found = shutil.which("wrk")
     if found is None:
@@ -343,10 +348,7 @@ def run(quick: bool) -> dict[str, object]:
         with cluster(tmp) as url:
             key = register(url, "wrk-bot", "market_maker")
             script = tmp / "post.lua"
-            # a resting bid under fair value, inside the price band
-            script.write_text(
-                WRK_SCRIPT.format(key=key, price=round(mark(url, "SPX_4200_PUT") * 0.9, 2))
-            )
+            script.write_text(wrk_script(url, key))
             ours = wrk(f"{url}/orders", script)
             bare = bare_rate(tmp, script)
             figures["orders_per_s"] = round(ours)

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks._support import free_port, record_session, wait_http
-from benchmarks.e2e import CONFIG, WRK_SCRIPT, cluster, latencies, pct, register, wrk
+from benchmarks.e2e import CONFIG, cluster, latencies, pct, register, wrk, wrk_script
 from engine import log as logmod
 from engine.log.nats import server
 from engine.log.nats.client import NatsLog
@@ -45,7 +45,7 @@ def orders_and_acks(tmp: Path, name: str, nats_url: str | None, quick: bool) -> 
     with session(tmp, name, nats_url) as url:
         key = register(url, "wrk-bot", "market_maker")
         script = tmp / f"{name}.lua"
-        script.write_text(WRK_SCRIPT.format(key=key))
+        script.write_text(wrk_script(url, key))
         rate = wrk(f"{url}/orders", script, 4 if quick else 8)
         maker = register(url, "lat-maker", "market_maker")
         taker = register(url, "lat-taker", "hedge_fund")

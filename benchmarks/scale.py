@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks import engine as enginebench
-from benchmarks.e2e import CONFIG, WRK_SCRIPT, cluster, register, wrk
+from benchmarks.e2e import CONFIG, cluster, register, wrk, wrk_script
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -55,7 +55,7 @@ def one(tmp: Path, gateways: int, seconds: int) -> dict[str, float]:
         wait_for_gateways(url, gateways)
         key = register(url, "wrk-bot", "market_maker")
         script = tmp / f"post-{gateways}.lua"
-        script.write_text(WRK_SCRIPT.format(key=key))
+        script.write_text(wrk_script(url, key))
         before = [cpu_seconds(p.pid) for p in procs]
         wrk_before = children_cpu()
         started = time.perf_counter()

@@ -131,13 +131,14 @@ class Views:
     def book_view(self, instrument_id: str, depth: int = 5) -> dict[str, Any]:
         book = self.books.get(instrument_id) or DepthBook()
         top = book.top(depth)
-        md = self.market.get(instrument_id)
         return {
             "instrument_id": instrument_id,
             **top,
             "last": to_dollars(self.last_price.get(instrument_id)),
             "mark": to_dollars(self.mark(instrument_id)),
-            "fair": to_dollars(md.fair) if md is not None else None,
+            # this tick's fair value (every tick records all of them), which the price band
+            # is centred on; a book's last market_data may be older
+            "fair": to_dollars(self.marks.get(instrument_id)),
             "seq": self.applied_seq,
             "timestamp": iso_timestamp(self.last_ts),
         }
