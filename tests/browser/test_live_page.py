@@ -36,11 +36,19 @@ def open_page(page: Page, server: Server) -> None:
     )
 
 
+def away_from_fair(server: Server, share: float) -> float:
+    """SPY's fair value moved by ``share``: a price of its own, inside the price band (an
+    underlying's band hardly moves, where an option's jumps with a new volatility regime)."""
+    book = httpx.get(f"{server.url}/orderbook/SPY", timeout=30).json()["data"]
+    fair: float = book["fair"]
+    return round(fair * (1 + share), 2)
+
+
 def place(server: Server, key: str, side: str, price: float, quantity: int) -> dict[str, Any]:
     r = httpx.post(
         f"{server.url}/orders",
         headers={"X-API-Key": key},
-        json={"instrument_id": "SPY_420_PUT", "side": side, "quantity": quantity, "price": price},
+        json={"instrument_id": "SPY", "side": side, "quantity": quantity, "price": price},
         timeout=30,
     )
     assert r.status_code == 200, r.text
@@ -78,15 +86,17 @@ def test_an_order_over_rest_shows_on_the_ladder_and_the_tape(page: Page, server:
     maker = server.register("ladder-maker", "market_maker")
     taker = server.register("ladder-taker", "hedge_fund")
     open_page(page, server)
-    page.select_option("#instrument", "SPY_420_PUT")
-    place(server, maker["api_key"], "sell", 6.45, 4)
-    page.locator("#ladder tr.level", has_text="6.45").wait_for()
-    assert "4" in page.locator("#ladder tr.level", has_text="6.45").inner_text()
-    place(server, taker["api_key"], "buy", 6.45, 3)
-    tape = page.locator("#tape tbody tr", has_text="SPY_420_PUT")
-    tape.filter(has_text="6.45").first.wait_for()
-    assert "buy" in tape.filter(has_text="6.45").first.inner_text()
-    page.locator("#ladder tr.level", has_text="6.45").filter(has_text="1").wait_for()
+    page.select_option("#instrument", "SPY")
+    price = away_from_fair(server, 0.05)
+    shown = f"{price:.2f}"
+    place(server, maker["api_key"], "sell", price, 4)
+    page.locator("#ladder tr.level", has_text=shown).wait_for()
+    assert "4" in page.locator("#ladder tr.level", has_text=shown).inner_text()
+    place(server, taker["api_key"], "buy", price, 3)
+    tape = page.locator("#tape tbody tr", has_text="SPY")
+    tape.filter(has_text=shown).first.wait_for()
+    assert "buy" in tape.filter(has_text=shown).first.inner_text()
+    page.locator("#ladder tr.level", has_text=shown).filter(has_text="1").wait_for()
     screenshot(page, "live")
 
 
@@ -142,7 +152,7 @@ def test_the_public_page_never_shows_a_signal_or_a_private_message(
     frames: list[dict[str, Any]] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(json.loads(p))))
     open_page(page, server)
-    order = place(server, teams[0]["api_key"], "buy", 0.05, 1)
+    order = place(server, teams[0]["api_key"], "buy", away_from_fair(server, -0.1), 1)
     head = page.evaluate("window.__dash.stream.lastSeq")
     page.wait_for_function(f"window.__dash.stream.lastSeq > {head} + 40")
     html = page.content()
