@@ -34,11 +34,12 @@ def test_engine_sigkill_under_load_loses_nothing_acknowledged(cluster: Cluster) 
     wait_until(lambda: cluster.phase() == "continuous", 60, "continuous trading")
     stop_trading, stop_following = threading.Event(), threading.Event()
     threads = [
-        threading.Thread(target=trade, args=(b, cluster.url, stop_trading, i))
+        threading.Thread(target=trade, args=(b, cluster.url, stop_trading, i), daemon=True)
         for i, b in enumerate(bots)
     ]
     threads += [
-        threading.Thread(target=follow, args=(b, cluster.port, stop_following)) for b in bots
+        threading.Thread(target=follow, args=(b, cluster.port, stop_following), daemon=True)
+        for b in bots
     ]
     started = time.monotonic()
     for t in threads:

@@ -68,7 +68,7 @@ def test_a_flood_from_one_team_grows_the_log_by_at_most_50_kb_a_second(quiet: Qu
     report: list[str] = []
     latencies: list[float] = []
     stop = threading.Event()
-    probe = threading.Thread(target=health_probe, args=(quiet.url, stop, latencies))
+    probe = threading.Thread(target=health_probe, args=(quiet.url, stop, latencies), daemon=True)
     probe.start()
     try:
         with quiet.client(team["api_key"]) as c:

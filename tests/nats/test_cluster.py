@@ -39,11 +39,13 @@ def test_killing_one_node_of_three_loses_no_acknowledged_order(
         stop_trading, stop_following = threading.Event(), threading.Event()
         url = f"http://127.0.0.1:{port}"
         threads = [
-            threading.Thread(target=trade, args=(b, url, stop_trading, i))
+            threading.Thread(target=trade, args=(b, url, stop_trading, i), daemon=True)
             for i, b in enumerate(bots)
         ]
         threads += [
-            threading.Thread(target=record_stream, args=(b.key, port, streams[i], stop_following))
+            threading.Thread(
+                target=record_stream, args=(b.key, port, streams[i], stop_following), daemon=True
+            )
             for i, b in enumerate(bots)
         ]
         for t in threads:
@@ -57,8 +59,10 @@ def test_killing_one_node_of_three_loses_no_acknowledged_order(
         finally:
             stop_trading.set()
         survivors = [n for n in nats_cluster if n is not leader]
-        wait_until(lambda: _caught_up(streams, bots, port), 60, "the streams to reach the head")
-        stop_following.set()
+        try:
+            wait_until(lambda: _caught_up(streams, bots, port), 60, "the streams to reach the head")
+        finally:
+            stop_following.set()
         for t in threads:
             t.join(30)
 
