@@ -36,26 +36,6 @@ def open_page(page: Page, server: Server) -> None:
     )
 
 
-def away_from_fair(server: Server, share: float) -> float:
-    """SPY's fair value moved by ``share``: a price of its own, inside the price band (an
-    underlying's band hardly moves, where an option's jumps with a new volatility regime)."""
-    book = httpx.get(f"{server.url}/orderbook/SPY", timeout=30).json()["data"]
-    fair: float = book["fair"]
-    return round(fair * (1 + share), 2)
-
-
-def place(server: Server, key: str, side: str, price: float, quantity: int) -> dict[str, Any]:
-    r = httpx.post(
-        f"{server.url}/orders",
-        headers={"X-API-Key": key},
-        json={"instrument_id": "SPY", "side": side, "quantity": quantity, "price": price},
-        timeout=30,
-    )
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()["data"]
-    return data
-
-
 def page_board(page: Page) -> dict[str, list[str]]:
     rows: dict[str, list[str]] = page.evaluate(
         """() => Object.fromEntries([...document.querySelectorAll('#leaderboard table.role')]
@@ -87,12 +67,12 @@ def test_an_order_over_rest_shows_on_the_ladder_and_the_tape(page: Page, server:
     taker = server.register("ladder-taker", "hedge_fund")
     open_page(page, server)
     page.select_option("#instrument", "SPY")
-    price = away_from_fair(server, 0.05)
+    price = server.away_from_fair(0.05)
     shown = f"{price:.2f}"
-    place(server, maker["api_key"], "sell", price, 4)
+    server.place(maker["api_key"], "sell", price, 4)
     page.locator("#ladder tr.level", has_text=shown).wait_for()
     assert "4" in page.locator("#ladder tr.level", has_text=shown).inner_text()
-    place(server, taker["api_key"], "buy", price, 3)
+    server.place(taker["api_key"], "buy", price, 3)
     tape = page.locator("#tape tbody tr", has_text="SPY")
     tape.filter(has_text=shown).first.wait_for()
     assert "buy" in tape.filter(has_text=shown).first.inner_text()
@@ -152,7 +132,7 @@ def test_the_public_page_never_shows_a_signal_or_a_private_message(
     frames: list[dict[str, Any]] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(json.loads(p))))
     open_page(page, server)
-    order = place(server, teams[0]["api_key"], "buy", away_from_fair(server, -0.1), 1)
+    order = server.place(teams[0]["api_key"], "buy", server.away_from_fair(-0.1), 1)
     head = page.evaluate("window.__dash.stream.lastSeq")
     page.wait_for_function(f"window.__dash.stream.lastSeq > {head} + 40")
     html = page.content()

@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -74,6 +75,26 @@ class Server:
         data = httpx.get(f"{self.url}/orderbook/{instrument_id}", timeout=30).json()["data"]
         fair: float = data["mark"]  # this tick's fair value; "fair" is the book's last change
         return fair
+
+    def away_from_fair(self, share: float, instrument_id: str = "SPY") -> float:
+        """Fair value moved by ``share``: a price of its own, inside the price band (an
+        underlying's band hardly moves, where an option's jumps with a new regime)."""
+        return round(self.fair(instrument_id) * (1 + share), 2)
+
+    def place(
+        self, key: str, side: str, price: float, quantity: int, instrument_id: str = "SPY"
+    ) -> dict[str, Any]:
+        """A limit order over REST that must be accepted; its answer's data."""
+        r = httpx.post(
+            f"{self.url}/orders",
+            headers={"X-API-Key": key},
+            json={"instrument_id": instrument_id, "side": side, "quantity": quantity,
+                  "price": price},
+            timeout=30,
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        data: dict[str, Any] = r.json()["data"]
+        return data
 
     def register(self, name: str, role: str) -> dict[str, str]:
         r = httpx.post(f"{self.url}/game/teams/register", json={"team_name": name, "role": role})

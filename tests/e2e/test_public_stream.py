@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -49,24 +48,6 @@ def until(ws: ClientConnection, kind: str, match: dict[str, Any]) -> dict[str, A
     raise AssertionError(f"no {kind} {match}")
 
 
-def away_from_fair(server: Server, share: float) -> float:
-    """SPY's fair value moved by ``share``: a price of its own, inside the price band (an
-    underlying's band hardly moves, where an option's jumps with a new volatility regime)."""
-    book = httpx.get(f"{server.url}/orderbook/SPY", timeout=30).json()["data"]
-    fair: float = book["fair"]
-    return round(fair * (1 + share), 2)
-
-
-def place(server: Server, key: str, side: str, price: float, quantity: int = 3) -> None:
-    r = httpx.post(
-        f"{server.url}/orders",
-        headers={"X-API-Key": key},
-        json={"instrument_id": "SPY", "side": side, "quantity": quantity, "price": price},
-        timeout=30,
-    )
-    assert r.status_code == 200, r.text
-
-
 def test_snapshot_then_deltas_in_seq_order(server: Server) -> None:
     with connect(public_url(server)) as ws:
         first = receive(ws)
@@ -87,13 +68,13 @@ def test_an_order_and_a_trade_show_on_the_book_and_the_tape(server: Server) -> N
     taker = server.register("public-taker", "hedge_fund")
     with connect(public_url(server)) as ws:
         receive(ws)
-        price = away_from_fair(server, 0.05)
-        place(server, maker["api_key"], "sell", price)
+        price = server.away_from_fair(0.05)
+        server.place(maker["api_key"], "sell", price, 3)
         book = until(ws, "books", {"instrument_id": "SPY"})
         assert {"price": price, "quantity": 3} in [
             {k: level[k] for k in ("price", "quantity")} for level in book["asks"]
         ]
-        place(server, taker["api_key"], "buy", price, quantity=2)
+        server.place(taker["api_key"], "buy", price, quantity=2)
         trade = until(ws, "trades", {"instrument_id": "SPY", "price": price})
         assert trade["quantity"] == 2
         assert trade["aggressor"] == "buy"
