@@ -29,19 +29,9 @@ from gateway.streams import (
     SnapshotRequired,
 )
 from gateway.web.hypercorn_tuning import FRAMES
-from gateway.web.ws import BATCH_BYTES
+from gateway.web.ws import BATCH_BYTES, close_with, watch_disconnect
 
 PATH = "/ws/public"
-
-
-async def _close(send: Any, code: int, reason: str) -> None:
-    await send({"type": "websocket.close", "code": code, "reason": reason})
-
-
-async def _until_disconnect(receive: Any, scope: trio.CancelScope) -> None:
-    while (await receive())["type"] != "websocket.disconnect":
-        pass  # the page sends nothing the stream needs
-    scope.cancel()
 
 
 def _last_seq(query: bytes) -> int | None:
@@ -64,7 +54,7 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
             {"type": "websocket.accept", "headers": [(b"x-gateway-id", gw.gateway_id.encode())]}
         )
         if full:
-            await _close(send, WS_GATEWAY_FULL, "gateway full")
+            await close_with(send, WS_GATEWAY_FULL, "gateway full")
             return
         await _serve(gw, scope, receive, send)
     finally:
@@ -74,24 +64,24 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
 async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
     last_seq = _last_seq(scope.get("query_string", b""))
     if last_seq == -1:
-        await _close(send, WS_BAD_KEY, "last_seq must be an integer >= 0")
+        await close_with(send, WS_BAD_KEY, "last_seq must be an integer >= 0")
         return
     try:
         await gw.read_barrier()
     except ApiError:
-        await _close(send, WS_TRY_AGAIN, "this gateway is behind the log: reconnect")
+        await close_with(send, WS_TRY_AGAIN, "this gateway is behind the log: reconnect")
         return
     try:
         first, subscription = gw.public.open(gw.projection, last_seq)
     except SnapshotRequired:
-        await _close(send, WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
+        await close_with(send, WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
         return
     close: tuple[int, str] | None = None
     framed = FRAMES in scope.get("extensions", {})
     gw.public.connections += 1
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_until_disconnect, receive, nursery.cancel_scope)
+            nursery.start_soon(watch_disconnect, receive, nursery.cancel_scope)
             try:
                 if first is not None:
                     await send({"type": "websocket.send", "text": first.decode()})
@@ -110,4 +100,4 @@ async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
         subscription.close()
         gw.public.connections -= 1
     if close is not None:
-        await _close(send, *close)
+        await close_with(send, *close)

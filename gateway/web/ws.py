@@ -53,7 +53,7 @@ Send = Any
 BATCH_BYTES = 256 * 1024
 
 
-async def _close(send: Send, code: int, reason: str) -> None:
+async def close_with(send: Send, code: int, reason: str) -> None:
     await send({"type": "websocket.close", "code": code, "reason": reason})
 
 
@@ -62,7 +62,7 @@ def _param(params: dict[str, list[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
-async def _watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
+async def watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
     while True:
         event = await receive()
         if event["type"] == "websocket.disconnect":
@@ -102,7 +102,7 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
             return
         if full:
             limit = gw.settings.ws_max_connections
-            await _close(send, WS_GATEWAY_FULL, f"gateway full (at most {limit} connections)")
+            await close_with(send, WS_GATEWAY_FULL, f"gateway full (at most {limit} connections)")
             return
         await _serve(gw, scope, receive, send)
     finally:
@@ -115,12 +115,12 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         # a team registered (or a last_seq reached) through another gateway is known here
         await gw.read_barrier()
     except ApiError:
-        await _close(send, WS_TRY_AGAIN, "this gateway is behind the log: reconnect")
+        await close_with(send, WS_TRY_AGAIN, "this gateway is behind the log: reconnect")
         return
     try:
         team = gw.authenticate(_param(params, "api_key"))
     except ApiError:
-        await _close(send, WS_BAD_KEY, "invalid api_key")
+        await close_with(send, WS_BAD_KEY, "invalid api_key")
         return
     raw_last = _param(params, "last_seq")
     last_seq: int | None = None
@@ -130,21 +130,21 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         except ValueError:
             last_seq = -1
         if last_seq < 0:
-            await _close(send, WS_BAD_KEY, "last_seq must be an integer >= 0")
+            await close_with(send, WS_BAD_KEY, "last_seq must be an integer >= 0")
             return
     heartbeat = _param(params, "heartbeat")
     if heartbeat not in (None, "0", "1", "true", "false"):
-        await _close(send, WS_BAD_KEY, "heartbeat must be 1 or 0")
+        await close_with(send, WS_BAD_KEY, "heartbeat must be 1 or 0")
         return
     connections = gw.streams.connections
     limit = gw.settings.ws_max_connections_per_team
     if connections.get(team.team_id, 0) >= limit:
-        await _close(send, WS_TOO_MANY_CONNECTIONS, f"too many connections (at most {limit})")
+        await close_with(send, WS_TOO_MANY_CONNECTIONS, f"too many connections (at most {limit})")
         return
     try:
         first, subscription = gw.open_stream(team, last_seq)
     except SnapshotRequired:
-        await _close(send, WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
+        await close_with(send, WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
         return
     connections[team.team_id] = connections.get(team.team_id, 0) + 1
     close: tuple[int, str] | None = None
@@ -152,7 +152,7 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
     framed = FRAMES in scope.get("extensions", {})
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
+            nursery.start_soon(watch_disconnect, receive, nursery.cancel_scope)
             sent = [last_seq or 0]  # the seq of the last message sent
             if heartbeat in ("1", "true"):
                 nursery.start_soon(_heartbeat, send, gw.settings.heartbeat_seconds, sent)
@@ -179,4 +179,4 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         subscription.close()
         connections[team.team_id] -= 1
     if close is not None:
-        await _close(send, *close)
+        await close_with(send, *close)
