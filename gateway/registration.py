@@ -12,18 +12,17 @@ again, so a registration racing another gateway's is still decided by the log.
 
 from __future__ import annotations
 
+from engine.core.rules import registration_allows
 from gateway.errors import ApiError
 from gateway.projection.fold import Projection
 
 
 def precheck(projection: Projection) -> None:
     """Raise the core's refusal when registration is closed or the session is full."""
-    if not projection.registration_open:
-        raise ApiError("REGISTRATION_CLOSED", "registration is closed by the organisers")
-    max_teams = projection.config.teams.max_teams
-    if projection.registered_teams >= max_teams:
-        raise ApiError(
-            "MAX_TEAMS_REACHED",
-            f"the session is full ({max_teams} teams)",
-            {"max_teams": max_teams},
-        )
+    refusal = registration_allows(
+        projection.registration_open,
+        projection.registered_teams,
+        projection.config.teams.max_teams,
+    )
+    if refusal is not None:
+        raise ApiError(refusal.code, refusal.message, refusal.details)

@@ -82,25 +82,18 @@ class Client:
 
     async def _read(self, path: str, kind: type[T], **kw: Any) -> T:
         """A read: retried while the server is unreachable or unavailable."""
-        deadline = asyncio.get_running_loop().time() + self.retry_for
-        delay = 0.05
-        while True:
-            try:
-                return await self._send("GET", path, kind, **kw)
-            except (httpx.TransportError, Unavailable) as exc:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise TransportError(f"GET {path}: {exc!r}") from exc
-                self.retries += 1
-                await asyncio.sleep(_wait(exc, delay))
-                delay = min(delay * 2, 1.0)
+        return await self._retrying("GET", path, kind, **kw)
 
     async def _write(self, method: str, path: str, kind: type[T], body: Any | None) -> T:
         """A write that is safe to repeat (quotes replace, cancels are idempotent)."""
+        return await self._retrying(method, path, kind, json=body)
+
+    async def _retrying(self, method: str, path: str, kind: type[T], **kw: Any) -> T:
         deadline = asyncio.get_running_loop().time() + self.retry_for
         delay = 0.05
         while True:
             try:
-                return await self._send(method, path, kind, json=body)
+                return await self._send(method, path, kind, **kw)
             except (httpx.TransportError, Unavailable) as exc:
                 if asyncio.get_running_loop().time() > deadline:
                     raise TransportError(f"{method} {path}: {exc!r}") from exc

@@ -31,7 +31,7 @@ import msgspec
 
 from engine.core.accounts import Account
 from engine.core.auction import clearing_price
-from engine.core.rules import Refusal
+from engine.core.rules import Refusal, registration_allows
 from engine.core.state import MarketFactory, MarketLike, default_market
 from engine.core.trading import Trading
 from engine.market import SimOrder, SimQuote
@@ -101,20 +101,11 @@ class Exchange(Trading):
 
     def _register(self, c: RegisterTeam) -> None:
         name = c.team_name.strip()
-        max_teams = self.config.teams.max_teams
-        if not self.registration_open:
-            self._refuse(
-                c, Refusal("REGISTRATION_CLOSED", "registration is closed by the organisers")
-            )
-        elif self.teams_registered >= max_teams:  # counts registered teams, never simulated ones
-            self._refuse(
-                c,
-                Refusal(
-                    "MAX_TEAMS_REACHED",
-                    f"the session is full ({max_teams} teams)",
-                    {"max_teams": max_teams},
-                ),
-            )
+        closed = registration_allows(
+            self.registration_open, self.teams_registered, self.config.teams.max_teams
+        )
+        if closed is not None:
+            self._refuse(c, closed)
         elif not 3 <= len(name) <= 50 or not name.isprintable():
             self._refuse(
                 c, Refusal("INVALID_TEAM_NAME", "a team name is 3-50 printable characters")

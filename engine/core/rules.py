@@ -32,6 +32,19 @@ class Refusal:
         self.details: Details = details or {}
 
 
+def registration_allows(is_open: bool, registered: int, max_teams: int) -> Refusal | None:
+    """Closed by the organisers, or full (``registered`` never counts simulated teams)."""
+    if not is_open:
+        return Refusal("REGISTRATION_CLOSED", "registration is closed by the organisers")
+    if registered >= max_teams:
+        return Refusal(
+            "MAX_TEAMS_REACHED",
+            f"the session is full ({max_teams} teams)",
+            {"max_teams": max_teams},
+        )
+    return None
+
+
 def phase_allows(phase: str, action: str) -> Refusal | None:
     if phase in OPEN_PHASES:
         return None

@@ -106,9 +106,8 @@ class Projection(Views):
         self.phase = "closed"
         self.tick_number = 0
         self.teams: dict[str, TeamState] = {}
-        # as the core decides registrations: open or closed, and teams with a key so far
+        # as the core decides registrations: open or closed (``registered_teams`` counts)
         self.registration_open = True
-        self.registered_teams = 0
         self._by_key_hash: dict[str, TeamState] = {}
         self._streaming: list[TeamState] = []  # registration order
         self.broadcasts: dict[str, int] = {}  # role -> broadcasts to it since it streams
@@ -221,6 +220,11 @@ class Projection(Views):
                     self.registration_open = record.value == "true"
         return []
 
+    @property
+    def registered_teams(self) -> int:
+        """Teams registered with a key (the simulated ones not counted), as the core counts."""
+        return len(self._streaming)
+
     def _underlying_prices(self, r: UnderlyingPrices) -> None:
         self.marks["SPX"] = r.spx
         self.marks["SPY"] = r.spy
@@ -250,7 +254,6 @@ class Projection(Views):
         self.teams[r.team_id] = team
         if not team.streams:
             return []
-        self.registered_teams += 1
         self._by_key_hash[r.api_key_hash] = team
         self._streaming.append(team)
         team.base = self.broadcasts.setdefault(team.role, 0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.money import to_dollars
+from engine.order_types import rests_in_book
 from engine.records import (
     AnyRecord,
     MarketData,
@@ -69,7 +70,7 @@ def trade(r: Trade, tick_number: int) -> dict[str, Any]:
     return {
         "trade_id": r.trade_id,
         "instrument_id": r.instrument_id,
-        "price": r.price / 100,
+        "price": to_dollars(r.price),
         "quantity": r.quantity,
         # the side that crossed the spread; who traded stays private
         "aggressor": "sell" if r.maker_side == "buy" else "buy",
@@ -104,9 +105,9 @@ def messages(p: Projection, record: AnyRecord) -> list[tuple[str, dict[str, Any]
                     PRICES,
                     {
                         "tick_number": p.tick_number,
-                        "spx": record.spx / 100,
-                        "spy": record.spy / 100,
-                        "fair": {k: v / 100 for k, v in record.fair.items()},
+                        "spx": to_dollars(record.spx),
+                        "spy": to_dollars(record.spy),
+                        "fair": {k: to_dollars(v) for k, v in record.fair.items()},
                     },
                 )
             ]
@@ -118,12 +119,14 @@ def messages(p: Projection, record: AnyRecord) -> list[tuple[str, dict[str, Any]
             return [(QUOTE, quote(record))]
         case News():
             return [(NEWS, news(record))]
-        case OrderAccepted() if not record.duplicate and record.order_type == "limit":
-            return [(BOOK, book(p, record.instrument_id))]
+        # a touched book is named only: ``PublicStream`` sends its top once per tick
+        case OrderAccepted() if not record.duplicate and rests_in_book(record.order_type):
+            return [(BOOK, {"instrument_id": record.instrument_id})]
         case OrderCancelled():
-            return [(BOOK, book(p, record.instrument_id))]
+            return [(BOOK, {"instrument_id": record.instrument_id})]
         case Trade():
-            return [(TRADE, trade(record, p.tick_number)), (BOOK, book(p, record.instrument_id))]
+            touched = {"instrument_id": record.instrument_id}
+            return [(TRADE, trade(record, p.tick_number)), (BOOK, touched)]
     return []
 
 
