@@ -42,7 +42,7 @@ PRICES = "prices"
 QUOTE = "quote"
 BOOK = "book"
 TRADE = "trade"
-#: What ``PublicStream`` sends of them: one message per tick each (see there).
+#: What ``PublicStream`` sends of them: one message per burst each (see there).
 QUOTES = "quotes"
 BOOKS = "books"
 TRADES = "trades"
@@ -100,26 +100,18 @@ def messages(p: Projection, record: AnyRecord) -> list[tuple[str, dict[str, Any]
         case PhaseChanged():
             return [(PHASE, {"phase": record.phase, "previous": record.previous})]
         case UnderlyingPrices():
-            out: list[tuple[str, dict[str, Any]]] = [
-                (
-                    PRICES,
-                    {
-                        "tick_number": p.tick_number,
-                        "spx": to_dollars(record.spx),
-                        "spy": to_dollars(record.spy),
-                        "fair": {k: to_dollars(v) for k, v in record.fair.items()},
-                    },
-                )
-            ]
-            board = leaderboard(p)
-            if board is not None:
-                out.append((LEADERBOARD, board))
-            return out
+            prices = {
+                "tick_number": p.tick_number,
+                "spx": to_dollars(record.spx),
+                "spy": to_dollars(record.spy),
+                "fair": {k: to_dollars(v) for k, v in record.fair.items()},
+            }
+            return [(PRICES, prices)]  # and the standings move: ``PublicStream`` sends them
         case MarketData():
             return [(QUOTE, quote(record))]
         case News():
             return [(NEWS, news(record))]
-        # a touched book is named only: ``PublicStream`` sends its top once per tick
+        # a touched book is named only: ``PublicStream`` sends its top once per burst
         case OrderAccepted() if not record.duplicate and rests_in_book(record.order_type):
             return [(BOOK, {"instrument_id": record.instrument_id})]
         case OrderCancelled():

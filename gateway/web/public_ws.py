@@ -32,6 +32,12 @@ from gateway.web.hypercorn_tuning import FRAMES
 from gateway.web.ws import BATCH_BYTES, close_with, watch_disconnect
 
 PATH = "/ws/public"
+#: A burst wakes every page in the same scheduler round, and trio polls the sockets only
+#: between rounds: a hundred page writes in one round hold a bot's ack back ~10 ms (the
+#: ack p99 of ``./scripts/bench dashboard`` doubled). Pages wait 0..ROUNDS-1 extra rounds,
+#: PER_ROUND of them in each, so the acks' I/O is read between every few writes.
+PER_ROUND = 8
+ROUNDS = 16
 
 
 def _last_seq(query: bytes) -> int | None:
@@ -78,6 +84,8 @@ async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
         return
     close: tuple[int, str] | None = None
     framed = FRAMES in scope.get("extensions", {})
+    lag = (gw.public.opened // PER_ROUND) % ROUNDS
+    gw.public.opened += 1
     gw.public.connections += 1
     try:
         async with trio.open_nursery() as nursery:
@@ -87,9 +95,13 @@ async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
                     await send({"type": "websocket.send", "text": first.decode()})
                 while framed:
                     batch = await subscription.next_batch(BATCH_BYTES)
+                    for _ in range(lag):
+                        await trio.lowlevel.checkpoint()
                     await send({"type": FRAMES, "texts": batch})
                 while True:
                     _, message = await subscription.next()
+                    for _ in range(lag):
+                        await trio.lowlevel.checkpoint()
                     await send({"type": "websocket.send", "text": message.decode()})
             except SlowConsumer:
                 close = (WS_SLOW_CONSUMER, SLOW_CONSUMER_REASON)

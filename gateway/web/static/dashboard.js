@@ -212,6 +212,8 @@ function apply(message) {
     case "tick": state.tick = d.tick_number; state.phase = d.phase; break;
     case "phase": state.phase = d.phase; break;
     case "prices":
+      // a snapshot already drew the tick a burst gathered before it
+      if (state.prices.length && state.prices[state.prices.length - 1][0] >= d.tick_number) break;
       state.prices.push([d.tick_number, d.spx, d.spy]);
       if (state.prices.length > MAX_POINTS) state.prices.shift();
       break;
