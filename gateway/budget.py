@@ -15,9 +15,12 @@ RATE_LIMIT_EXCEEDED`` with ``retry_after`` at once, without reaching the engine 
 log. A bot that stays within its role's rate never sees it: at most ``orders_per_second``
 of its writes in any second can be waste, which is what the bucket refills.
 
-The bucket is per gateway (a team that spreads a flood over N gateways gets N budgets).
-This gateway's own 429 and an unreachable engine's 503 are not waste: neither writes
-anything.
+This bucket is one gateway's; a team that spreads a flood over N gateways meets the
+engine's bucket of the same size (``engine.shell.waste``), kept once per team, which
+refuses its writes unsequenced. This gateway answers most of a flood without the round
+trip. This gateway's own 429 and an unreachable engine's 503 are not waste: neither
+writes anything. The engine's 429 is counted here as waste, so a flood spread over
+gateways is soon answered by each of them without reaching the engine at all.
 """
 
 from __future__ import annotations

@@ -66,6 +66,7 @@ from engine.records import (
 from engine.replay.reexecute import Divergence, Reexecution
 from engine.shell.schedule import plan
 from engine.shell.trading_day import next_slot
+from engine.shell.waste import WasteBudget
 from engine.wire import (
     ADDR_FILE,
     MAX_FRAME,
@@ -153,6 +154,7 @@ class Engine:
         self.address: tuple[str, int] | None = None
         self.secret = ""  # set by ``serve``: what a connection must present
         self.refused_connections = 0
+        self.waste = WasteBudget(config)
         self._inbox_send, self._inbox = trio.open_memory_channel[Inbox](10_000)
 
     # ------------------------------------------------------------------ start
@@ -209,6 +211,7 @@ class Engine:
             reader.close()
         self.core = core
         self.config = core.config
+        self.waste = WasteBudget(self.config)  # the rules of the session, as recorded
         self.next_seq = head + 1
         if missing:
             log.warning("completing %d events of a command cut off by a torn tail", len(missing))
@@ -390,11 +393,22 @@ class Engine:
             return
         records: list[Record] = []
         answers: list[tuple[Answer | None, Reply]] = []
+        refused: list[tuple[Answer, Refused]] = []
         for command, request_id, answer in batch:
+            wait = self.waste.retry_after(command, self._role(command), self.now_ns())
+            if wait is not None and answer is not None:
+                why = "too many refused, repeated or empty requests from this team: slow down"
+                refused.append((answer, Refused(request_id, "RATE_LIMIT_EXCEEDED", why, wait)))
+                continue
             seq, produced = self._sequence(command)
             records.extend(produced)
             events = cast(list[AnyRecord], produced[1:])
+            self.waste.spend(command, events, self.last_ts)
             answers.append((answer, Reply(request_id, seq, events)))
+        for answer, refusal in refused:
+            answer(refusal)  # never sequenced: nothing to make durable first
+        if not records:
+            return
         writer = self.writer
         assert writer is not None
         try:
@@ -413,6 +427,11 @@ class Engine:
         for answer, reply in answers:
             if answer is not None:
                 answer(reply)
+
+    def _role(self, command: Command) -> str | None:
+        team_id = getattr(command, "team_id", None)
+        account = self.core.teams.get(team_id) if self.core and team_id else None
+        return account.role if account is not None else None
 
     def _fail(self, problem: str) -> None:
         log.error("%s", problem)

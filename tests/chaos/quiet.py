@@ -37,6 +37,7 @@ class Quiet:
     session: Path
     url: str
     gateway: Proc
+    urls: list[str]  # every gateway's, the first is ``url``
 
     def admin(self, path: str) -> httpx.Response:
         return httpx.post(f"{self.url}/admin/{path}", headers={"X-Admin-Token": TOKEN}, timeout=30)
@@ -79,11 +80,12 @@ class Quiet:
 
 
 @contextlib.contextmanager
-def quiet_cluster(tmp: Path, extra_config: str = "") -> Iterator[Quiet]:
+def quiet_cluster(tmp: Path, extra_config: str = "", gateways: int = 1) -> Iterator[Quiet]:
     config = tmp / "quiet.toml"
     config.write_text(BASE_CONFIG + extra_config)
-    session, port = tmp / "session", free_port()
+    session = tmp / "session"
     procs: list[Proc] = []
+    urls: list[str] = []
     try:
         engine = Proc.tradepit(
             "engine", "--data-dir", str(session), "--config", str(config), "--no-clock",
@@ -91,13 +93,16 @@ def quiet_cluster(tmp: Path, extra_config: str = "") -> Iterator[Quiet]:
         )  # fmt: skip
         procs.append(engine)
         engine.wait_for("engine listening on")
-        gateway = Proc.tradepit(
-            "gateway", "--data-dir", str(session), "--port", str(port), "--config", str(config),
-            log=tmp / "gateway.log",
-        )  # fmt: skip
-        procs.append(gateway)
-        gateway.wait_for("gateway on")
-        quiet = Quiet(session, f"http://127.0.0.1:{port}", gateway)
+        for number in range(gateways):
+            port = free_port()
+            gateway = Proc.tradepit(
+                "gateway", "--data-dir", str(session), "--port", str(port), "--config",
+                str(config), log=tmp / f"gateway-{number}.log",
+            )  # fmt: skip
+            procs.append(gateway)
+            gateway.wait_for("gateway on")
+            urls.append(f"http://127.0.0.1:{port}")
+        quiet = Quiet(session, urls[0], procs[1], urls)
         assert quiet.admin("phase/continuous").status_code == 200
         yield quiet
     finally:

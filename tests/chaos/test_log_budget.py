@@ -111,3 +111,37 @@ def test_a_flood_from_one_team_grows_the_log_by_at_most_50_kb_a_second(quiet: Qu
     report.append(f"/health: {len(latencies)} answers, p99 {p99 * 1000:.1f} ms during the flood")
     print("\n".join(report))
     assert latencies  # the gateway kept answering /health throughout
+
+
+def test_a_flood_spread_over_two_gateways_gets_one_budget(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Each gateway's bucket would let ``orders_per_second`` of waste through; the engine's
+    one bucket per team keeps the sum there. Bounded by the log's own clock: at most the
+    burst plus the rate times the span of the engine's timestamps reach the log."""
+    rules = Config().roles["hedge_fund"]
+    rate, burst = rules.orders_per_second, Config().gateway.budget_burst_seconds
+    with quiet_cluster(tmp_path_factory.mktemp("two"), gateways=2) as q:
+        team = q.team("spreader", "hedge_fund")
+        head = q.head()
+        statuses: dict[int, int] = {}
+        clients = [
+            httpx.Client(base_url=url, headers={"X-API-Key": team["api_key"]}, timeout=30)
+            for url in q.urls
+        ]
+        try:
+            for n in range(PER_KIND):
+                r = clients[n % 2].delete(f"/orders/ORD_{90_000_000 + n:08d}")
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                assert r.status_code in (404, 429), r.text
+        finally:
+            for c in clients:
+                c.close()
+        reached = [r for r in q.records(head) if isinstance(r, CancelOrder)]
+    assert reached
+    span = (reached[-1].ts - reached[0].ts) / 1e9
+    allowed = rate * burst + rate * span + 1
+    print(f"two gateways: {PER_KIND} cancels of nothing {statuses}, {len(reached)} reached "
+          f"the log over {span:.2f} s of engine time; one budget allows {allowed:.1f}")  # fmt: skip
+    assert len(reached) <= allowed
+    assert statuses[429] >= PER_KIND - allowed

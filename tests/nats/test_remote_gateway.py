@@ -53,9 +53,12 @@ def test_local_and_remote_gateways_serve_identical_streams(
             t.join(30)
         for bot in bots:
             here, there = streams[(bot.name, local)], streams[(bot.name, remote)]
-            assert here == there
+            # the clock ticks on: one reader may have taken a message more before it stopped
+            common = min(len(here), len(there))
+            assert here[:common] == there[:common]
             assert gapless(here), bot.name
-            assert len(here) > 50
+            assert gapless(there), bot.name
+            assert common > 50
             assert not bot.other, bot.other[:3]
         for port in (local, remote):
             health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()["data"]
