@@ -213,6 +213,7 @@ class Client:
                     f["executed_quantity"],
                     f["liquidity_type"],
                     f["fees"],
+                    f.get("self_trade", False),
                 )
                 for f in fills
             ],

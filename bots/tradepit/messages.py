@@ -72,6 +72,7 @@ class ExecutionData(msgspec.Struct):
     order_status: str
     liquidity_type: str
     fees: float
+    self_trade: bool = False  # the other side was this team's own order: no fee, no rebate
 
 
 class ExecutionReport(_Msg, tag="execution_report"):

@@ -38,6 +38,7 @@ class Fill(msgspec.Struct):
     quantity: int
     liquidity_type: str
     fees: float
+    self_trade: bool = False  # the other side was this team's own order: no fee, no rebate
 
 
 class OrderResult(msgspec.Struct):

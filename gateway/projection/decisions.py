@@ -63,15 +63,16 @@ def order_outcome(accepted: OrderAccepted, events: Sequence[AnyRecord]) -> dict[
         if isinstance(e, Trade) and accepted.order_id in (e.maker_order_id, e.taker_order_id):
             maker = e.maker_order_id == accepted.order_id
             remaining = e.maker_remaining if maker else e.taker_remaining
-            fills.append(
-                {
-                    "trade_id": e.trade_id,
-                    "price": to_dollars(e.price),
-                    "quantity": e.quantity,
-                    "liquidity_type": "maker" if maker else "taker",
-                    "fees": to_dollars(e.maker_fee if maker else e.taker_fee),
-                }
-            )
+            fill = {
+                "trade_id": e.trade_id,
+                "price": to_dollars(e.price),
+                "quantity": e.quantity,
+                "liquidity_type": "maker" if maker else "taker",
+                "fees": to_dollars(e.maker_fee if maker else e.taker_fee),
+            }
+            if e.self_trade:  # against another order of the same team: no fee, no rebate
+                fill["self_trade"] = True
+            fills.append(fill)
         elif isinstance(e, OrderCancelled) and e.order_id == accepted.order_id:
             cancelled = e.cancelled_quantity
             remaining = 0

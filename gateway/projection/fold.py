@@ -338,6 +338,8 @@ class Projection(Views):
                     "liquidity_type": liquidity,
                     "fees": to_dollars(fee),
                 }
+                if r.self_trade:  # only then: every other fill's bytes stay as recorded
+                    data["self_trade"] = True
                 out.append((Team(team_id), StreamMessage("execution_report", ts, data)))
         return out
 

@@ -38,6 +38,7 @@ class Fill(_Shape, kw_only=True):
     quantity: int
     liquidity_type: str
     fees: float
+    self_trade: bool = False  # present (true) only against another order of the team
 
 
 class OrderResult(_Shape, kw_only=True):

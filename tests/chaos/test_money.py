@@ -74,6 +74,7 @@ def test_self_trade_round_trips_earn_a_market_maker_nothing(quiet: Quiet) -> Non
     mm = quiet.team("self-dealer", "market_maker")
     price = round(quiet.fair("SPY_440_CALL"), 2)
     head = quiet.head()
+    fills = []
     with quiet.client(mm["api_key"]) as c:
         for n in range(13):
             for side in ("sell", "buy"):  # rests, then takes its own resting order
@@ -83,6 +84,14 @@ def test_self_trade_round_trips_earn_a_market_maker_nothing(quiet: Quiet) -> Non
                           "price": price, "client_order_id": f"self-{n}-{side}"},
                 )  # fmt: skip
                 assert r.status_code == 200, r.text
+                fills += r.json()["data"]["fills"]
+        events = c.get("/events", params={"after_seq": 0, "limit": 2000}).json()["data"]
+    # the team sees it too: every fill, in the answer and on the stream, says so
+    assert len(fills) == 13
+    assert all(f["self_trade"] is True and f["fees"] == 0 for f in fills)
+    reports = [m["data"] for m in events["messages"] if m["type"] == "execution_report"]
+    assert len(reports) == 26  # a maker's and a taker's report per trade
+    assert all(m["self_trade"] is True and m["fees"] == 0 for m in reports)
     trades = [r for r in quiet.records(head) if isinstance(r, Trade)]
     assert len(trades) == 13
     assert sum(t.quantity for t in trades) == 13 * 50
