@@ -27,13 +27,13 @@ def admin(server: Server, path: str, token: str | None = TOKEN, **headers: str) 
 
 
 def order(server: Server, key: str, price: float | None = None) -> httpx.Response:
-    if price is None:  # resting, inside the price band
-        price = inside_band(server.fair("SPY_420_PUT"), 0.9)
+    if price is None:  # resting, inside the price band: an underlying's band hardly
+        price = inside_band(server.fair("SPY"), 0.9)  # moves, an option's jumps with a regime
     return httpx.post(
         f"{server.url}/orders",
         headers={"X-API-Key": key},
         timeout=30,
-        json={"instrument_id": "SPY_420_PUT", "side": "buy", "quantity": 1, "price": price},
+        json={"instrument_id": "SPY", "side": "buy", "quantity": 1, "price": price},
     )
 
 
