@@ -1,11 +1,19 @@
-"""``tradepit replay``: verify, serve, inspect or export a recorded session."""
+"""``tradepit replay``: verify, serve, index, inspect or export a recorded session."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from gateway.replay.index import DEFAULT_EVERY
 from gateway.replay.serve import parse_speed
+
+
+def snapshot_every(text: str) -> int:
+    every = int(text)
+    if every < 0:
+        raise argparse.ArgumentTypeError("a snapshot every K >= 0 records (0: no index)")
+    return every
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--paused", action="store_true", help="start paused (see /admin/replay)")
+    serve.add_argument(
+        "--snapshot-every",
+        type=snapshot_every,
+        default=DEFAULT_EVERY,
+        metavar="K",
+        help=f"index the log for seeks, a snapshot every K records ({DEFAULT_EVERY}; 0: off)",
+    )
+
+    index = subs.add_parser("index", help="fold the log once, a snapshot every K records")
+    index.add_argument("data_dir", type=Path)
+    index.add_argument("--snapshot-every", type=snapshot_every, default=DEFAULT_EVERY, metavar="K")
 
     inspect = subs.add_parser("inspect", help="books, positions, orders, cash and P&L at a seq")
     inspect.add_argument("data_dir", type=Path)
@@ -52,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
         from gateway.replay.inspect import inspect
 
         return inspect(args)
+    if args.replay_command == "index":
+        from gateway.replay.index import index
+
+        return index(args.data_dir, args.snapshot_every)
     if args.replay_command == "export":
         from gateway.replay.export import export
 

@@ -10,7 +10,7 @@ messages with the same seqs. ``ReplayControl`` pauses, resumes and steps to a se
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import trio
@@ -30,6 +30,8 @@ class ReplayControl:
         self.stop_at: int | None = None  # pause once this seq is served
         self.position = 0  # the last seq handed to the projection
         self.head = 0
+        #: the seek index's progress (``gateway.replay.background.Indexing.view``)
+        self.indexing: Callable[[], dict[str, object]] = lambda: {"state": "off"}
         self._changed = trio.Event()
 
     def pause(self) -> None:
@@ -61,6 +63,7 @@ class ReplayControl:
             "position": self.position,
             "head": self.head,
             "stop_at": self.stop_at,
+            "index": self.indexing(),
         }
 
 

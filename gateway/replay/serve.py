@@ -46,6 +46,7 @@ async def _serve(gw: object, host: str, port: int) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from gateway.replay.background import Indexing
     from gateway.replay.paced import PacedSource, ReadOnlyEngine, ReplayControl
     from gateway.service import Gateway
 
@@ -57,13 +58,18 @@ def serve(args: argparse.Namespace) -> int:
         config = recorded_config(log_dir)
         control = ReplayControl(args.speed, paused=args.paused)
         source = PacedSource(log_dir, control, args.from_seq)
+        indexing = Indexing(log_dir, args.snapshot_every)  # the seek index, in a child
     except (logmod.LogError, configmod.ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    gw = Gateway(config, ReadOnlyEngine(), source)
-    gw.replay = control
-    gw.replay_dir = log_dir
-    if args.from_seq <= 1:
-        gw.caught_up.set()  # nothing to fast-forward: serve from the first record
-    trio.run(_serve, gw, args.host, args.port)
+    try:
+        control.indexing = indexing.view
+        gw = Gateway(config, ReadOnlyEngine(), source)
+        gw.replay = control
+        gw.replay_dir = log_dir
+        if args.from_seq <= 1:
+            gw.caught_up.set()  # nothing to fast-forward: serve from the first record
+        trio.run(_serve, gw, args.host, args.port)
+    finally:
+        indexing.stop()
     return 0

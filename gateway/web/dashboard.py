@@ -8,7 +8,10 @@ the existing admin routes, so every action is a command in the log as before.
 ``GET /replay/state?seq=N`` answers only under ``tradepit replay serve``: the state
 at seq N exactly as ``tradepit replay inspect --at-seq N`` computes it (the same
 ``state_at`` with its snapshot cache, the same ``view`` and ``render``), folded in a
-worker thread so the gateway keeps serving while a seek folds.
+worker thread so the gateway keeps serving while a seek folds; the answer also says
+which snapshot it started from and how many records it folded. ``GET /replay/index``
+is the progress of the pass that writes those snapshots (``gateway.replay.background``),
+for the viewer's "indexing n%".
 """
 
 from __future__ import annotations
@@ -40,7 +43,14 @@ FILES = {
 
 #: The page's routes: the organisers' and spectators' page, not the bots' REST API, so
 #: they are outside the OpenAPI document (like ``/admin``); docs/protocol.md lists them.
-PATHS = ("/", "/dashboard", "/dashboard/<name>", "/replay/state", "/replay/ticks")
+PATHS = (
+    "/",
+    "/dashboard",
+    "/dashboard/<name>",
+    "/replay/state",
+    "/replay/ticks",
+    "/replay/index",
+)
 
 
 def static_file(name: str) -> bytes:
@@ -51,13 +61,19 @@ def seek(log_dir: Path, seq: int) -> dict[str, Any]:
     """``replay inspect --at-seq seq``: its JSON view and its printed text."""
     from gateway.replay import inspect
 
-    projection, _, _ = inspect.state_at(log_dir, seq)
+    projection, start, folded = inspect.state_at(log_dir, seq)
     data = inspect.view(projection, None, None)
     out = io.StringIO()
     inspect.render(data, out)
     with logmod.open_reader(_log_dir(log_dir)) as r:
         head = r.head_seq
-    return {**data, "head_seq": head, "text": out.getvalue()}
+    return {
+        **data,
+        "head_seq": head,
+        "text": out.getvalue(),
+        "snapshot_seq": start,
+        "folded": folded,
+    }
 
 
 def _log_dir(data_dir: Path) -> Path:
@@ -119,6 +135,15 @@ def register(app: QuartTrio, gw: Gateway) -> None:
             data = await trio.to_thread.run_sync(seek, log_dir, int(raw))
         except logmod.LogError as exc:
             raise ApiError("INVALID_REQUEST", str(exc)) from None
+        return Response(envelope_body(data, new_request_id()), content_type="application/json")
+
+    @app.route("/replay/index", methods=["GET"])
+    async def replay_index() -> Response:
+        control = gw.replay
+        if control is None:
+            raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
+        # public like the seek itself: the viewer has no admin token
+        data = await trio.to_thread.run_sync(control.indexing)
         return Response(envelope_body(data, new_request_id()), content_type="application/json")
 
     @app.route("/replay/ticks", methods=["GET"])

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Route
 
 from tests.browser.conftest import screenshot
 from tests.e2e.server import free_port
 from tests.procs import ROOT, Proc
 
 RECORDING = ROOT / "replays" / "news-signals"
+EVERY = 500
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,15 @@ def replay_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("viewer")
     port = free_port()
     proc = Proc.tradepit(
-        "replay", "serve", str(RECORDING), "--port", str(port), "--paused", log=tmp / "serve.log"
+        "replay",
+        "serve",
+        str(RECORDING),
+        "--port",
+        str(port),
+        "--paused",
+        "--snapshot-every",
+        str(EVERY),  # so that the seeks below start from the pass's snapshots
+        log=tmp / "serve.log",
     )
     try:
         proc.wait_for("serving on")
@@ -103,3 +112,23 @@ def test_the_tick_slider_and_the_step_buttons(page: Page, replay_url: str) -> No
     at(page, seq)
     assert page.inner_text("#s-tick") == str(tick)
     assert shown(page) == inspect(seq)
+
+
+def test_the_bar_shows_the_indexing_pass(page: Page, replay_url: str) -> None:
+    # the real pass over this short recording ends before the page loads: "indexing n%"
+    # is shown from an answer held at 42.5% for the first poll, then the real one
+    answers: list[str] = []
+
+    def held(route: Route) -> None:
+        if not answers:
+            answers.append("held")
+            body = {"state": "indexing", "every": EVERY, "indexed": 770, "head": 1812}
+            route.fulfill(json={"success": True, "data": {**body, "percent": 42.5}})
+        else:
+            route.continue_()
+
+    page.route("**/replay/index", held)
+    page.goto(f"{replay_url}/dashboard")
+    page.wait_for_function("document.getElementById('r-index').textContent === 'indexing 42%'")
+    page.wait_for_function("document.getElementById('r-index').dataset.state === 'done'")
+    assert page.inner_text("#r-index") == f"indexed ({head(RECORDING) // EVERY} snapshots)"

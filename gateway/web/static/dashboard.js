@@ -284,7 +284,29 @@ async function replay(health) {
     if (e.key === "ArrowRight") { e.preventDefault(); step(1); }
     if (e.key === "ArrowLeft") { e.preventDefault(); step(-1); }
   });
+  watchIndex();
   await seek(+new URLSearchParams(location.search).get("seq") || 1);
+}
+
+// The pass that writes the seek index (GET /replay/index), polled while it runs: seeks
+// work meanwhile, but one past its position folds from the last snapshot it wrote.
+async function watchIndex() {
+  const out = $("r-index");
+  for (;;) {
+    try {
+      const d = (await (await fetch("/replay/index")).json()).data;
+      out.dataset.state = d.state;
+      const percent = Math.floor(d.percent);
+      if (d.state === "indexing") out.textContent = `indexing ${percent}%`;
+      else if (d.state === "done") out.textContent = `indexed (${d.snapshots} snapshots)`;
+      else if (d.state === "failed") out.textContent = `indexing failed at ${percent}%`;
+      else out.textContent = "not indexed";
+      if (d.state !== "indexing") return;
+    } catch (e) {
+      out.textContent = "indexing: no answer";
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 async function play() {
