@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import websockets
@@ -46,22 +47,32 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def hold(urls: list[str], gateway_pid: int, health: str) -> dict[str, float]:
+async def hold(urls: list[str], gateway_pid: int, health: str) -> dict[str, Any]:
     """Connect every client, then read RSS and time ``/health`` while all are held."""
     gate = asyncio.Semaphore(CONNECTING)
     connected = asyncio.Event()
     release = asyncio.Event()
-    count = [0, 0]  # connected, messages received
+    count = [0, 0, 0]  # connected, messages received, failed
+    failures: list[str] = []
+
+    def settled() -> None:
+        if count[0] + count[2] == len(urls):
+            connected.set()
 
     async def client(url: str) -> None:
-        async with gate:
-            ws = await websockets.connect(url, max_queue=None, open_timeout=120)
         try:
+            async with gate:
+                ws = await websockets.connect(url, max_queue=None, open_timeout=120)
             await ws.recv()  # its snapshot
+        except Exception as exc:  # counted and named: one lost client must not hang the run
+            count[2] += 1
+            failures.append(repr(exc))
+            settled()
+            return
+        try:
             count[1] += 1
             count[0] += 1
-            if count[0] == len(urls):
-                connected.set()
+            settled()
             await release.wait()
         finally:
             await ws.close()
@@ -87,6 +98,8 @@ async def hold(urls: list[str], gateway_pid: int, health: str) -> dict[str, floa
         "health_max_ms": round(timings[-1] * 1000, 1),
         "connections": connections,
         "received": count[1],
+        "failed": count[2],
+        "first_failure": failures[0] if failures else "",
     }
 
 
@@ -143,12 +156,15 @@ def run(quick: bool) -> dict[str, object]:
         "gateway_rss_before_mib": round(before, 1),
         "gateway_rss_held_mib": round(held["rss"], 1),
         "gateway_rss_after_mib": round(after, 1),
-        "kib_per_client": round((held["rss"] - before) * 1024 / clients, 1),
+        "kib_per_client": round((held["rss"] - before) * 1024 / max(held["connections"], 1), 1),
         "ws_connections_reported": held["connections"],
         "health_p50_ms_while_held": held["health_p50_ms"],
         "health_max_ms_while_held": held["health_max_ms"],
         "messages_received": held["received"],
+        "clients_failed": held["failed"],
     }
+    if held["failed"]:
+        print(f"first failure: {held['first_failure']}")
     for key, value in figures.items():
         print(f"{key:<28}{value:>12}")
     return figures
