@@ -28,9 +28,15 @@ class Indexing:
         self.every = every
         self.proc: subprocess.Popen[bytes] | None = None
         self.manifest: index.Manifest | None = None
+        self.error: str | None = None
         if every == 0:
             return
-        self.manifest = index.prepare(log_dir, every)
+        try:
+            self.manifest = index.prepare(log_dir, every)
+        except OSError as exc:  # no cache to write: the replay is served, seeks fold from 1
+            self.error = f"no snapshot cache: {exc}"
+            print(f"tradepit replay: {self.error}", file=sys.stderr, flush=True)
+            return
         self.directory = index.cache_of(self.manifest.log, log_dir)
         if not self.manifest.done:
             # forked from the main thread, before trio starts: PR_SET_PDEATHSIG is tied
@@ -44,6 +50,8 @@ class Indexing:
             )
 
     def view(self) -> dict[str, object]:
+        if self.error is not None:
+            return {"state": "failed", "error": self.error}
         if self.manifest is None:
             return {"state": "off"}
         manifest = index.read_manifest(self.directory) or self.manifest

@@ -30,8 +30,9 @@ from engine import log as logmod
 from engine.log.segment import list_segments
 from gateway.replay.inspect import cache_dir, load_snapshot, save_snapshot, snapshot_path
 
-#: Records between two snapshots. At 10 000 a seek folds at most 10 000 records (about
-#: 60 ms) and a 6-hour session's 162 snapshots take about 8 MB (see BENCHMARKS.md).
+#: Records between two snapshots. At 10 000 a seek folds fewer than 10 000 records (at
+#: most 0.12 s over HTTP) and a 6-hour session's 162 snapshots take 8.2 MB; 5 000 halves
+#: the fold for twice the disk, 25 000 doubles it (the sweep in BENCHMARKS.md).
 DEFAULT_EVERY = 10_000
 MANIFEST = "index.json"
 

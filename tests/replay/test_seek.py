@@ -133,6 +133,16 @@ def test_no_pass_when_off_or_when_the_cache_is_complete(cache: Path) -> None:
     assert warm.view()["snapshots"] == 1808 // EVERY
 
 
+def test_a_cache_that_cannot_be_written_is_reported_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    status = Indexing(SESSION / "log", EVERY).view()
+    assert status["state"] == "failed"
+    assert str(status["error"]).startswith("no snapshot cache: ")
+
+
 def inspect_cli(seq: int, cache: Path) -> str:
     """What ``replay inspect`` prints, from an empty cache of its own (a fold from seq 1)."""
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}

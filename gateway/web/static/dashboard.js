@@ -299,7 +299,7 @@ async function watchIndex() {
       const percent = Math.floor(d.percent);
       if (d.state === "indexing") out.textContent = `indexing ${percent}%`;
       else if (d.state === "done") out.textContent = `indexed (${d.snapshots} snapshots)`;
-      else if (d.state === "failed") out.textContent = `indexing failed at ${percent}%`;
+      else if (d.state === "failed") out.textContent = d.error ? "not indexed (no cache)" : `indexing failed at ${percent}%`;
       else out.textContent = "not indexed";
       if (d.state !== "indexing") return;
     } catch (e) {
