@@ -22,14 +22,10 @@ COLUMNS = ("role", "rank", "team_id", "team_name", "score", "pnl", "penalties", 
 KPI_COLUMNS = ("uptime", "breaches", "delta_penalty", "balance_breaches", "signal_pnl")
 
 
-def log_dir(data_dir: Path) -> Path:
-    return data_dir / "log" if (data_dir / "log").is_dir() else data_dir
-
-
 def score(data_dir: Path, at_seq: int | None = None) -> scoring.Scorer:
     """The scorer folded over the log, to ``at_seq`` or to the end."""
     scorer = scoring.Scorer()
-    with logmod.open_reader(log_dir(data_dir)) as reader:
+    with logmod.open_reader(logmod.log_directory(data_dir)) as reader:
         end = reader.head_seq if at_seq is None else at_seq
         if not 1 <= end <= reader.head_seq:
             raise logmod.LogError(f"seq {end} is outside the log (1..{reader.head_seq})")

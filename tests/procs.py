@@ -102,3 +102,17 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         tick.wait(0.02)
+
+
+def tradepit_output(*args: str, env: dict[str, str] | None = None) -> str:
+    """What a ``tradepit`` command prints when run to its end (it must succeed)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout

@@ -23,6 +23,11 @@ def open_writer(
     return FileLogWriter(Path(directory), config or LogConfig(), session_id)
 
 
+def log_directory(path: Path) -> Path:
+    """The log of a session directory (its ``log/``), or ``path`` itself when it is one."""
+    return path / "log" if (path / "log").is_dir() else path
+
+
 def open_reader(directory: Path) -> FileLogReader:
     """A read-only reader of the log in ``directory``."""
     return FileLogReader(Path(directory))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 
-from engine.log import FileLogReader, LogError, open_reader
+from engine.log import FileLogReader, LogError, log_directory, open_reader
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,10 +19,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dump.add_argument("directory", type=Path)
     dump.add_argument("--from-seq", type=int, default=1)
     dump.add_argument("--limit", type=int, default=None)
-
-
-def log_directory(path: Path) -> Path:
-    return path / "log" if (path / "log").is_dir() else path
 
 
 def run(args: argparse.Namespace) -> int:

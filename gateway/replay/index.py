@@ -28,7 +28,7 @@ import msgspec
 
 from engine import log as logmod
 from engine.log.segment import list_segments
-from gateway.replay.inspect import cache_dir, load_snapshot, save_snapshot, snapshot_path
+from gateway.replay.inspect import cache_dir, fold, snapshot_path
 
 #: Records between two snapshots. At 10 000 a seek folds fewer than 10 000 records (at
 #: most 0.12 s over HTTP) and a 6-hour session's 162 snapshots take 8.2 MB; 5 000 halves
@@ -52,10 +52,6 @@ class Manifest(msgspec.Struct):
     indexed: int  # the seq the pass has folded to (its newest snapshot, or the head once done)
     snapshots: int  # the pass's snapshots so far, one per multiple of ``every`` up to ``indexed``
     done: bool
-
-
-def log_dir_of(data_dir: Path) -> Path:
-    return data_dir / "log" if (data_dir / "log").is_dir() else data_dir
 
 
 def identity(log_dir: Path) -> LogIdentity:
@@ -115,26 +111,20 @@ def build(
     log_dir: Path, every: int = DEFAULT_EVERY, progress: Callable[[Manifest], None] | None = None
 ) -> Manifest:
     """The pass: fold from where ``prepare`` says to the head, a snapshot every ``every``."""
-    from gateway.projection.fold import Projection
-
     manifest = prepare(log_dir, every)
     if manifest.done:
         return manifest
     directory = cache_of(manifest.log, log_dir)
+
+    def saved(seq: int) -> None:
+        manifest.indexed = seq
+        manifest.snapshots = seq // every
+        write_manifest(directory, manifest)
+        if progress is not None:
+            progress(manifest)
+
     with logmod.open_reader(log_dir) as reader:
-        projection, start = load_snapshot(directory, reader, manifest.indexed)
-        if projection is None:
-            projection = Projection()
-        for record in reader.read(start + 1, manifest.log.head_seq):
-            projection.step(record)
-            if record.seq % every == 0:
-                if not snapshot_path(directory, record.seq).exists():  # a seek may have
-                    save_snapshot(directory, reader, projection, record.seq)
-                manifest.indexed = record.seq
-                manifest.snapshots = record.seq // every
-                write_manifest(directory, manifest)
-                if progress is not None:
-                    progress(manifest)
+        fold(directory, reader, manifest.indexed, manifest.log.head_seq, every, saved)
     manifest.indexed = manifest.log.head_seq
     manifest.done = True
     write_manifest(directory, manifest)
@@ -157,7 +147,7 @@ def index(data_dir: Path, every: int) -> int:
 
     started = time.perf_counter()
     try:
-        manifest = build(log_dir_of(data_dir), every, watch)
+        manifest = build(logmod.log_directory(data_dir), every, watch)
     except logmod.LogError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ import os
 import pickle
 import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -60,7 +61,7 @@ def _fingerprint(reader: logmod.FileLogReader, seq: int) -> str:
     return hashlib.sha256(encode(record)).hexdigest()
 
 
-def load_snapshot(directory: Path, reader: logmod.FileLogReader, at_seq: int) -> tuple[Any, int]:
+def _load(directory: Path, reader: logmod.FileLogReader, at_seq: int) -> tuple[Any, int]:
     """The newest valid snapshot at or before ``at_seq``: (projection, seq), or (None, 0)."""
     candidates = sorted(
         (int(p.stem), p)
@@ -78,7 +79,7 @@ def load_snapshot(directory: Path, reader: logmod.FileLogReader, at_seq: int) ->
     return None, 0
 
 
-def save_snapshot(directory: Path, reader: logmod.FileLogReader, projection: Any, seq: int) -> None:
+def _save(directory: Path, reader: logmod.FileLogReader, projection: Any, seq: int) -> None:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # the owner's, like the session
     tmp = directory / f"{seq}.{os.getpid()}.tmp"
     entry = pickle.dumps((_fingerprint(reader, seq), projection), pickle.HIGHEST_PROTOCOL)
@@ -92,24 +93,41 @@ def snapshot_path(directory: Path, seq: int) -> Path:
 
 def state_at(data_dir: Path, at_seq: int, every: int = SNAPSHOT_EVERY) -> tuple[Any, int, int]:
     """(projection at ``at_seq``, the snapshot seq it started from, records folded)."""
-    from gateway.projection.fold import Projection
-
-    log_dir = data_dir / "log" if (data_dir / "log").is_dir() else data_dir
+    log_dir = logmod.log_directory(data_dir)
     with logmod.open_reader(log_dir) as reader:
         head = reader.head_seq
         if not 1 <= at_seq <= head:
             raise logmod.LogError(f"seq {at_seq} is outside the log (1..{head})")
         directory = cache_dir(reader.session_id or "", log_dir)
-        projection, start = load_snapshot(directory, reader, at_seq)
-        if projection is None:
-            projection = Projection()
-        folded = 0
-        for record in reader.read(start + 1, at_seq):
-            projection.step(record)
-            folded += 1
-            if record.seq % every == 0:
-                save_snapshot(directory, reader, projection, record.seq)
-        return projection, start, folded
+        return fold(directory, reader, at_seq, at_seq, every)
+
+
+def fold(
+    directory: Path,
+    reader: logmod.FileLogReader,
+    base: int,
+    to_seq: int,
+    every: int,
+    saved: Callable[[int], None] | None = None,
+) -> tuple[Any, int, int]:
+    """The projection at ``to_seq``, folded from the newest valid snapshot at or before
+    ``base`` (a seek: its own seq; the pass: how far it has got, so that a snapshot a
+    seek left beyond a gap is not taken for its own), leaving one every ``every``
+    records and telling ``saved`` each; (projection, snapshot seq, records folded)."""
+    from gateway.projection.fold import Projection
+
+    projection, start = _load(directory, reader, base)
+    if projection is None:
+        projection = Projection()
+    folded = 0
+    for record in reader.read(start + 1, to_seq):
+        projection.step(record)
+        folded += 1
+        if record.seq % every == 0:
+            _save(directory, reader, projection, record.seq)
+            if saved is not None:
+                saved(record.seq)
+    return projection, start, folded
 
 
 def view(projection: Any, team: str | None, instrument: str | None) -> dict[str, Any]:

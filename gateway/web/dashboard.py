@@ -65,7 +65,7 @@ def seek(log_dir: Path, seq: int) -> dict[str, Any]:
     data = inspect.view(projection, None, None)
     out = io.StringIO()
     inspect.render(data, out)
-    with logmod.open_reader(_log_dir(log_dir)) as r:
+    with logmod.open_reader(logmod.log_directory(log_dir)) as r:
         head = r.head_seq
     return {
         **data,
@@ -76,10 +76,6 @@ def seek(log_dir: Path, seq: int) -> dict[str, Any]:
     }
 
 
-def _log_dir(data_dir: Path) -> Path:
-    return data_dir / "log" if (data_dir / "log").is_dir() else data_dir
-
-
 _scans: dict[tuple[Path, int], dict[str, Any]] = {}
 
 
@@ -87,7 +83,7 @@ def ticks(data_dir: Path) -> dict[str, Any]:
     """The recording's timeline for the viewer, one scan per head: ``ticks`` as
     ``[tick_number, seq]`` of every tick start (the tick slider), ``prices`` as
     ``[tick_number, spx, spy]`` and ``news`` as ``[tick_number, headline]`` (the chart)."""
-    with logmod.open_reader(_log_dir(data_dir)) as reader:
+    with logmod.open_reader(logmod.log_directory(data_dir)) as reader:
         head = reader.head_seq
         key = (data_dir, head)
         if key not in _scans:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +10,7 @@ from playwright.sync_api import Page, Route
 
 from tests.browser.conftest import screenshot
 from tests.e2e.server import free_port
-from tests.procs import ROOT, Proc
+from tests.procs import ROOT, Proc, tradepit_output
 
 RECORDING = ROOT / "replays" / "news-signals"
 EVERY = 500
@@ -41,24 +39,7 @@ def replay_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def inspect(seq: int) -> str:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engine.cli",
-            "replay",
-            "inspect",
-            str(RECORDING),
-            "--at-seq",
-            str(seq),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return out.stdout
+    return tradepit_output("replay", "inspect", str(RECORDING), "--at-seq", str(seq))
 
 
 def shown(page: Page) -> str:

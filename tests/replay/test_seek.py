@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -22,7 +20,7 @@ from gateway.replay import index
 from gateway.replay.background import Indexing
 from gateway.replay.inspect import state_at, view
 from tests.e2e.server import free_port
-from tests.procs import ROOT, Proc, wait_until
+from tests.procs import ROOT, Proc, tradepit_output, wait_until
 
 SESSION = ROOT / "replays" / "quiet-demo"
 EVERY = 200
@@ -146,17 +144,7 @@ def test_a_cache_that_cannot_be_written_is_reported_not_fatal(
 def inspect_cli(seq: int, cache: Path) -> str:
     """What ``replay inspect`` prints, from an empty cache of its own (a fold from seq 1)."""
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    command = ["replay", "inspect", str(SESSION), "--at-seq", str(seq)]
-    out = subprocess.run(
-        [sys.executable, "-m", "engine.cli", *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return out.stdout
+    return tradepit_output("replay", "inspect", str(SESSION), "--at-seq", str(seq), env=env)
 
 
 def serve(tmp_path: Path, name: str) -> tuple[Proc, str]:
