@@ -106,8 +106,13 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "
 
 def tradepit_output(*args: str, env: dict[str, str] | None = None) -> str:
     """What a ``tradepit`` command prints when run to its end (it must succeed)."""
+    return python_output("-m", "engine.cli", *args, env=env)
+
+
+def python_output(*args: str, env: dict[str, str] | None = None) -> str:
+    """What ``python ARGS`` prints when run to its end in the repository (it must succeed)."""
     done = subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
+        [sys.executable, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import msgspec
@@ -17,6 +15,7 @@ from engine.instruments import build
 from engine.market import TickOutput
 from engine.market.simulator import Market
 from tests.market.views import FlatView
+from tests.procs import python_output
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKET = ROOT / "engine" / "market"
@@ -49,6 +48,7 @@ from engine.config import load
 from engine.instruments import build
 from engine.market.simulator import Market
 from tests.market.views import FlatView
+from tests.procs import python_output
 config = load(None, news={"mean_gap_sim_seconds": 300.0})
 m = Market(config, 77, build(config))
 outs = [m.on_tick(t, "continuous", FlatView()) for t in range(1, 301)]
@@ -60,16 +60,7 @@ def test_same_seed_same_bytes_in_processes_with_different_hash_seeds() -> None:
     digests = set()
     for hash_seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        done = subprocess.run(
-            [sys.executable, "-c", DIGEST],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        )
-        digests.add(done.stdout.strip())
+        digests.add(python_output("-c", DIGEST, env=env).strip())
     assert len(digests) == 1
     here = outputs(300, seed=77, news={"mean_gap_sim_seconds": 300.0})
     assert digests == {hashlib.sha256(msgspec.msgpack.encode(here)).hexdigest()}
