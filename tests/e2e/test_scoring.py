@@ -43,9 +43,10 @@ def test_live_leaderboard_equals_inspect_and_results(tmp_path: Path) -> None:
         mm_key, hf_key = mm["api_key"], hf["api_key"]
         with connect(f"ws://127.0.0.1:{server.port}/ws?api_key={mm_key}") as ws:
             server.wait_continuous()
-            for iid in ("SPX_4400_CALL", "SPX_4400_PUT"):
-                book = httpx.get(f"{url}/orderbook/{iid}").json()["data"]
-                fair = book["mark"]  # the model's fair value at the last tick
+            # quotes on the underlyings: an option's fair value (and so its price band)
+            # can jump with a new regime between reading it and quoting, an index's not
+            for iid in ("SPX", "SPY"):
+                fair = server.fair(iid)  # the model's fair value at the last tick
                 r = httpx.post(
                     f"{url}/quotes",
                     headers={"X-API-Key": mm_key},
@@ -56,7 +57,7 @@ def test_live_leaderboard_equals_inspect_and_results(tmp_path: Path) -> None:
             r = httpx.post(
                 f"{url}/orders",
                 headers={"X-API-Key": hf_key},
-                json={"instrument_id": "SPX_4400_CALL", "side": "buy", "quantity": 2},
+                json={"instrument_id": "SPX", "side": "buy", "quantity": 2},
             )
             assert r.status_code == 200, r.text
             # a score_update on the team's own stream, once per tick
