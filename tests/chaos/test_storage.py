@@ -36,13 +36,13 @@ def small_disk(path: Path, size: str) -> Iterator[Path]:
 
 def order(cluster: Cluster, bot: Bot, n: int) -> httpx.Response:
     # priced from the fair value read once, while the gateway can still read the log
-    base = PRICES.setdefault(cluster.url, round(fair(cluster.url, "SPY_440_CALL"), 2))
+    base = PRICES.setdefault(cluster.url, round(fair(cluster.url, "SPY"), 2))
     return httpx.post(
         f"{cluster.url}/orders",
         headers={"X-API-Key": bot.key},
         timeout=30,
         json={
-            "instrument_id": "SPY_440_CALL",
+            "instrument_id": "SPY",  # the underlying: no volatility regime moves its band
             "side": "buy" if n % 2 else "sell",
             "quantity": 1,
             "price": round(base + (n % 5) * 0.01, 2),

@@ -110,7 +110,7 @@ def passive_bid(url: str, instrument_id: str) -> float:
 
 def _trade(url: str, key: str, stop: threading.Event, acked: list[str]) -> None:
     """Resting bids, back to back, until told to stop or the server goes away."""
-    instruments = ("SPX_4400_CALL", "SPX_4500_CALL")
+    instruments = ("SPX", "SPY")  # underlyings: no regime moves their band
     prices = {i: passive_bid(url, i) for i in instruments}
     with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as client:
         n = 0
@@ -182,10 +182,10 @@ def test_the_same_command_after_a_sigkill_resumes_the_competition(serve: Serve) 
             f"{serve.url}/orders",
             headers=key,
             json={
-                "instrument_id": "SPX_4400_CALL",
+                "instrument_id": "SPX",
                 "side": "buy",
                 "quantity": 1,
-                "price": passive_bid(serve.url, "SPX_4400_CALL"),
+                "price": passive_bid(serve.url, "SPX"),
             },
         )
         assert r.json()["success"], r.text  # and it trades on

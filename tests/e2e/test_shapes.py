@@ -55,16 +55,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             )
             assert r.json()["success"], r.text
             assert r.json()["data"]["fills"], r.text
-            # a passive bid a little under the best bid: rests
-            bid = http.get("/orderbook/SPX_4400_CALL").json()["data"]["bids"][0]["price"]
+            # a passive bid on the underlying, under the best bid: rests (an option's band
+            # jumps with a volatility regime; the underlying's does not)
+            bid = http.get("/orderbook/SPY").json()["data"]["bids"][0]["price"]
             r = http.post(
                 "/orders",
                 headers=key,
                 json={
-                    "instrument_id": "SPX_4400_CALL",
+                    "instrument_id": "SPY",
                     "side": "buy",
                     "quantity": 1,
-                    "price": round(bid - 0.5, 2),
+                    "price": round(bid * 0.95, 2),
                     "client_order_id": "rest-1",
                 },
             )
@@ -86,9 +87,9 @@ def _quote_body(world: World) -> dict[str, Any]:
 
 def _bid(world: World) -> dict[str, Any]:
     """A resting bid under the best one, inside any price band."""
-    best = world.http.get("/orderbook/SPX_4400_CALL").json()["data"]["bids"][0]["price"]
+    best = world.http.get("/orderbook/SPY").json()["data"]["bids"][0]["price"]
     price = round(best * 0.95, 2)
-    return {"instrument_id": "SPX_4400_CALL", "side": "buy", "quantity": 1, "price": price}
+    return {"instrument_id": "SPY", "side": "buy", "quantity": 1, "price": price}
 
 
 def _cancel_one(world: World) -> httpx.Response:
