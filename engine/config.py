@@ -151,6 +151,12 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     # orders_per_second a second, in bursts of this many seconds' worth; beyond, 429 here
     budget_burst_seconds: float = 2.0
     max_writes_in_flight: int = 32  # per team and gateway; more at once: 429 here
+    # history older than events_history is rebuilt by folding the log from seq 1
+    # (gateway/archive.py); false: such a resume is 410 / close 4010 SNAPSHOT_REQUIRED
+    archive: bool = True
+    # the archive's fold shares the gateway's cores with the live stream: at most this
+    # many records a second, over all its folds (0: no limit)
+    archive_records_per_second: int = 50_000
 
 
 class RegimeConfig(_Section, frozen=True, kw_only=True):
@@ -422,6 +428,10 @@ def _check(config: Config) -> None:
         )
     if config.teams.max_teams < 0:
         raise ConfigError("invalid config: must be >= 0 - at `$.teams.max_teams`")
+    if config.gateway.archive_records_per_second < 0:
+        raise ConfigError(
+            "invalid config: must be >= 0 - at `$.gateway.archive_records_per_second`"
+        )
     if config.gateway.follow_poll_seconds <= 0:
         raise ConfigError("invalid config: must be > 0 - at `$.gateway.follow_poll_seconds`")
     schedule = config.schedule

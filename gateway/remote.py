@@ -12,7 +12,7 @@ reply's records from the stream (``Gateway.wait_applied``), as a local one does.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import nats.errors
 import trio
@@ -35,6 +35,10 @@ class StreamSource:
 
     def nudge(self) -> None:
         pass  # JetStream pushes new messages; there is no poll to cut short
+
+    def read(self, from_seq: int, to_seq: int) -> Iterator[AnyRecord]:
+        # a consumer of its own, driven through the bridge from this (worker) thread
+        yield from self.log.read(max(1, from_seq), to_seq)
 
     async def follow(self, from_seq: int) -> AsyncIterator[AnyRecord]:
         js = self.log.js

@@ -21,6 +21,7 @@ from engine.config import Config
 from engine.records import CancelOrder, Command
 from engine.wire import Reply
 from gateway import registration
+from gateway.archive import Archive, Message
 from gateway.budget import Budget
 from gateway.engine_client import EngineUnavailable
 from gateway.errors import ApiError
@@ -72,6 +73,12 @@ class Gateway:
         # the dashboard's stream: public data only, its own seqs
         self.public = PublicStream(self.settings.events_history, self.settings.ws_queue_size)
         self.metrics = Metrics()
+        # history older than ``streams`` keeps, folded again from the log on demand
+        self.archive = (
+            Archive(config, source, self.settings.archive_records_per_second, self.metrics)
+            if self.settings.archive
+            else None
+        )
         self.budget = Budget(
             config.roles, self.settings.budget_burst_seconds, self.settings.max_writes_in_flight
         )
@@ -238,10 +245,14 @@ class Gateway:
 
     # ------------------------------------------------------------------ reads
 
-    def events(self, team: TeamState, args: dict[str, str]) -> tuple[list[bytes], int]:
+    async def events(self, team: TeamState, args: dict[str, str]) -> tuple[list[bytes], int]:
         after, limit = validate.page_args(args, self.settings.events_page_max)
         try:
-            page = self.streams.page(team.team_id, after, limit)
+            try:
+                page = self.streams.page(team.team_id, after, limit)
+            except SnapshotRequired:
+                old = await self.old_messages(team.team_id, after, limit)
+                page = [stream_frame(seq, body) for seq, body in old]
         except SnapshotRequired as exc:
             raise ApiError(
                 "SNAPSHOT_REQUIRED",
@@ -250,6 +261,17 @@ class Gateway:
                 {"oldest_seq": exc.oldest, "reason": "snapshot_required"},
             ) from None
         return page, self.streams.head(team.team_id)
+
+    async def old_messages(self, team_id: str, after_seq: int, limit: int) -> list[Message]:
+        """Messages after ``after_seq``, older than ``streams`` keeps, from the archive:
+        up to ``limit``, and up to the team's head now. ``SnapshotRequired`` when the
+        archive is switched off (``[gateway] archive = false``)."""
+        if self.archive is None:
+            raise SnapshotRequired(self.streams.stream(team_id).first)
+        p = self.projection
+        return await self.archive.page(
+            team_id, after_seq, limit, p.applied_seq, self.streams.head(team_id)
+        )
 
     def health(self) -> dict[str, Any]:
         p = self.projection
@@ -291,6 +313,18 @@ class Gateway:
                 "tradepit_orders_accepted_total": ("Orders accepted.", lambda: p.orders_accepted),
                 "tradepit_orders_rejected_total": ("Orders rejected.", lambda: p.orders_rejected),
                 "tradepit_teams": ("Registered teams.", lambda: len(p.teams)),
+                "tradepit_archive_folds_total": (
+                    "Folds of the log from seq 1 for history older than events_history.",
+                    lambda: self.metrics.archive_folds,
+                ),
+                "tradepit_archive_records_folded_total": (
+                    "Records folded for old history (all folds).",
+                    lambda: self.metrics.archive_records_folded,
+                ),
+                "tradepit_archive_pages_total": (
+                    "Pages of old history served from the log (GET /events and /ws).",
+                    lambda: self.metrics.archive_pages,
+                ),
             }
         )
 

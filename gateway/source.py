@@ -2,11 +2,13 @@
 
 ``follow(from_seq)`` yields every record from ``from_seq`` on, in seq order, and then
 waits for more, forever. ``head()`` is the log's last seq (for the lag metric).
+``read(from_seq, to_seq)`` is a range read that blocks: the history archive
+(``gateway/archive.py``) calls it in a worker thread, so it must not touch trio.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +24,10 @@ class RecordSource(Protocol):
 
     def nudge(self) -> None:
         """New records were committed: look now rather than at the next poll."""
+
+    def read(self, from_seq: int, to_seq: int) -> Iterator[AnyRecord]:
+        """Records ``from_seq .. to_seq`` (committed ones), blocking: from a worker thread."""
+        ...
 
 
 class MemoryLog:
@@ -46,6 +52,12 @@ class MemoryLog:
 
     def nudge(self) -> None:
         pass  # ``follow`` wakes on every append already
+
+    def read(self, from_seq: int, to_seq: int) -> Iterator[AnyRecord]:
+        # indexing a list that trio appends to meanwhile is safe under the GIL, and
+        # only records already appended (seq <= to_seq <= head) are read
+        for seq in range(max(1, from_seq), min(to_seq, len(self.records)) + 1):
+            yield self.records[seq - 1]
 
     async def follow(self, from_seq: int) -> AsyncIterator[AnyRecord]:
         next_seq = max(1, from_seq)
@@ -73,6 +85,13 @@ class LogSource:
         nudge = getattr(self._reader, "nudge", None)
         if nudge is not None:
             nudge()
+
+    def read(self, from_seq: int, to_seq: int) -> Iterator[AnyRecord]:
+        from engine import log as logmod
+
+        # a reader of its own: the follower's belongs to the trio thread
+        with logmod.open_reader(self.log_dir) as reader:
+            yield from reader.read(max(1, from_seq), to_seq)
 
     async def follow(self, from_seq: int) -> AsyncIterator[AnyRecord]:
         from engine import log as logmod  # imported late: the gateway runs without it in tests

@@ -241,7 +241,7 @@ def create_app(gw: Gateway) -> QuartTrio:
     @route("/events", ["GET"])
     async def events() -> Response:
         me = team()
-        page, head = gw.events(me, dict(request.args))
+        page, head = await gw.events(me, dict(request.args))
         data = {
             "messages": [msgspec.Raw(m) for m in page],
             "count": len(page),

@@ -1,6 +1,8 @@
 """When the history a bot would resume from is gone (410 on ``/events``, close 4010 on
 the socket), the bot kit's stream starts over from a fresh snapshot and continues
-gaplessly from it; the state is the snapshot's."""
+gaplessly from it; the state is the snapshot's. History is gone only with the archive
+switched off (``[gateway] archive = false``): otherwise the log serves it
+(``tests/e2e/test_archive.py``)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ CONFIG = (
     + """
 [gateway]
 events_history = 40
+archive = false
 """
 )
 

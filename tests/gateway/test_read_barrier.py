@@ -7,7 +7,7 @@ engine has committed (``head``) more than the follower has been given yet.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -40,6 +40,9 @@ class Lagging:
 
     def nudge(self) -> None:
         pass  # a stuck follower: nudging does not help
+
+    def read(self, from_seq: int, to_seq: int) -> Iterator[AnyRecord]:
+        return self.log.read(from_seq, to_seq)
 
     def release(self) -> None:
         """Hand the follower what is committed now (it stays behind what comes later)."""

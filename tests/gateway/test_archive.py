@@ -1,0 +1,230 @@
+"""History older than ``events_history``, rebuilt from the log (``gateway/archive.py``).
+
+The reference is a gateway over the same log that keeps everything: an archive page
+must be its page, byte for byte. The log is a real session (core and market, house and
+retail on) with teams of every role joining at different ticks and trading, so the
+pages cross registrations, role broadcasts, own messages and records that make several
+messages for one team.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import trio
+import trio.testing
+
+from engine import config as configmod
+from engine.core.exchange import Exchange
+from engine.records import (
+    AnyRecord,
+    ChangePhase,
+    ClockTick,
+    Command,
+    RegisterTeam,
+    StartSession,
+    SubmitOrder,
+    TeamRegistered,
+    stamp,
+)
+from gateway.archive import Archive
+from gateway.metrics import Metrics
+from gateway.projection.entities import TeamState
+from gateway.replay.paced import ReadOnlyEngine
+from gateway.service import Gateway
+from gateway.source import MemoryLog
+from gateway.web.rest import create_app
+from tests.gateway.builders import T0, key_hash
+from tests.gateway.conftest import gateway_config
+
+HISTORY = 50
+ROLES = ("hedge_fund", "market_maker", "arbitrage", "retail")
+
+
+def session(ticks: int) -> list[AnyRecord]:
+    """A session recorded in process: teams join over the first ticks and trade."""
+    config = configmod.load(None, price_limits={"enabled": False})
+    records: list[AnyRecord] = []
+    core = Exchange(config, 3, "archive")
+
+    def commit(command: Command) -> list[AnyRecord]:
+        seq = len(records) + 1
+        stamped = stamp(command, seq, T0 + seq * 1_000_000)
+        events: list[AnyRecord] = list(core.apply(stamped))  # type: ignore[arg-type]
+        records.extend([stamped, *events])  # type: ignore[list-item]
+        return events
+
+    text = configmod.canonical_json(config)
+    commit(StartSession(session_id="archive", seed=3, config=text,
+                        config_hash=configmod.config_hash(config)))  # fmt: skip
+    commit(ChangePhase(phase="continuous"))
+    teams: list[str] = []
+    for n in range(ticks):
+        if n % 3 == 0 and len(teams) < len(ROLES):  # a team joins every third tick
+            role = ROLES[len(teams)]
+            name = f"t-{role}"
+            events = commit(RegisterTeam(team_name=name, role=role, api_key_hash=key_hash(name)))
+            teams += [e.team_id for e in events if isinstance(e, TeamRegistered)]
+        commit(ClockTick())
+        for i, team_id in enumerate(teams):  # crossing orders between the teams
+            side = "buy" if (n + i) % 2 else "sell"
+            commit(SubmitOrder(team_id=team_id, instrument_id="SPX_4400_CALL", side=side,
+                               quantity=1, order_type="limit", price=1000 + (n % 3)))  # fmt: skip
+    return records
+
+
+RECORDS = session(30)
+
+
+async def following(nursery: trio.Nursery, log: MemoryLog, **gateway: Any) -> Gateway:
+    gw = Gateway(gateway_config(**gateway), ReadOnlyEngine(), log)
+    await nursery.start(gw.follow)
+    await gw.caught_up.wait()
+    return gw
+
+
+def teams(gw: Gateway) -> list[TeamState]:
+    return [t for t in gw.projection.teams.values() if t.streams]
+
+
+async def page_all(gw: Gateway, team: TeamState, limit: int) -> list[bytes]:
+    """Every message of the team's stream, paged like the bot kit pages ``/events``."""
+    out: list[bytes] = []
+    after = 0
+    while True:
+        page, head = await gw.events(team, {"after_seq": str(after), "limit": str(limit)})
+        out += page
+        if not page or after + len(page) >= head:
+            return out
+        after = json.loads(out[-1])["seq"]
+
+
+async def test_archive_pages_are_the_live_stream_byte_for_byte(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log = MemoryLog(RECORDS)
+    async with trio.open_nursery() as nursery:
+        everything = await following(nursery, log, events_history=10**9)
+        small = await following(nursery, log, events_history=HISTORY)
+        assert len(teams(small)) == len(ROLES)
+        for team in teams(small):
+            expected = await page_all(everything, team, 2000)
+            assert len(expected) > 8 * HISTORY  # mostly beyond what ``small`` keeps
+            assert [json.loads(m)["seq"] for m in expected] == list(range(1, len(expected) + 1))
+            assert await page_all(small, team, 37) == expected  # pages end mid-record
+        m = small.metrics
+        # one fold per team: each of its next pages continued it
+        assert m.archive_folds == len(ROLES)
+        assert m.archive_records_folded <= len(ROLES) * len(RECORDS)
+        assert m.archive_pages > 4 * len(ROLES)
+        assert everything.metrics.archive_pages == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_page_further_back_folds_again_and_a_page_ahead_continues(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log = MemoryLog(RECORDS)
+    async with trio.open_nursery() as nursery:
+        gw = await following(nursery, log, events_history=HISTORY)
+        team = teams(gw)[0]
+
+        async def seqs(after: int, limit: int) -> list[int]:
+            page, _ = await gw.events(team, {"after_seq": str(after), "limit": str(limit)})
+            return [json.loads(m)["seq"] for m in page]
+
+        assert await seqs(100, 10) == list(range(101, 111))
+        assert gw.metrics.archive_folds == 1
+        assert await seqs(300, 5) == list(range(301, 306))  # skips ahead: same fold
+        assert gw.metrics.archive_folds == 1
+        assert await seqs(200, 5) == list(range(201, 206))  # behind it: from seq 1 again
+        assert gw.metrics.archive_folds == 2
+        # another team whose messages the kept folds have not passed continues one
+        other = teams(gw)[-1]
+        page, _ = await gw.events(other, {"after_seq": "250", "limit": "3"})
+        assert [json.loads(m)["seq"] for m in page] == [251, 252, 253]
+        assert gw.metrics.archive_folds == 2
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_fold_keeps_to_its_budget_and_the_live_path_goes_on(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    rate = 2000
+    log = MemoryLog(RECORDS[:-200])
+    async with trio.open_nursery() as nursery:
+        gw = await following(nursery, log, events_history=HISTORY, archive_records_per_second=rate)
+        team = teams(gw)[0]
+        head = gw.streams.head(team.team_id)
+        started = trio.current_time()
+        done = trio.Event()
+        got: list[bytes] = []
+
+        async def old() -> None:
+            page, _ = await gw.events(team, {"after_seq": str(head - HISTORY - 5), "limit": "5"})
+            got.extend(page)
+            done.set()
+
+        nursery.start_soon(old)
+        await trio.testing.wait_all_tasks_blocked()
+        # while the archive folds, the gateway folds and publishes what is committed
+        log.append(RECORDS[-200:])
+        assert await gw.wait_applied(RECORDS[-1].seq, timeout=0.01)
+        assert not done.is_set()
+        await done.wait()
+        folded = gw.metrics.archive_records_folded
+        assert folded > 5 * rate // 20  # more than a few chunks of the budget
+        # the first chunk goes at once, each next one when the budget allows
+        assert trio.current_time() - started >= (folded - rate // 20) / rate
+        assert len(got) == 5
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_archive_can_be_switched_off(autojump_clock: trio.testing.MockClock) -> None:
+    log = MemoryLog(RECORDS)
+    async with trio.open_nursery() as nursery:
+        gw = await following(nursery, log, events_history=HISTORY, archive=False)
+        assert gw.archive is None
+        name = f"t-{ROLES[0]}"
+        client = create_app(gw).test_client()
+        answer = await client.get("/events?after_seq=0", headers={"X-API-Key": name})
+        assert answer.status_code == 410
+        body = await answer.get_json()
+        assert body["error"]["code"] == "SNAPSHOT_REQUIRED"
+        head = gw.streams.head(teams(gw)[0].team_id)
+        assert body["error"]["details"]["oldest_seq"] == head - HISTORY + 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_metrics_count_folds_records_and_pages(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log = MemoryLog(RECORDS)
+    async with trio.open_nursery() as nursery:
+        gw = await following(nursery, log, events_history=HISTORY)
+        client = create_app(gw).test_client()
+        answer = await client.get(
+            "/events?after_seq=0&limit=20", headers={"X-API-Key": f"t-{ROLES[1]}"}
+        )
+        assert answer.status_code == 200
+        data = (await answer.get_json())["data"]
+        assert [m["seq"] for m in data["messages"]] == list(range(1, 21))
+        assert data["last_seq"] == gw.streams.head(teams(gw)[1].team_id)
+        text = await (await client.get("/metrics")).get_data(as_text=True)
+        values = dict(
+            line.split(" ", 1) for line in text.splitlines() if line.startswith("tradepit_archive")
+        )
+        assert values["tradepit_archive_folds_total"] == "1"
+        assert values["tradepit_archive_pages_total"] == "1"
+        assert 0 < int(values["tradepit_archive_records_folded_total"]) < len(RECORDS)
+        nursery.cancel_scope.cancel()
+
+
+def test_an_archive_over_an_empty_range_reads_nothing() -> None:
+    archive = Archive(configmod.Config(), MemoryLog(), 0, Metrics())
+
+    async def main() -> None:
+        assert await archive.page("TEAM_0001", 5, 10, 0, 5) == []
+
+    trio.run(main)
