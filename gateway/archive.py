@@ -22,7 +22,7 @@ of CPU; the live stream must not wait for it. So:
 * a fold is kept between pages (``_Fold``: its projection and the last record it
   folded). A page that follows it, for that team or any team whose messages it has not
   passed yet, continues from there instead of from seq 1, so paging through the whole
-  old history folds the log once instead of once per page (BENCHMARKS.md, ``archive``).
+  old history folds the log once instead of once per page (``tests/gateway/test_archive.py``).
   A page further back starts a new fold. The last ``FOLDS_KEPT`` folds are kept, so a
   few bots catching up at once, their pages interleaved by the lock, each keep theirs.
   One fold costs about as much memory as the live projection; one is dropped when it

@@ -11,6 +11,10 @@ next batch waits for this write). A second task only watches for the client's
 disconnect. A write stalled for ``[gateway] slow_client_seconds`` aborts the
 connection (``hypercorn_tuning.WriteGuard``). Close codes: ``gateway.errors``.
 
+A ``last_seq`` older than the gateway keeps in memory is replayed from the log
+(``gateway/archive.py``, a page at a time) and joins the live stream where memory
+takes over; with ``[gateway] archive = false`` it is closed 4010 (snapshot required).
+
 ``&heartbeat=1`` opts in to a ``heartbeat`` message every ``[gateway]
 heartbeat_seconds`` carrying the seq of the last message sent on this connection, so a
 quiet client can tell a silent market from a lost tail. It has no ``seq`` of its own,
@@ -34,13 +38,14 @@ from gateway.errors import (
     WS_TRY_AGAIN,
     ApiError,
 )
-from gateway.projection.messages import encode_body, iso_timestamp
+from gateway.projection.messages import encode_body, iso_timestamp, stream_frame
 from gateway.service import Gateway
 from gateway.streams import (
     SLOW_CONSUMER_REASON,
     SNAPSHOT_REQUIRED_REASON,
     SlowConsumer,
     SnapshotRequired,
+    Subscription,
 )
 from gateway.web.hypercorn_tuning import FRAMES
 from gateway.web.refusals import UpgradeRefused, refusals
@@ -109,6 +114,35 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         streams.sockets -= 1
 
 
+async def _from_archive(
+    gw: Gateway, team_id: str, send: Send, framed: bool, sent: list[int]
+) -> Subscription:
+    """Send the team's messages after ``sent[0]`` from the log, a page at a time, until
+    memory holds the rest; the subscription that carries on from there.
+
+    Memory's window moves on while the pages are folded (a busy team's stream gains more
+    than ``events_history`` messages during a slow replay), so the join is tried after
+    every page, not once: the client sees each seq once, with no seam at the join.
+    ``SnapshotRequired`` if the archive has nothing where memory has already moved on.
+    """
+    metrics = gw.metrics
+    while True:
+        try:
+            return gw.streams.subscribe(team_id, sent[0])
+        except SnapshotRequired:
+            page = await gw.old_messages(team_id, sent[0], gw.settings.events_page_max)
+            if not page:
+                raise
+        frames = [stream_frame(seq, body) for seq, body in page]
+        if framed:  # one socket write for the page, as a live burst
+            await send({"type": FRAMES, "texts": frames})
+        else:
+            for frame in frames:
+                await send({"type": "websocket.send", "text": frame.decode()})
+        sent[0] = page[-1][0]
+        metrics.ws_messages_sent += len(frames)
+
+
 async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
     params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     try:
@@ -141,11 +175,14 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
     if connections.get(team.team_id, 0) >= limit:
         await close_with(send, WS_TOO_MANY_CONNECTIONS, f"too many connections (at most {limit})")
         return
+    subscription: Subscription | None = None
     try:
         first, subscription = gw.open_stream(team, last_seq)
     except SnapshotRequired:
-        await close_with(send, WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
-        return
+        if gw.archive is None:
+            await close_with(send, WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
+            return
+        first = None  # older than memory: replayed from the log first (_from_archive)
     connections[team.team_id] = connections.get(team.team_id, 0) + 1
     close: tuple[int, str] | None = None
     metrics = gw.metrics
@@ -157,6 +194,8 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
             if heartbeat in ("1", "true"):
                 nursery.start_soon(_heartbeat, send, gw.settings.heartbeat_seconds, sent)
             try:
+                if subscription is None:
+                    subscription = await _from_archive(gw, team.team_id, send, framed, sent)
                 if first is not None:  # a snapshot, whose seq is where the stream resumes
                     await send({"type": "websocket.send", "text": first.decode()})
                     sent[0] = subscription.next_seq - 1
@@ -176,7 +215,8 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
                 close = (WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
             nursery.cancel_scope.cancel()
     finally:
-        subscription.close()
+        if subscription is not None:
+            subscription.close()
         connections[team.team_id] -= 1
     if close is not None:
         await close_with(send, *close)

@@ -10,10 +10,13 @@ messages for one team.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
+from trio_websocket import open_websocket_url
 
 from engine import config as configmod
 from engine.core.exchange import Exchange
@@ -28,7 +31,8 @@ from engine.records import (
     TeamRegistered,
     stamp,
 )
-from gateway.archive import Archive
+from gateway.archive import Archive, Message
+from gateway.errors import WS_SNAPSHOT_REQUIRED
 from gateway.metrics import Metrics
 from gateway.projection.entities import TeamState
 from gateway.replay.paced import ReadOnlyEngine
@@ -36,7 +40,8 @@ from gateway.service import Gateway
 from gateway.source import MemoryLog
 from gateway.web.rest import create_app
 from tests.gateway.builders import T0, key_hash
-from tests.gateway.conftest import gateway_config
+from tests.gateway.conftest import Server, gateway_config, start
+from tests.gateway.test_ws import closed_with, tick
 
 HISTORY = 50
 ROLES = ("hedge_fund", "market_maker", "arbitrage", "retail")
@@ -219,6 +224,77 @@ async def test_metrics_count_folds_records_and_pages(
         assert values["tradepit_archive_pages_total"] == "1"
         assert 0 < int(values["tradepit_archive_records_folded_total"]) < len(RECORDS)
         nursery.cancel_scope.cancel()
+
+
+@pytest.fixture
+async def small(nursery: trio.Nursery) -> AsyncIterator[Server]:
+    """A served gateway that keeps 20 messages a team and pages 25 at a time."""
+    with trio.fail_after(30):
+        async for server in start(nursery, gateway_config(events_history=20, events_page_max=25)):
+            yield server
+
+
+async def test_a_websocket_resume_replays_the_log_then_joins_live_without_a_seam(
+    small: Server, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages arrive while the archive replays, more each time than memory keeps, so
+    memory's window moves past the replay again and again; the client still gets every
+    seq once, then the live ones."""
+    gw, engine = small.gw, small.engine
+    with trio.fail_after(30):
+        team = await small.register("seam", "retail")
+        engine.emit(*[tick(n) for n in range(200)])
+        assert await gw.wait_applied(small.log.head())
+        assert gw.archive is not None
+        page = gw.archive.page
+        arrivals: list[int] = []  # the team's head after each burst
+
+        async def page_then_more_arrive(*args: Any) -> list[Message]:
+            got = await page(*args)
+            if len(arrivals) < 3:  # between this page and the next: 30 > history
+                engine.emit(*[tick(1000 + 30 * len(arrivals) + i) for i in range(30)])
+                assert await gw.wait_applied(small.log.head())
+                arrivals.append(gw.streams.head(team["team_id"]))
+            return got
+
+        monkeypatch.setattr(gw.archive, "page", page_then_more_arrive)
+        received: list[str] = []
+        url = f"{small.ws_url}?api_key={team['api_key']}&last_seq=1"
+        async with open_websocket_url(url) as ws:
+            while len(received) < 290:  # seqs 2 .. 1 + 200 + 3 x 30
+                message = await ws.get_message()
+                assert isinstance(message, str)
+                received.append(message)
+            assert len(arrivals) == 3  # every burst came during the replay
+            engine.emit(*[tick(2000 + i) for i in range(5)])  # then live ones
+            for _ in range(5):
+                message = await ws.get_message()
+                assert isinstance(message, str)
+                received.append(message)
+        seqs = [json.loads(m)["seq"] for m in received]
+        assert seqs == list(range(2, 2 + 295))
+        assert arrivals == [231, 261, 291]
+        # pages from the log until memory held the rest: more than the 200 first asked
+        assert gw.metrics.archive_pages >= 9
+        reference = await following(nursery, small.log, events_history=10**9)
+        state = reference.projection.team(team["team_id"])
+        assert state is not None
+        expected = await page_all(reference, state, 2000)
+        assert [m.encode() for m in received] == expected[1:]
+
+
+async def test_a_websocket_resume_older_than_memory_closes_4010_without_the_archive(
+    nursery: trio.Nursery,
+) -> None:
+    with trio.fail_after(30):
+        async for server in start(nursery, gateway_config(events_history=20, archive=False)):
+            team = await server.register("gone", "retail")
+            server.engine.emit(*[tick(n) for n in range(50)])
+            assert await server.gw.wait_applied(server.log.head())
+            url = f"{server.ws_url}?api_key={team['api_key']}&last_seq=1"
+            async with open_websocket_url(url) as ws:
+                code, _ = await closed_with(ws)
+            assert code == WS_SNAPSHOT_REQUIRED
 
 
 def test_an_archive_over_an_empty_range_reads_nothing() -> None:
