@@ -145,6 +145,10 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     events_page_max: int = 2000
     events_history: int = 1_000_000  # per-team messages kept for resume; older: 410
     heartbeat_seconds: float = 1.0
+    # a dashboard page (/ws/public) is written at most this often, with everything since
+    # its last write: a spectator sees 4 updates a second, and the bots' acks are not
+    # queued behind a hundred page writes at every tick (0: every burst, at once)
+    public_batch_seconds: float = 0.25
     # how often an idle gateway looks for new commits; a read or a write nudges it at once
     follow_poll_seconds: float = 0.002
     # a team's refused, repeated and empty writes (gateway/budget.py): the role's
@@ -432,6 +436,8 @@ def _check(config: Config) -> None:
         raise ConfigError(
             "invalid config: must be >= 0 - at `$.gateway.archive_records_per_second`"
         )
+    if not config.gateway.public_batch_seconds >= 0:  # NaN too
+        raise ConfigError("invalid config: must be >= 0 - at `$.gateway.public_batch_seconds`")
     if config.gateway.follow_poll_seconds <= 0:
         raise ConfigError("invalid config: must be > 0 - at `$.gateway.follow_poll_seconds`")
     schedule = config.schedule

@@ -2,8 +2,11 @@
 
 The same shape as ``/ws`` (``gateway.web.ws``): accept, then a snapshot at the head or
 the history after ``last_seq``, then live frames batched per socket write, a bounded
-buffer and the same close codes. It counts against ``[gateway] ws_max_connections``
-like any socket, so spectators cannot crowd out the teams beyond that limit.
+buffer and the same close codes. A page is written at most every ``[gateway]
+public_batch_seconds`` (0.25 s), with everything that arrived since: a dashboard needs
+no more, and a hundred of them then cost the bots' acks little. It counts against
+``[gateway] ws_max_connections`` like any socket, so spectators cannot crowd out the
+teams beyond that limit.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ PATH = "/ws/public"
 #: PER_ROUND of them in each, so the acks' I/O is read between every few writes.
 PER_ROUND = 8
 ROUNDS = 16
+#: Pages are written every ``[gateway] public_batch_seconds``, each at its own phase
+#: (one of PHASES through the interval, by the order they opened): a hundred pages
+#: opened together would otherwise stay in step and write in the same round.
+PHASES = 16
 
 
 def _last_seq(query: bytes) -> int | None:
@@ -85,6 +92,8 @@ async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
     close: tuple[int, str] | None = None
     framed = FRAMES in scope.get("extensions", {})
     lag = (gw.public.opened // PER_ROUND) % ROUNDS
+    interval = gw.settings.public_batch_seconds
+    phase = interval * (gw.public.opened % PHASES) / PHASES
     gw.public.opened += 1
     gw.public.connections += 1
     try:
@@ -93,11 +102,17 @@ async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
             try:
                 if first is not None:
                     await send({"type": "websocket.send", "text": first.decode()})
+                if framed and interval:
+                    await trio.sleep(phase)
                 while framed:
                     batch = await subscription.next_batch(BATCH_BYTES)
                     for _ in range(lag):
                         await trio.lowlevel.checkpoint()
                     await send({"type": FRAMES, "texts": batch})
+                    # drained (a full batch means a resume still has history to send):
+                    # what arrives meanwhile waits in the subscription's buffer
+                    if interval and sum(map(len, batch)) < BATCH_BYTES:
+                        await trio.sleep(interval)
                 while True:
                     _, message = await subscription.next()
                     for _ in range(lag):
