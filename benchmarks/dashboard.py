@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ import httpx
 import websockets
 
 from benchmarks.e2e import CONFIG, cluster, pct, register
+from benchmarks.scale import cpu_seconds
 
 BUSY = (
     CONFIG.replace("tick_seconds = 0.5", "tick_seconds = 0.05\ncontinuous_ticks = 1000000")
@@ -73,9 +75,29 @@ def _dashboard_process(ws_url: str, ready: Any, stop: Any, frames: Any) -> None:
     asyncio.run(_dashboards(ws_url, ready, stop, frames))
 
 
-def with_dashboards(url: str, key: str, rate: float, count: int) -> tuple[list[float], int]:
+class Cpu:
+    """CPU shares (of one core) of the engine, the gateway and the dashboards' process
+    over one phase: what the dashboards cost, and who pays it."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.started = time.perf_counter()
+        self.used = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def shares(self) -> dict[str, float]:
+        wall = time.perf_counter() - self.started
+        return {
+            name: round((cpu_seconds(pid) - self.used[name]) / wall, 2)
+            for name, pid in self.pids.items()
+        }
+
+
+def with_dashboards(
+    url: str, key: str, rate: float, count: int, pids: dict[str, int]
+) -> tuple[list[float], int, dict[str, float]]:
     """Ack latencies while ``DASHBOARDS`` clients read ``/ws/public`` in another process
-    (so their parsing does not slow the measuring client); frames they read."""
+    (so their parsing does not slow the measuring client); frames they read; CPU shares
+    while the acks were measured."""
     ctx = multiprocessing.get_context("spawn")
     ready, stop, frames = ctx.Event(), ctx.Event(), ctx.Value("q", 0)
     ws_url = url.replace("http", "ws", 1) + "/ws/public"
@@ -84,24 +106,34 @@ def with_dashboards(url: str, key: str, rate: float, count: int) -> tuple[list[f
     try:
         if not ready.wait(120):
             raise RuntimeError("the dashboards did not all connect")
+        assert proc.pid is not None
+        cpu = Cpu({**pids, "dashboards": proc.pid})
         latencies = asyncio.run(acks(url, key, rate, count))
+        shares = cpu.shares()
     finally:
         stop.set()
         proc.join(60)
-    return latencies, int(frames.value)
+    return latencies, int(frames.value), shares
 
 
 def run(quick: bool) -> dict[str, object]:
-    count = 300 if quick else 1000
+    count = 300 if quick else 3000  # 30 s a phase: a p99 of 1000 moved 30% run to run
     rate = 100.0
     figures: dict[str, object] = {"dashboards": DASHBOARDS, "orders_per_s": rate, "orders": count}
+    procs: list[subprocess.Popen[bytes]] = []
     with (
         tempfile.TemporaryDirectory(prefix="tradepit-dash-") as name,
-        cluster(Path(name), BUSY) as url,
+        cluster(Path(name), BUSY, procs=procs) as url,
     ):
+        pids = {"engine": procs[0].pid, "gateway": procs[1].pid}
         key = register(url, "ack-bot", "hedge_fund")
+        cpu = Cpu(pids)
         before = asyncio.run(acks(url, key, rate, count))
-        during, frames = with_dashboards(url, key, rate, count)
+        for name_, share in cpu.shares().items():
+            figures[f"cpu_{name_}_before"] = share
+        during, frames, shares = with_dashboards(url, key, rate, count, pids)
+        for name_, share in shares.items():
+            figures[f"cpu_{name_}_with_dashboards"] = share
         after = asyncio.run(acks(url, key, rate, count))
     p99 = {}
     for label, values in (("before", before), ("with_dashboards", during), ("after", after)):

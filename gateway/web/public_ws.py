@@ -35,15 +35,11 @@ from gateway.web.hypercorn_tuning import FRAMES
 from gateway.web.ws import BATCH_BYTES, close_with, watch_disconnect
 
 PATH = "/ws/public"
-#: A burst wakes every page in the same scheduler round, and trio polls the sockets only
-#: between rounds: a hundred page writes in one round hold a bot's ack back ~10 ms (the
-#: ack p99 of ``./scripts/bench dashboard`` doubled). Pages wait 0..ROUNDS-1 extra rounds,
-#: PER_ROUND of them in each, so the acks' I/O is read between every few writes.
-PER_ROUND = 8
-ROUNDS = 16
 #: Pages are written every ``[gateway] public_batch_seconds``, each at its own phase
 #: (one of PHASES through the interval, by the order they opened): a hundred pages
-#: opened together would otherwise stay in step and write in the same round.
+#: opened together would otherwise stay in step and write in the same scheduler round,
+#: holding a bot's ack behind them. (Extra checkpoints per page did this before, at the
+#: cost of a seventh of the gateway's CPU in scheduler rounds: py-spy, 100 pages.)
 PHASES = 16
 
 
@@ -91,7 +87,6 @@ async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
         return
     close: tuple[int, str] | None = None
     framed = FRAMES in scope.get("extensions", {})
-    lag = (gw.public.opened // PER_ROUND) % ROUNDS
     interval = gw.settings.public_batch_seconds
     phase = interval * (gw.public.opened % PHASES) / PHASES
     gw.public.opened += 1
@@ -106,8 +101,6 @@ async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
                     await trio.sleep(phase)
                 while framed:
                     batch = await subscription.next_batch(BATCH_BYTES)
-                    for _ in range(lag):
-                        await trio.lowlevel.checkpoint()
                     await send({"type": FRAMES, "texts": batch})
                     # drained (a full batch means a resume still has history to send):
                     # what arrives meanwhile waits in the subscription's buffer
@@ -115,8 +108,6 @@ async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
                         await trio.sleep(interval)
                 while True:
                     _, message = await subscription.next()
-                    for _ in range(lag):
-                        await trio.lowlevel.checkpoint()
                     await send({"type": "websocket.send", "text": message.decode()})
             except SlowConsumer:
                 close = (WS_SLOW_CONSUMER, SLOW_CONSUMER_REASON)
