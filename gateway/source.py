@@ -30,6 +30,15 @@ class RecordSource(Protocol):
         ...
 
 
+def read_log(log_dir: Path, from_seq: int, to_seq: int) -> Iterator[AnyRecord]:
+    """``RecordSource.read`` for a log directory: a reader of its own, since a
+    follower's belongs to the trio thread."""
+    from engine import log as logmod  # imported late: the gateway runs without it in tests
+
+    with logmod.open_reader(log_dir) as reader:
+        yield from reader.read(max(1, from_seq), to_seq)
+
+
 class MemoryLog:
     """An in-memory log: tests and embedded use. Records must arrive in seq order."""
 
@@ -87,11 +96,7 @@ class LogSource:
             nudge()
 
     def read(self, from_seq: int, to_seq: int) -> Iterator[AnyRecord]:
-        from engine import log as logmod
-
-        # a reader of its own: the follower's belongs to the trio thread
-        with logmod.open_reader(self.log_dir) as reader:
-            yield from reader.read(max(1, from_seq), to_seq)
+        return read_log(self.log_dir, from_seq, to_seq)
 
     async def follow(self, from_seq: int) -> AsyncIterator[AnyRecord]:
         from engine import log as logmod  # imported late: the gateway runs without it in tests

@@ -19,6 +19,7 @@ from engine import log as logmod
 from engine.records import AnyRecord, Command
 from engine.wire import Reply
 from gateway.engine_client import EngineUnavailable
+from gateway.source import read_log
 
 NANOS = 1_000_000_000
 
@@ -85,8 +86,7 @@ class PacedSource:
 
     def read(self, from_seq: int, to_seq: int) -> Iterator[AnyRecord]:
         # the recording, unpaced: the archive asks only for records already served
-        with logmod.open_reader(self.log_dir) as reader:
-            yield from reader.read(max(1, from_seq), to_seq)
+        return read_log(self.log_dir, from_seq, to_seq)
 
     async def follow(self, from_seq: int) -> AsyncIterator[AnyRecord]:
         control = self.control

@@ -123,7 +123,8 @@ async def _from_archive(
     Memory's window moves on while the pages are folded (a busy team's stream gains more
     than ``events_history`` messages during a slow replay), so the join is tried after
     every page, not once: the client sees each seq once, with no seam at the join.
-    ``SnapshotRequired`` if the archive has nothing where memory has already moved on.
+    ``SnapshotRequired`` if the archive is off (``Gateway.old_messages``) or has nothing
+    where memory has already moved on.
     """
     metrics = gw.metrics
     while True:
@@ -179,10 +180,9 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
     try:
         first, subscription = gw.open_stream(team, last_seq)
     except SnapshotRequired:
-        if gw.archive is None:
-            await close_with(send, WS_SNAPSHOT_REQUIRED, SNAPSHOT_REQUIRED_REASON)
-            return
-        first = None  # older than memory: replayed from the log first (_from_archive)
+        # older than memory: replayed from the log first (_from_archive), which closes
+        # 4010 like any SnapshotRequired when the archive is off
+        first = None
     connections[team.team_id] = connections.get(team.team_id, 0) + 1
     close: tuple[int, str] | None = None
     metrics = gw.metrics

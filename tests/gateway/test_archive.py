@@ -9,6 +9,7 @@ messages for one team.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -89,6 +90,14 @@ async def following(nursery: trio.Nursery, log: MemoryLog, **gateway: Any) -> Ga
     return gw
 
 
+@contextlib.asynccontextmanager
+async def serving(log: MemoryLog, **gateway: Any) -> AsyncIterator[Gateway]:
+    """One gateway following ``log``, caught up, for the length of the block."""
+    async with trio.open_nursery() as nursery:
+        yield await following(nursery, log, **gateway)
+        nursery.cancel_scope.cancel()
+
+
 def teams(gw: Gateway) -> list[TeamState]:
     return [t for t in gw.projection.teams.values() if t.streams]
 
@@ -130,9 +139,7 @@ async def test_archive_pages_are_the_live_stream_byte_for_byte(
 async def test_a_page_further_back_folds_again_and_a_page_ahead_continues(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    log = MemoryLog(RECORDS)
-    async with trio.open_nursery() as nursery:
-        gw = await following(nursery, log, events_history=HISTORY)
+    async with serving(MemoryLog(RECORDS), events_history=HISTORY) as gw:
         team = teams(gw)[0]
 
         async def seqs(after: int, limit: int) -> list[int]:
@@ -150,7 +157,6 @@ async def test_a_page_further_back_folds_again_and_a_page_ahead_continues(
         page, _ = await gw.events(other, {"after_seq": "250", "limit": "3"})
         assert [json.loads(m)["seq"] for m in page] == [251, 252, 253]
         assert gw.metrics.archive_folds == 2
-        nursery.cancel_scope.cancel()
 
 
 async def test_the_fold_keeps_to_its_budget_and_the_live_path_goes_on(
@@ -187,9 +193,7 @@ async def test_the_fold_keeps_to_its_budget_and_the_live_path_goes_on(
 
 
 async def test_the_archive_can_be_switched_off(autojump_clock: trio.testing.MockClock) -> None:
-    log = MemoryLog(RECORDS)
-    async with trio.open_nursery() as nursery:
-        gw = await following(nursery, log, events_history=HISTORY, archive=False)
+    async with serving(MemoryLog(RECORDS), events_history=HISTORY, archive=False) as gw:
         assert gw.archive is None
         name = f"t-{ROLES[0]}"
         client = create_app(gw).test_client()
@@ -199,15 +203,12 @@ async def test_the_archive_can_be_switched_off(autojump_clock: trio.testing.Mock
         assert body["error"]["code"] == "SNAPSHOT_REQUIRED"
         head = gw.streams.head(teams(gw)[0].team_id)
         assert body["error"]["details"]["oldest_seq"] == head - HISTORY + 1
-        nursery.cancel_scope.cancel()
 
 
 async def test_metrics_count_folds_records_and_pages(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    log = MemoryLog(RECORDS)
-    async with trio.open_nursery() as nursery:
-        gw = await following(nursery, log, events_history=HISTORY)
+    async with serving(MemoryLog(RECORDS), events_history=HISTORY) as gw:
         client = create_app(gw).test_client()
         answer = await client.get(
             "/events?after_seq=0&limit=20", headers={"X-API-Key": f"t-{ROLES[1]}"}
@@ -223,7 +224,6 @@ async def test_metrics_count_folds_records_and_pages(
         assert values["tradepit_archive_folds_total"] == "1"
         assert values["tradepit_archive_pages_total"] == "1"
         assert 0 < int(values["tradepit_archive_records_folded_total"]) < len(RECORDS)
-        nursery.cancel_scope.cancel()
 
 
 @pytest.fixture
