@@ -48,10 +48,9 @@ def test_history_older_than_memory_comes_from_the_log(tmp_path: Path) -> None:
         team = server.register("long-memory", "retail")
         key = {"X-API-Key": team["api_key"]}
         with httpx.Client(base_url=server.url, headers=key, timeout=30) as http:
-            young = _page(http, 0)["messages"]  # from memory: the stream is still short
+            young = _page(http, 0)["messages"]  # early: from memory, or the log if busy
             assert young
             assert young[0]["seq"] == 1
-            assert len(young) <= HISTORY
 
             def head() -> int:
                 last: int = _page(http, 10**9)["last_seq"]
