@@ -1,8 +1,13 @@
-"""What several benchmarks share: a free port, waiting for a server, recording a session."""
+"""What several benchmarks share: a free port, waiting for a server, recording a session,
+another commit's sources to measure against."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -12,6 +17,37 @@ from engine import config as configmod
 from engine import log as logmod
 from engine.core.exchange import Exchange
 from engine.records import ChangePhase, ClockTick, Command, Record, StartSession, stamp
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def checkout(rev: str, tmp: Path) -> Path:
+    """The sources of commit ``rev`` in ``tmp`` (``git archive``), its core compiled like
+    this checkout's, so a baseline runs as it ran then."""
+    archive = tmp / f"{rev}.tar"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), rev],
+        check=True,
+        capture_output=True,
+    )
+    tree = tmp / f"checkout-{rev}"
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter="data")
+    subprocess.run(
+        [sys.executable, "-m", "engine.cli", "native", "build"],
+        cwd=tree,
+        env=run_from(tree),
+        check=True,
+        capture_output=True,
+    )
+    return tree
+
+
+def run_from(tree: Path | None) -> dict[str, str]:
+    """The environment for ``python -m engine.cli`` from ``tree`` (None: this checkout)."""
+    if tree is None:
+        return dict(os.environ)
+    return {**os.environ, "PYTHONPATH": str(tree)}
 
 
 def free_port() -> int:

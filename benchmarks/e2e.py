@@ -34,7 +34,7 @@ import httpx
 import websockets
 
 from benchmarks import _fanout
-from benchmarks._support import free_port, record_session, wait_http
+from benchmarks._support import free_port, record_session, run_from, wait_http
 from engine.records import RegisterTeam
 
 BARE_APP = """
@@ -131,30 +131,41 @@ def cluster(
     engine_args: Sequence[str] = (),
     gateways: int = 1,
     procs: list[subprocess.Popen[bytes]] | None = None,
+    tree: Path | None = None,
 ) -> Iterator[str]:
     """An engine and its gateways over one fresh session, until they are up and trading.
 
     More than one gateway share the port (``--reuse-port``); ``procs`` receives the
-    processes, engine first, for a caller that samples their CPU.
+    processes, engine first, for a caller that samples their CPU. ``tree``: run another
+    commit's sources (``_support.checkout``) instead of this checkout's.
     """
     config = tmp / f"{name}.toml"
     config.write_text(text)
     session = tmp / name
     port = free_port()
     py = [sys.executable, "-m", "engine.cli"]
+    env = run_from(tree)
     started = [
         subprocess.Popen(
             [*py, "engine", "--data-dir", str(session), "--config", str(config), *engine_args],
             stderr=subprocess.DEVNULL,
+            cwd=tree,
+            env=env,
         )
     ]
     shared = ["--reuse-port"] if gateways > 1 else []
-    for number in range(gateways):
+    if gateways == 1 and tree is not None and "--gateway-id" not in _gateway_flags(tree):
+        ids: list[list[str]] = [[]]  # a baseline from before gateway ids
+    else:
+        ids = [["--gateway-id", f"gw-{number + 1}"] for number in range(gateways)]
+    for flags in ids:
         started.append(
             subprocess.Popen(
                 [*py, "gateway", "--data-dir", str(session), "--port", str(port),
-                 "--config", str(config), "--gateway-id", f"gw-{number + 1}", *shared],
+                 "--config", str(config), *flags, *shared],
                 stderr=subprocess.DEVNULL,
+                cwd=tree,
+                env=env,
             )
         )  # fmt: skip
     if procs is not None:
@@ -169,6 +180,10 @@ def cluster(
         for proc in reversed(started):
             proc.terminate()
             proc.wait(30)
+
+
+def _gateway_flags(tree: Path) -> str:
+    return (tree / "gateway" / "main.py").read_text()
 
 
 def register(url: str, name: str, role: str) -> str:
