@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import tempfile
@@ -69,13 +70,17 @@ def publish_log(log_dir: Path, nats_log: NatsLog) -> int:
     return messages + 1
 
 
-def time_gateway(args: list[str], head: int) -> float:
+def time_gateway(args: list[str], head: int, *, checkout: Path | None = None) -> float:
+    """Seconds from a gateway's process start to its ``/health`` showing ``head``; the
+    gateway of the sources in ``checkout`` if given (its directory first on the path)."""
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
         [*PY, "gateway", "--port", str(port), *args],
         stderr=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
+        cwd=checkout,
+        env=None if checkout is None else {**os.environ, "PYTHONPATH": str(checkout)},
     )
     try:
         url = f"http://127.0.0.1:{port}/health"

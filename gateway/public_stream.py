@@ -24,9 +24,10 @@ at 20 ticks a second, one per five ticks. The bursts are a function of the log a
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
-from engine.records import AnyRecord, Command
+from engine.order_types import rests_in_book
+from engine.records import AnyRecord, Command, MarketData, OrderAccepted, OrderCancelled
 from gateway.projection import public
 from gateway.projection.fold import Projection
 from gateway.projection.messages import stream_frame
@@ -52,7 +53,8 @@ class PublicStream:
         self.opened = 0  # connections ever opened: each page's place in a burst's order
         self._last: dict[str, dict[str, Any]] = {}  # the latest tick and prices, by kind
         self._news: list[dict[str, Any]] = []
-        self._quotes: dict[str, dict[str, Any]] = {}  # the latest per instrument
+        # the latest market data per instrument; its quote is made when a burst sends it
+        self._quotes: dict[str, MarketData] = {}
         self._books: dict[str, None] = {}  # instruments touched, in log order
         self._trades: list[dict[str, Any]] = []
         self._board = False  # prices moved since the last burst: the standings may have
@@ -65,15 +67,28 @@ class PublicStream:
     def publish(self, projection: Projection, record: AnyRecord) -> None:
         """After ``projection`` folded ``record``: gather its public messages; send a burst
         when one is due."""
+        # the records of a busy day, nine in ten, taken first without making their
+        # messages: a touched book is only named, and the quote kept is the last one's
+        kind_of = type(record)
+        if kind_of is OrderCancelled:
+            self._books[cast(OrderCancelled, record).instrument_id] = None
+            return
+        if kind_of is OrderAccepted:
+            accepted = cast(OrderAccepted, record)
+            if not accepted.duplicate and rests_in_book(accepted.order_type):
+                self._books[accepted.instrument_id] = None
+            return
+        if kind_of is MarketData:
+            market_data = cast(MarketData, record)
+            self._quotes[market_data.instrument_id] = market_data
+            return
         if isinstance(record, Command):
             if record.ts - self._flushed_ts >= PERIOD_NS:
                 self._flush(projection, record.ts)
             return  # a command's own record says nothing public; its events do
         phase = None
         for kind, data in public.messages(projection, record):
-            if kind == public.QUOTE:
-                self._quotes[data["instrument_id"]] = data
-            elif kind == public.BOOK:
+            if kind == public.BOOK:
                 self._books[data["instrument_id"]] = None
             elif kind == public.TRADE:
                 self._trades.append(data)
@@ -100,7 +115,8 @@ class PublicStream:
             self._append(public.NEWS, ts, headline)
         self._news.clear()
         if self._quotes:
-            self._append(public.QUOTES, ts, {"quotes": list(self._quotes.values())})
+            quotes = [public.quote(r) for r in self._quotes.values()]
+            self._append(public.QUOTES, ts, {"quotes": quotes})
             self._quotes.clear()
         if self._books:
             books = [public.book(projection, i) for i in self._books]

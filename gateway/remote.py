@@ -41,6 +41,12 @@ class StreamSource:
         yield from self.log.read(max(1, from_seq), to_seq)
 
     async def follow(self, from_seq: int) -> AsyncIterator[AnyRecord]:
+        async for records in self.follow_batches(from_seq):
+            for record in records:
+                yield record
+
+    async def follow_batches(self, from_seq: int) -> AsyncIterator[list[AnyRecord]]:
+        """The records of each stream message, as one list."""
         js = self.log.js
         while not await self.log.run(js.exists()):  # the engine may not have created it yet
             await trio.sleep(0.2)
@@ -48,8 +54,7 @@ class StreamSource:
         self._head = max(self._head, head.log_seq)
         async for records in self.log.follow(from_seq):
             self._head = max(self._head, records[-1].seq)
-            for record in records:
-                yield record
+            yield records
 
 
 class NatsEngineClient:

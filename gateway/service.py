@@ -32,7 +32,7 @@ from gateway.projection.fold import Projection
 from gateway.projection.messages import encode_body, iso_timestamp, stream_frame
 from gateway.public_stream import PublicStream
 from gateway.replay.paced import ReplayControl
-from gateway.source import RecordSource
+from gateway.source import RecordSource, batches
 from gateway.streams import SnapshotRequired, Streams, Subscription
 from gateway.web import validate
 from gateway.web.hypercorn_tuning import WriteGuard
@@ -98,18 +98,26 @@ class Gateway:
         """Fold the log into the projection and the streams, forever."""
         task_status.started()
         projection, streams, public = self.projection, self.streams, self.public
-        folded = 0
-        async for record in self.source.follow(projection.applied_seq + 1):
-            streams.publish(projection.fold(record))
-            public.publish(projection, record)
-            folded += 1
-            if folded % 512 == 0:
-                await trio.lowlevel.checkpoint()  # a long replay must not starve the senders
+        fold, publish, publish_public = projection.fold, streams.publish, public.publish
+        unyielded = 0
+        # whole lists as the source read them: the state is only seen between lists (no
+        # await inside one), so the waiters and the head are looked at once a list, not
+        # once a record (the head is a ``pread`` of the log's COMMITTED file)
+        async for batch in batches(self.source, projection.applied_seq + 1):
+            for record in batch:
+                deliveries = fold(record)
+                if deliveries:  # most records make none: the simulated teams' orders
+                    publish(deliveries)
+                publish_public(projection, record)
             if not self.caught_up.is_set() and projection.applied_seq >= self.source.head():
                 self.caught_up.set()
             waiters = self._waiters
             while waiters and waiters[0][0] <= projection.applied_seq:
                 heapq.heappop(waiters)[2].set()
+            unyielded += len(batch)
+            if unyielded >= 512:  # a long replay must not starve the senders
+                unyielded = 0
+                await trio.lowlevel.checkpoint()
 
     async def wait_applied(self, seq: int, timeout: float = CATCH_UP_SECONDS) -> bool:
         """Until the projection has applied ``seq``; False if ``timeout`` passed first."""

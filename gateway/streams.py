@@ -111,8 +111,11 @@ class RoleLog:
         self.subscribers: list[Subscription] = []  # live, of any team of the role
 
     def append(self, body: bytes) -> None:
-        self.bodies.append(body)
-        self.bodies.keep_from(self.bodies.end - self.limit)
+        bodies = self.bodies
+        bodies.append(body)
+        # kept entries, read off the window's fields: this runs for every broadcast
+        if len(bodies._items) - bodies._skip > self.limit:
+            bodies.keep_from(bodies.end - self.limit)
 
 
 class TeamStream:
@@ -308,6 +311,8 @@ class Streams:
                 self._offer(role_log.subscribers, d.body)
 
     def _offer(self, subscribers: list[Subscription], body: bytes) -> None:
+        if not subscribers:  # catching up, or nobody connected: most messages
+            return
         for sub in tuple(subscribers):
             sub.offer(sub._stream.head, body)
             if sub.slow:

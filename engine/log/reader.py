@@ -8,6 +8,7 @@ is checked; a bad one is corruption, reported with its seq and byte offset.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import zlib
 from collections.abc import AsyncGenerator, Iterator
@@ -41,6 +42,14 @@ from engine.records import AnyRecord
 CHUNK = 4 * 1024 * 1024
 #: How often ``follow`` looks for newly committed records while it is caught up.
 POLL_SECONDS = 0.002
+#: Records a ``follow_batches`` list holds at most: above a frame's 4096 records, so a
+#: catch-up over large frames takes them whole instead of decoding each one twice.
+FOLLOW_BATCH = 16384
+
+
+def _holds_frame(data: bytes) -> bool:
+    """Whether ``data`` starts with a whole format-2 frame."""
+    return len(data) >= BATCH_SIZE and BATCH_SIZE + BATCH.unpack_from(data)[0] <= len(data)
 
 
 class _Cursor:
@@ -123,7 +132,12 @@ class _Cursor:
         """Format 2: one checksum and one decode per frame (a whole appended batch)."""
         assert self.file is not None
         assert self.segment is not None
-        data = self._pending + self.file.read(CHUNK)
+        data = self._pending
+        if not _holds_frame(data):
+            # only then: a take with a limit leaves the rest of its chunk pending, and
+            # reading another chunk on every call grew it to the whole segment, copied
+            # again each call (quadratic in a catch-up of large frames)
+            data += self.file.read(CHUNK)
         if not data:
             return False
         path = self.segment.path
@@ -168,7 +182,8 @@ class _Cursor:
         self.offset += pos
         self._pending = data[pos:]
         self.file.seek(self.offset + len(self._pending))
-        progressed = seq != self.next_seq
+        # frames skipped before the start count: the next call reads on from them
+        progressed = seq != self.next_seq or pos > 0
         self.next_seq = seq
         return progressed
 
@@ -301,15 +316,25 @@ class FileLogReader:
     ) -> AsyncGenerator[AnyRecord, None]:
         """Every record from ``from_seq`` on, then each one as the writer commits it: the
         committed seq is polled every ``poll`` seconds, or at once after ``nudge``."""
+        async with contextlib.aclosing(self.follow_batches(from_seq, poll)) as batches:
+            async for batch in batches:
+                for record in batch:
+                    yield record
+
+    async def follow_batches(
+        self, from_seq: int = 1, poll: float = POLL_SECONDS, limit: int = FOLLOW_BATCH
+    ) -> AsyncGenerator[list[AnyRecord], None]:
+        """As ``follow``, in lists of up to ``limit`` records: what was committed and read
+        in one go, so a caller far behind handles many records per step. Each list is
+        followed by a checkpoint."""
         cursor = _Cursor(self, from_seq)
         try:
             while True:
                 head = self.head_seq
                 if cursor.next_seq <= head:
-                    batch = cursor.take(head, 4096)
-                    for record in batch:
-                        yield record
+                    batch = cursor.take(head, limit)
                     if batch:
+                        yield batch
                         await trio.lowlevel.checkpoint()
                         continue
                 self._nudged = nudged = trio.Event()

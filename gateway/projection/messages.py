@@ -18,17 +18,23 @@ _UTC = datetime.UTC
 
 
 _last_second: list[tuple[int, str]] = [(-1, "")]
+_last_ts: list[tuple[int, str]] = [(-1, "")]
 
 
 def iso_timestamp(ts_ns: int) -> str:
     """Integer nanoseconds since the epoch as ISO-8601 UTC with microseconds."""
+    cached_ts, stamp = _last_ts[0]
+    if cached_ts == ts_ns:  # a command and all its events carry the same ts
+        return stamp
     seconds, ns = divmod(ts_ns, 1_000_000_000)
     cached, text = _last_second[0]
     if cached != seconds:  # formatting the date is most of the cost: once per second
         moment = datetime.datetime.fromtimestamp(seconds, _UTC)
         text = f"{moment:%Y-%m-%dT%H:%M:%S}"
         _last_second[0] = (seconds, text)
-    return f"{text}.{ns // 1000:06d}Z"
+    stamp = f"{text}.{ns // 1000:06d}Z"
+    _last_ts[0] = (ts_ns, stamp)
+    return stamp
 
 
 class StreamMessage:

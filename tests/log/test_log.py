@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -9,11 +10,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import log as logmod
 from engine.config import LogConfig
+from engine.log import reader as readermod
 from engine.log.framing import BATCH, BATCH_SIZE, decode_header, record_spans, segment_name
 from engine.records import (
     AnyRecord,
@@ -223,6 +226,41 @@ def test_appends_must_continue_the_sequence(tmp_path: Path) -> None:
             writer.append(records(2, 5))
         writer.append(records(2, 4))
     assert read_all(tmp_path) == records(5)
+
+
+def test_reads_in_chunks_that_end_mid_frame_lose_and_repeat_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk may end inside a frame, hold only frames before the start, or hold more
+    than a take's limit (the rest stays pending for the next take): every read from
+    every start is still the exact suffix, in lists of at most the limit."""
+    batches, seq = [], 1
+    for size in [1, 9, 4, 12, 2, 7, 11, 3] * 3:  # frames of ~100 to ~1300 bytes
+        batches.append(records(size, seq))
+        seq += size
+    # one segment, one index hint (at its start): a late start skips many frames
+    write(tmp_path, batches, LogConfig(index_every=10**6))
+    everything = [r for b in batches for r in b]
+    monkeypatch.setattr(readermod, "CHUNK", 1500)  # above any one frame, below most pairs
+    for start in range(1, len(everything) + 1):
+        assert read_all(tmp_path, start) == everything[start - 1 :], start
+
+    async def follow(start: int, limit: int) -> list[list[AnyRecord]]:
+        lists: list[list[AnyRecord]] = []
+        with logmod.open_reader(tmp_path) as reader:
+            following = reader.follow_batches(start, limit=limit)
+            async with contextlib.aclosing(following) as batches:
+                async for batch in batches:
+                    lists.append(batch)
+                    if batch[-1].seq == len(everything):
+                        return lists
+        raise AssertionError("follow ended")
+
+    for start in (1, 5, 30, len(everything) - 2):
+        for limit in (1, 5, 16):
+            lists = trio.run(follow, start, limit)
+            assert max(len(b) for b in lists) <= limit
+            assert [r for b in lists for r in b] == everything[start - 1 :], (start, limit)
 
 
 @pytest.mark.parametrize("fsync", ["always", "batch", "off"])

@@ -1,0 +1,121 @@
+"""``./scripts/bench catchup``: how fast a starting gateway catches up a long log.
+
+A session of about 1M records (the real core and market, house and retail flow, one bot
+team of each role registered, so every team stream and every tick's score updates are
+made) is recorded in process and published to a local single-node JetStream, one
+message per command and its events as the engine publishes them. Then, for the gateway
+of this checkout and for the gateway of a baseline commit (the last one before the
+catch-up work, extracted with ``git archive``; ``TRADEPIT_CATCHUP_BASELINE=REV`` names
+another, ``=none`` skips it), in the same run:
+
+- a local gateway (``--data-dir``) and a remote one (``--nats --session``), each timed
+  from its process start to its ``/health`` showing the head: records/s;
+- this checkout's fold in process (``Gateway.follow`` over the file log, no process
+  start, no HTTP): the ceiling the processes approach.
+
+The figure of the NATS issue is "catch-up >= 200k records/s".
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import trio
+
+from benchmarks._support import record_session
+from benchmarks.nats import publish_log, time_gateway
+from engine import config as configmod
+from engine.log.nats import server
+from engine.log.nats.client import NatsLog
+from engine.records import ROLES, Command, RegisterTeam
+
+#: The gateway before the catch-up work (the commit this work started from).
+BASELINE = "e961751"
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = 200_000
+
+
+def baseline_checkout(tmp: Path) -> Path | None:
+    """The baseline commit's sources in ``tmp``, or None (no git, or asked not to)."""
+    rev = os.environ.get("TRADEPIT_CATCHUP_BASELINE", BASELINE)
+    if rev.lower() == "none":
+        return None
+    archive = tmp / "baseline.tar"
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), rev],
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        print(f"no baseline: git archive {rev}: {done.stderr.decode().strip()}")
+        return None
+    checkout = tmp / "baseline"
+    with tarfile.open(archive) as tar:
+        tar.extractall(checkout, filter="data")
+    return checkout
+
+
+def in_process(log_dir: Path) -> float:
+    """Seconds for this checkout's ``Gateway.follow`` to reach the head of ``log_dir``."""
+    from gateway.service import Gateway
+    from gateway.source import LogSource
+
+    class NoEngine:
+        async def request(self, command: Command) -> object:
+            raise AssertionError("a catch-up sends nothing")
+
+    async def main() -> float:
+        gw = Gateway(configmod.load(None), NoEngine(), LogSource(log_dir))  # type: ignore[arg-type]
+        async with trio.open_nursery() as nursery:
+            started = time.perf_counter()
+            await nursery.start(gw.follow)
+            await gw.caught_up.wait()
+            elapsed = time.perf_counter() - started
+            nursery.cancel_scope.cancel()
+        return elapsed
+
+    return trio.run(main)
+
+
+def run(quick: bool) -> dict[str, object]:
+    ticks = 1200 if quick else 12000
+    bots: list[Command] = [
+        RegisterTeam(team_name=f"bot-{r}", role=r, api_key_hash=f"h-{r}") for r in ROLES
+    ]
+    figures: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="tradepit-catchup-") as name:
+        tmp = Path(name)
+        data = tmp / "recorded"
+        records = record_session(data / "log", ticks, bots)
+        figures["records"] = records
+        nats = server.single(tmp / "nats-server")
+        try:
+            nats_log = NatsLog(nats.url, "recorded")
+            try:
+                figures["stream_messages"] = publish_log(data / "log", nats_log)
+            finally:
+                nats_log.close()
+            local_args = ["--data-dir", str(data)]
+            remote_args = ["--nats", nats.url, "--session", "recorded"]
+            checkouts: list[tuple[str, Path | None]] = [("", None)]
+            baseline = baseline_checkout(tmp)
+            if baseline is not None:
+                checkouts.insert(0, ("baseline_", baseline))
+            for prefix, checkout in checkouts:
+                for where, args in (("local", local_args), ("remote", remote_args)):
+                    seconds = time_gateway(args, records, checkout=checkout)
+                    figures[f"{prefix}{where}_gateway_s"] = round(seconds, 2)
+                    figures[f"{prefix}{where}_gateway_records_per_s"] = round(records / seconds)
+        finally:
+            nats.stop()
+        seconds = in_process(data / "log")
+        figures["in_process_fold_s"] = round(seconds, 2)
+        figures["in_process_fold_records_per_s"] = round(records / seconds)
+    figures["target_records_per_s"] = TARGET
+    for key, value in figures.items():
+        print(f"{key:<40}{value:>12}")
+    return figures
