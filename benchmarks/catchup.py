@@ -19,15 +19,13 @@ The figure of the NATS issue is "catch-up >= 200k records/s".
 from __future__ import annotations
 
 import os
-import subprocess
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import trio
 
-from benchmarks._support import record_session
+from benchmarks._support import checkout, record_session
 from benchmarks.nats import publish_log, time_gateway
 from engine import config as configmod
 from engine.log.nats import server
@@ -36,27 +34,13 @@ from engine.records import ROLES, Command, RegisterTeam
 
 #: The gateway before the catch-up work (the commit this work started from).
 BASELINE = "e961751"
-ROOT = Path(__file__).resolve().parent.parent
 TARGET = 200_000
 
 
 def baseline_checkout(tmp: Path) -> Path | None:
-    """The baseline commit's sources in ``tmp``, or None (no git, or asked not to)."""
+    """The baseline commit's sources in ``tmp``, or None when asked not to."""
     rev = os.environ.get("TRADEPIT_CATCHUP_BASELINE", BASELINE)
-    if rev.lower() == "none":
-        return None
-    archive = tmp / "baseline.tar"
-    done = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), rev],
-        capture_output=True,
-    )
-    if done.returncode != 0:
-        print(f"no baseline: git archive {rev}: {done.stderr.decode().strip()}")
-        return None
-    checkout = tmp / "baseline"
-    with tarfile.open(archive) as tar:
-        tar.extractall(checkout, filter="data")
-    return checkout
+    return None if rev.lower() == "none" else checkout(rev, tmp)
 
 
 def in_process(log_dir: Path) -> float:

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks._support import free_port, record_session, wait_http
+from benchmarks._support import free_port, record_session, run_from, wait_http
 from benchmarks.e2e import CONFIG, cluster, latencies, pct, register, wrk, wrk_script
 from engine import log as logmod
 from engine.log.nats import server
@@ -80,7 +79,7 @@ def time_gateway(args: list[str], head: int, *, checkout: Path | None = None) ->
         stderr=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         cwd=checkout,
-        env=None if checkout is None else {**os.environ, "PYTHONPATH": str(checkout)},
+        env=run_from(checkout),
     )
     try:
         url = f"http://127.0.0.1:{port}/health"

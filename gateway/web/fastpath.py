@@ -33,8 +33,16 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
     extra: list[tuple[bytes, bytes]] = []
     try:
         body = await _body(receive, gw.settings.max_body_bytes)
-        await gw.read_barrier()  # a key registered through another gateway is known here
-        team = gw.trader(headers.get(b"x-api-key", b"").decode("latin-1") or None)
+        key = headers.get(b"x-api-key", b"").decode("latin-1") or None
+        try:
+            team = gw.trader(key)
+        except ApiError:
+            # a key registered (or a team enabled again) through another gateway is known
+            # once this one has what was committed when the request came. A key known
+            # already needs no wait: the engine judges the order against its own state,
+            # and the answer waits for the order's records (X-Log-Seq covers the arrival)
+            await gw.read_barrier()
+            team = gw.trader(key)
         data = await gw.submit_order(team, body)
         order_id = data["order_id"]
         status, payload = 200, envelope_body(data, request_id, order_id=order_id)

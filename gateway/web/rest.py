@@ -6,7 +6,8 @@ posts to the bare ``/orders``). Every answer, success or not, is
 with two headers: ``X-Gateway-Id`` (which gateway answered) and ``X-Log-Seq`` (the log
 seq the answer reflects). Every request but ``/health``, ``/metrics`` and the documents
 waits for the read barrier first (``Gateway.read_barrier``), so it sees every write
-answered before it arrived, whichever gateway took that write.
+answered before it arrived, whichever gateway took that write; ``POST /orders``
+(``fastpath``) waits only when its key is not known yet.
 """
 
 from __future__ import annotations
