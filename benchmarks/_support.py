@@ -57,14 +57,19 @@ def free_port() -> int:
         return port
 
 
-def wait_http(url: str, timeout: float = 60) -> None:
-    """Until ``url`` answers at all (a server process is starting)."""
+def wait_http(
+    url: str, timeout: float = 60, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Until ``url`` answers at all (a server process is starting); an error at once if
+    ``proc``, the server, has exited meanwhile."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             httpx.get(url, timeout=1)
             return
         except httpx.HTTPError:
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{proc.args!r} exited ({proc.returncode})") from None
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)

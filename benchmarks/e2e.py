@@ -172,7 +172,7 @@ def cluster(
         procs.extend(started)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/health")
+        wait_http(f"{url}/health", proc=started[-1])
         while httpx.get(f"{url}/health").json()["data"]["phase"] != "continuous":
             time.sleep(0.1)
         yield url

@@ -83,7 +83,7 @@ def time_gateway(args: list[str], head: int, *, checkout: Path | None = None) ->
     )
     try:
         url = f"http://127.0.0.1:{port}/health"
-        wait_http(url, 600)
+        wait_http(url, 600, proc)
         while httpx.get(url, timeout=10).json()["data"]["applied_seq"] < head:
             time.sleep(0.05)
         return time.perf_counter() - started
