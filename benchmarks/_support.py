@@ -57,9 +57,7 @@ def free_port() -> int:
         return port
 
 
-def wait_http(
-    url: str, timeout: float = 60, proc: subprocess.Popen[bytes] | None = None
-) -> None:
+def wait_http(url: str, timeout: float = 60, proc: subprocess.Popen[bytes] | None = None) -> None:
     """Until ``url`` answers at all (a server process is starting); an error at once if
     ``proc``, the server, has exited meanwhile."""
     deadline = time.monotonic() + timeout
