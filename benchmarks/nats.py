@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import tempfile
@@ -70,8 +71,17 @@ def publish_log(log_dir: Path, nats_log: NatsLog) -> int:
 
 
 def time_gateway(args: list[str], head: int, *, checkout: Path | None = None) -> float:
-    """Seconds from a gateway's process start to its ``/health`` showing ``head``; the
-    gateway of the sources in ``checkout`` if given (its directory first on the path)."""
+    """Seconds from a gateway's process start to its ``/health`` showing ``head``."""
+    return start_gateway(args, head, checkout=checkout)[0]
+
+
+def start_gateway(
+    args: list[str], head: int, *, checkout: Path | None = None
+) -> tuple[float, float | None]:
+    """Seconds from a gateway's process start to its ``/health`` showing ``head``, and
+    the gateway's own catch-up clock (``tradepit_gateway_catch_up_seconds``: from its
+    first read to the head, without the process start and imports; None from a gateway
+    without it). The gateway of the sources in ``checkout`` if given."""
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -86,7 +96,10 @@ def time_gateway(args: list[str], head: int, *, checkout: Path | None = None) ->
         wait_http(url, 600, proc)
         while httpx.get(url, timeout=10).json()["data"]["applied_seq"] < head:
             time.sleep(0.05)
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        found = re.search(r"^tradepit_gateway_catch_up_seconds ([\d.e+-]+)$", metrics, re.M)
+        return seconds, float(found.group(1)) if found else None
     finally:
         proc.terminate()
         proc.wait(30)

@@ -9,8 +9,10 @@ import hashlib
 import heapq
 import hmac
 import itertools
+import logging
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +44,10 @@ CATCH_UP_SECONDS = 10.0
 #: How long a read waits for the projection to reach the seq committed when it arrived
 #: before it answers 503: a gateway this far behind is stuck, and another one may not be.
 READ_WAIT_SECONDS = 5.0
+#: A catch-up this long is worth a line in the log (a fresh session's is a few records).
+CATCH_UP_LOGGED = 10_000
+
+log = logging.getLogger("tradepit.gateway")
 
 
 class CommandPort(Protocol):
@@ -86,6 +92,8 @@ class Gateway:
         self._tiebreak = itertools.count()
         self._connected_before: dict[str, bool] = {}
         self.caught_up = trio.Event()  # set once the projection reached the log's head
+        # how long reaching it took, from this process's first read: (records, seconds)
+        self.catch_up: tuple[int, float] | None = None
         self.replay: ReplayControl | None = None  # set when serving a recorded session
         self.replay_dir: Path | None = None  # its log, for the viewer's seek by seq
         self.write_guard: WriteGuard | None = None  # set by the server (aborted writes)
@@ -100,6 +108,7 @@ class Gateway:
         projection, streams, public = self.projection, self.streams, self.public
         fold, publish, publish_public = projection.fold, streams.publish, public.publish
         unyielded = 0
+        started, first_seq = time.perf_counter(), projection.applied_seq
         # whole lists as the source read them: the state is only seen between lists (no
         # await inside one), so the waiters and the head are looked at once a list, not
         # once a record (the head is a ``pread`` of the log's COMMITTED file)
@@ -110,7 +119,7 @@ class Gateway:
                     publish(deliveries)
                 publish_public(projection, record)
             if not self.caught_up.is_set() and projection.applied_seq >= self.source.head():
-                self.caught_up.set()
+                self._caught_up(projection.applied_seq - first_seq, time.perf_counter() - started)
             waiters = self._waiters
             while waiters and waiters[0][0] <= projection.applied_seq:
                 heapq.heappop(waiters)[2].set()
@@ -118,6 +127,13 @@ class Gateway:
             if unyielded >= 512:  # a long replay must not starve the senders
                 unyielded = 0
                 await trio.lowlevel.checkpoint()
+
+    def _caught_up(self, records: int, seconds: float) -> None:
+        self.catch_up = (records, seconds)
+        self.caught_up.set()
+        if records >= CATCH_UP_LOGGED:
+            rate = records / seconds if seconds > 0 else 0.0
+            log.info("caught up %d records in %.2f s (%.0f records/s)", records, seconds, rate)
 
     async def wait_applied(self, seq: int, timeout: float = CATCH_UP_SECONDS) -> bool:
         """Until the projection has applied ``seq``; False if ``timeout`` passed first."""
@@ -321,6 +337,14 @@ class Gateway:
                 "tradepit_orders_accepted_total": ("Orders accepted.", lambda: p.orders_accepted),
                 "tradepit_orders_rejected_total": ("Orders rejected.", lambda: p.orders_rejected),
                 "tradepit_teams": ("Registered teams.", lambda: len(p.teams)),
+                "tradepit_gateway_catch_up_records": (
+                    "Records folded from this gateway's first read to the log's head.",
+                    lambda: self.catch_up[0] if self.catch_up else 0,
+                ),
+                "tradepit_gateway_catch_up_seconds": (
+                    "Seconds from this gateway's first read to the log's head.",
+                    lambda: self.catch_up[1] if self.catch_up else 0,
+                ),
                 "tradepit_archive_folds_total": (
                     "Folds of the log from seq 1 for history older than events_history.",
                     lambda: self.metrics.archive_folds,

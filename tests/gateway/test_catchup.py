@@ -175,3 +175,21 @@ async def test_a_gateway_catching_up_serves_what_the_live_one_served(
             data = (await answer.get_json())["data"]
             assert data["messages"] == [json.loads(m) for m in expected[name][:50]]
             assert data["last_seq"] == len(expected[name])
+
+
+async def test_a_gateway_reports_its_catch_up_in_its_metrics(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with following(MemoryLog(RECORDS)) as late:
+        await late.caught_up.wait()
+        assert late.catch_up is not None
+        records, seconds = late.catch_up
+        assert records == len(RECORDS) == RECORDS[-1].seq
+        assert seconds >= 0
+        metrics = dict(
+            line.split(" ", 1)
+            for line in late.render_metrics().splitlines()
+            if line.startswith("tradepit_gateway_catch_up_")
+        )
+        assert metrics["tradepit_gateway_catch_up_records"] == str(len(RECORDS))
+        assert float(metrics["tradepit_gateway_catch_up_seconds"]) == seconds

@@ -57,6 +57,26 @@ def test_batches_read_back_in_order_from_any_seq(nats_log: NatsLog) -> None:
     assert list(nats_log.read(1001)) == []
 
 
+def test_take_hands_over_what_nats_py_holds_with_its_bookkeeping(nats_log: NatsLog) -> None:
+    """``take`` empties nats-py's queue itself (next_msg per message made a task each):
+    the subscription's own counts must then say nothing is pending, as after next_msg."""
+    writer = StreamWriter(nats_log)
+    for first in range(1, 200, 10):
+        writer.append(batch(first, 10))
+    js = nats_log.js
+    sub = nats_log.sync(js.subscribe(1))
+    try:
+        wait_until(lambda: sub.pending_msgs >= 19, 10)  # the first one may be taken already
+        messages = nats_log.sync(js.take(sub, 256, 5.0))
+        while len(messages) < 20:
+            messages += nats_log.sync(js.take(sub, 256, 5.0))
+        assert [m.stream_seq for m in messages] == list(range(1, 21))
+        assert (sub.pending_msgs, sub.pending_bytes) == (0, 0)
+        assert sub._pending_queue._unfinished_tasks == 0
+    finally:
+        nats_log.sync(js.unsubscribe(sub))
+
+
 def test_a_second_writer_is_fenced_by_the_expected_sequence(nats_server: LocalServer) -> None:
     one, two = NatsLog(nats_server.url, "s1"), NatsLog(nats_server.url, "s1")
     try:
