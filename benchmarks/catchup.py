@@ -46,15 +46,12 @@ def baseline_checkout(tmp: Path) -> Path | None:
 
 def in_process(log_dir: Path) -> float:
     """Seconds for this checkout's ``Gateway.follow`` to reach the head of ``log_dir``."""
+    from gateway.replay.paced import ReadOnlyEngine
     from gateway.service import Gateway
     from gateway.source import LogSource
 
-    class NoEngine:
-        async def request(self, command: Command) -> object:
-            raise AssertionError("a catch-up sends nothing")
-
     async def main() -> float:
-        gw = Gateway(configmod.load(None), NoEngine(), LogSource(log_dir))  # type: ignore[arg-type]
+        gw = Gateway(configmod.load(None), ReadOnlyEngine(), LogSource(log_dir))
         async with trio.open_nursery() as nursery:
             started = time.perf_counter()
             await nursery.start(gw.follow)

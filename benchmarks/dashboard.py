@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from benchmarks.e2e import CONFIG, cluster, pct, register
-from benchmarks.scale import cpu_seconds
+from benchmarks.scale import Cpu
 
 BUSY = (
     CONFIG.replace("tick_seconds = 0.5", "tick_seconds = 0.05\ncontinuous_ticks = 1000000")
@@ -153,23 +153,6 @@ async def _dashboards(ws_url: str, ready: Any, stop: Any, frames: Any) -> None:
 
 def _dashboard_process(ws_url: str, ready: Any, stop: Any, frames: Any) -> None:
     asyncio.run(_dashboards(ws_url, ready, stop, frames))
-
-
-class Cpu:
-    """CPU shares (of one core) of the engine, the gateway and the dashboards' process
-    over one phase: what the dashboards cost, and who pays it."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
-        self.started = time.perf_counter()
-        self.used = {name: cpu_seconds(pid) for name, pid in pids.items()}
-
-    def shares(self) -> dict[str, float]:
-        wall = time.perf_counter() - self.started
-        return {
-            name: round((cpu_seconds(pid) - self.used[name]) / wall, 2)
-            for name, pid in self.pids.items()
-        }
 
 
 def with_dashboards(

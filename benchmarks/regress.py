@@ -24,12 +24,11 @@ import os
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from benchmarks import e2e
 from benchmarks._support import checkout
-from benchmarks.scale import cpu_seconds
+from benchmarks.scale import Cpu
 
 BASELINE = "59dd160"
 #: Sections of ``e2e.CONFIG`` that a baseline may predate (its config refuses unknown ones).
@@ -56,10 +55,9 @@ def measure(tmp: Path, tree: Path | None, name: str) -> dict[str, float]:
         key = e2e.register(url, "wrk-bot", "market_maker")
         script = tmp / f"{name}.lua"
         script.write_text(e2e.wrk_script(url, key))
-        gateway = procs[1].pid
-        cpu, started = cpu_seconds(gateway), time.perf_counter()
+        cpu = Cpu({"gateway": procs[1].pid})
         rate = e2e.wrk(f"{url}/orders", script)
-        share = (cpu_seconds(gateway) - cpu) / (time.perf_counter() - started)
+        share = cpu.shares()["gateway"]
         maker = e2e.register(url, "lat-maker", "market_maker")
         taker = e2e.register(url, "lat-taker", "hedge_fund")
         acks, fills = asyncio.run(e2e.latencies(url, maker, taker, 400, 1000))

@@ -34,6 +34,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+class Cpu:
+    """CPU shares (of one core) of named processes from now until ``shares``."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.started = time.perf_counter()
+        self.used = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def shares(self) -> dict[str, float]:
+        wall = time.perf_counter() - self.started
+        return {
+            name: (cpu_seconds(pid) - self.used[name]) / wall for name, pid in self.pids.items()
+        }
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime

@@ -82,6 +82,11 @@ class Window(Generic[T]):
     def __getitem__(self, index: int) -> T:
         return self._items[index - self.first + self._skip]
 
+    def keep_last(self, count: int) -> None:
+        """Forget all but the newest ``count`` entries (a no-op while fewer are kept)."""
+        if len(self._items) - self._skip > count:
+            self.keep_from(self.end - count)
+
     def keep_from(self, index: int) -> None:
         """Forget entries before absolute ``index``."""
         drop = min(index, self.end) - self.first
@@ -111,11 +116,8 @@ class RoleLog:
         self.subscribers: list[Subscription] = []  # live, of any team of the role
 
     def append(self, body: bytes) -> None:
-        bodies = self.bodies
-        bodies.append(body)
-        # kept entries, read off the window's fields: this runs for every broadcast
-        if len(bodies._items) - bodies._skip > self.limit:
-            bodies.keep_from(bodies.end - self.limit)
+        self.bodies.append(body)
+        self.bodies.keep_last(self.limit)
 
 
 class TeamStream:

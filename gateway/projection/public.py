@@ -16,13 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from engine.money import to_dollars
-from engine.order_types import rests_in_book
 from engine.records import (
     AnyRecord,
     MarketData,
     News,
-    OrderAccepted,
-    OrderCancelled,
     PhaseChanged,
     TickStarted,
     Trade,
@@ -39,7 +36,6 @@ SNAPSHOT = "dashboard_snapshot"
 TICK = "tick"
 PHASE = "phase"
 PRICES = "prices"
-QUOTE = "quote"
 BOOK = "book"
 TRADE = "trade"
 #: What ``PublicStream`` sends of them: one message per burst each (see there).
@@ -93,7 +89,12 @@ def news(r: News) -> dict[str, Any]:
 
 
 def messages(p: Projection, record: AnyRecord) -> list[tuple[str, dict[str, Any]]]:
-    """The public messages ``record`` causes, ``(type, data)``; ``p`` has folded it."""
+    """The public messages ``record`` causes, ``(type, data)``; ``p`` has folded it.
+
+    Orders, cancels and market data (nine records in ten) never get here:
+    ``PublicStream.publish`` takes them first, naming the touched book or keeping the
+    last market data, whose quote (``quote``) it makes when a burst sends it.
+    """
     match record:
         case TickStarted():
             return [(TICK, {"tick_number": record.tick_number, "phase": record.phase})]
@@ -107,16 +108,9 @@ def messages(p: Projection, record: AnyRecord) -> list[tuple[str, dict[str, Any]
                 "fair": {k: to_dollars(v) for k, v in record.fair.items()},
             }
             return [(PRICES, prices)]  # and the standings move: ``PublicStream`` sends them
-        case MarketData():
-            return [(QUOTE, quote(record))]
         case News():
             return [(NEWS, news(record))]
-        # a touched book is named only: ``PublicStream`` sends its top once per burst
-        case OrderAccepted() if not record.duplicate and rests_in_book(record.order_type):
-            return [(BOOK, {"instrument_id": record.instrument_id})]
-        case OrderCancelled():
-            return [(BOOK, {"instrument_id": record.instrument_id})]
-        case Trade():
+        case Trade():  # and its book is touched: ``PublicStream`` sends its top per burst
             touched = {"instrument_id": record.instrument_id}
             return [(TRADE, trade(record, p.tick_number)), (BOOK, touched)]
     return []

@@ -1,4 +1,5 @@
-"""Record lists for gateway tests: a tiny session stamped with seqs and times."""
+"""Record lists for gateway tests: a tiny session stamped with seqs and times, or one
+recorded through the real core (``Recorder``)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,18 @@ import hashlib
 from typing import Any
 
 from engine import config as configmod
+from engine.core.exchange import Exchange
 from engine.records import (
     AnyRecord,
+    ChangePhase,
+    Command,
     MarketData,
     News,
     OrderAccepted,
     OrderCancelled,
     OrderRejected,
     PhaseChanged,
+    RegisterTeam,
     StartSession,
     TeamRegistered,
     TickStarted,
@@ -28,6 +33,42 @@ T0 = 1_795_000_000_000_000_000  # 2026-11-18T...
 
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Recorder:
+    """A session recorded in process through the real core (no price band), as the
+    commits that wrote it: each command stamped with the next seq, ``step_ns`` of log
+    time after the last, and its events after it. Started and in continuous trading."""
+
+    def __init__(self, session_id: str, seed: int, step_ns: int) -> None:
+        config = configmod.load(None, price_limits={"enabled": False})
+        self.core = Exchange(config, seed, session_id)
+        self.step_ns = step_ns
+        self.commits: list[list[AnyRecord]] = []
+        self.seq = 0
+        self.commit(StartSession(session_id=session_id, seed=seed,
+                                 config=configmod.canonical_json(config),
+                                 config_hash=configmod.config_hash(config)))  # fmt: skip
+        self.commit(ChangePhase(phase="continuous"))
+
+    def commit(self, command: Command) -> list[AnyRecord]:
+        """Apply ``command``; its events."""
+        self.seq += 1
+        stamped = stamp(command, self.seq, T0 + self.seq * self.step_ns)
+        events: list[AnyRecord] = list(self.core.apply(stamped))  # type: ignore[arg-type]
+        self.seq += len(events)
+        self.commits.append([stamped, *events])  # type: ignore[list-item]
+        return events
+
+    def join(self, role: str) -> list[str]:
+        """Register the bot team ``t-ROLE`` (its key is its name); its team id."""
+        name = f"t-{role}"
+        events = self.commit(RegisterTeam(team_name=name, role=role, api_key_hash=key_hash(name)))
+        return [e.team_id for e in events if isinstance(e, TeamRegistered)]
+
+    @property
+    def records(self) -> list[AnyRecord]:
+        return [record for records in self.commits for record in records]
 
 
 class Log:

@@ -20,17 +20,10 @@ import trio.testing
 from trio_websocket import open_websocket_url
 
 from engine import config as configmod
-from engine.core.exchange import Exchange
 from engine.records import (
     AnyRecord,
-    ChangePhase,
     ClockTick,
-    Command,
-    RegisterTeam,
-    StartSession,
     SubmitOrder,
-    TeamRegistered,
-    stamp,
 )
 from gateway.archive import Archive, Message
 from gateway.errors import WS_SNAPSHOT_REQUIRED
@@ -40,7 +33,7 @@ from gateway.replay.paced import ReadOnlyEngine
 from gateway.service import Gateway
 from gateway.source import MemoryLog
 from gateway.web.rest import create_app
-from tests.gateway.builders import T0, key_hash
+from tests.gateway.builders import Recorder
 from tests.gateway.conftest import Server, gateway_config, start
 from tests.gateway.test_ws import closed_with, tick
 
@@ -50,34 +43,18 @@ ROLES = ("hedge_fund", "market_maker", "arbitrage", "retail")
 
 def session(ticks: int) -> list[AnyRecord]:
     """A session recorded in process: teams join over the first ticks and trade."""
-    config = configmod.load(None, price_limits={"enabled": False})
-    records: list[AnyRecord] = []
-    core = Exchange(config, 3, "archive")
-
-    def commit(command: Command) -> list[AnyRecord]:
-        seq = len(records) + 1
-        stamped = stamp(command, seq, T0 + seq * 1_000_000)
-        events: list[AnyRecord] = list(core.apply(stamped))  # type: ignore[arg-type]
-        records.extend([stamped, *events])  # type: ignore[list-item]
-        return events
-
-    text = configmod.canonical_json(config)
-    commit(StartSession(session_id="archive", seed=3, config=text,
-                        config_hash=configmod.config_hash(config)))  # fmt: skip
-    commit(ChangePhase(phase="continuous"))
+    recorder = Recorder("archive", 3, 1_000_000)
+    commit = recorder.commit
     teams: list[str] = []
     for n in range(ticks):
         if n % 3 == 0 and len(teams) < len(ROLES):  # a team joins every third tick
-            role = ROLES[len(teams)]
-            name = f"t-{role}"
-            events = commit(RegisterTeam(team_name=name, role=role, api_key_hash=key_hash(name)))
-            teams += [e.team_id for e in events if isinstance(e, TeamRegistered)]
+            teams += recorder.join(ROLES[len(teams)])
         commit(ClockTick())
         for i, team_id in enumerate(teams):  # crossing orders between the teams
             side = "buy" if (n + i) % 2 else "sell"
             commit(SubmitOrder(team_id=team_id, instrument_id="SPX_4400_CALL", side=side,
                                quantity=1, order_type="limit", price=1000 + (n % 3)))  # fmt: skip
-    return records
+    return recorder.records
 
 
 RECORDS = session(30)

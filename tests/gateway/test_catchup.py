@@ -21,32 +21,24 @@ from pathlib import Path
 import trio
 import trio.testing
 
-from engine import config as configmod
 from engine import log as logmod
 from engine.config import LogConfig
-from engine.core.exchange import Exchange
 from engine.records import (
     AnyRecord,
     CancelOrder,
-    ChangePhase,
     ClockTick,
-    Command,
     MarketData,
     OrderAccepted,
     OrderCancelled,
-    RegisterTeam,
-    StartSession,
     SubmitOrder,
-    TeamRegistered,
     Trade,
-    stamp,
 )
 from gateway.projection.messages import stream_frame
 from gateway.replay.paced import ReadOnlyEngine
 from gateway.service import Gateway
 from gateway.source import LogSource, MemoryLog, RecordSource
 from gateway.web.rest import create_app
-from tests.gateway.builders import T0, key_hash
+from tests.gateway.builders import Recorder
 from tests.gateway.conftest import gateway_config
 from tests.gateway.test_archive import ROLES, page_all, teams
 
@@ -58,32 +50,13 @@ def session(ticks: int) -> list[list[AnyRecord]]:
     """A session recorded in process, as the commits that wrote it (a command and its
     events each). Every team crosses the others and leaves a far bid it cancels a tick
     later."""
-    config = configmod.load(None, price_limits={"enabled": False})
-    commits: list[list[AnyRecord]] = []
-    core = Exchange(config, 11, "catchup")
-    seq = 0
-
-    def commit(command: Command) -> list[AnyRecord]:
-        nonlocal seq
-        seq += 1
-        stamped = stamp(command, seq, T0 + seq * 7_000_000)  # bursts span several commands
-        events: list[AnyRecord] = list(core.apply(stamped))  # type: ignore[arg-type]
-        seq += len(events)
-        commits.append([stamped, *events])  # type: ignore[list-item]
-        return events
-
-    text = configmod.canonical_json(config)
-    commit(StartSession(session_id="catchup", seed=11, config=text,
-                        config_hash=configmod.config_hash(config)))  # fmt: skip
-    commit(ChangePhase(phase="continuous"))
+    recorder = Recorder("catchup", 11, 7_000_000)  # a burst spans several commands
+    commit = recorder.commit
     team_ids: list[str] = []
     resting: dict[str, str] = {}  # team -> its far bid's order id
     for n in range(ticks):
         if n % 2 == 0 and len(team_ids) < len(ROLES):  # a team joins every second tick
-            role = ROLES[len(team_ids)]
-            name = f"t-{role}"
-            events = commit(RegisterTeam(team_name=name, role=role, api_key_hash=key_hash(name)))
-            team_ids += [e.team_id for e in events if isinstance(e, TeamRegistered)]
+            team_ids += recorder.join(ROLES[len(team_ids)])
         commit(ClockTick())
         for i, team_id in enumerate(team_ids):
             if team_id in resting:
@@ -97,7 +70,7 @@ def session(ticks: int) -> list[list[AnyRecord]]:
                                         client_order_id=f"far-{n}-{i}"))  # fmt: skip
             # a retail team's rate limit refuses some: a refusal makes no message either
             resting.update((team_id, e.order_id) for e in events if isinstance(e, OrderAccepted))
-    return commits
+    return recorder.commits
 
 
 COMMITS = session(40)
