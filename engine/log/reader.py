@@ -180,7 +180,9 @@ class _Cursor:
             pos = end
         view.release()
         self.offset += pos
-        self._pending = data[pos:]
+        # past the committed head the bytes may be a torn write (a full disk) that the
+        # writer cuts back and writes again: kept, they would join the new frame's tail
+        self._pending = data[pos:] if seq <= upto else b""
         self.file.seek(self.offset + len(self._pending))
         # frames skipped before the start count: the next call reads on from them
         progressed = seq != self.next_seq or pos > 0
@@ -232,7 +234,9 @@ class _Cursor:
         progressed = seq != self.next_seq
         view.release()
         self.offset += pos
-        self._pending = data[pos:]
+        # past the committed head the bytes may be a torn write (a full disk) that the
+        # writer cuts back and writes again: kept, they would join the new frame's tail
+        self._pending = data[pos:] if seq <= upto else b""
         self.file.seek(self.offset + len(self._pending))
         self.next_seq = seq
         return progressed

@@ -111,6 +111,12 @@ def running_cluster(tmp: Path, session: Path) -> Iterator[Cluster]:
         c.start_engine()
         c.start_gateway()
         yield c
+    except BaseException:
+        # shown with the failure: whether a process died or only dropped a connection
+        for name, proc in (("engine", c.engine), ("gateway", c.gateway)):
+            if proc is not None:
+                print(f"--- {name}, exit {proc.proc.poll()}:", *proc.lines[-40:], sep="\n")
+        raise
     finally:
         for proc in (c.gateway, c.engine):
             if proc is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from engine import log as logmod
 from engine.config import LogConfig
 from engine.log import reader as readermod
+from engine.log import writer as writermod
 from engine.log.framing import BATCH, BATCH_SIZE, decode_header, record_spans, segment_name
 from engine.records import (
     AnyRecord,
@@ -322,3 +324,35 @@ def test_fuzzed_segment_bytes_are_records_or_a_log_error(data: bytes) -> None:
         except logmod.LogError:
             return
         assert all(r.seq == i + 1 for i, r in enumerate(got))
+
+
+def test_a_follower_that_read_a_torn_write_reads_the_rewrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk: the writer's write stops half way and is cut back, and the next batch
+    is written where it was. A follower that read the torn half meanwhile (it reads
+    chunks past the committed head) must read the new batch, not the half joined to the
+    new batch's tail (a gateway died on that checksum in the full-disk chaos test)."""
+    real = writermod._write_all
+    with logmod.open_writer(tmp_path, LogConfig()) as writer, logmod.open_reader(tmp_path) as r:
+        writer.append(records(5))
+        cursor = readermod._Cursor(r, 1)
+        first: list[AnyRecord] = []
+
+        def torn(fd: int, data: bytes | bytearray | memoryview) -> None:
+            real(fd, bytes(data)[: len(data) // 2])
+            # the follower reads 1-5 now, and in the same chunk the torn half after them
+            first.extend(cursor.take(r.head_seq))
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(writermod, "_write_all", torn)
+        with pytest.raises(OSError, match="No space left"):
+            writer.append(records(40, 6))
+        monkeypatch.setattr(writermod, "_write_all", real)
+        writer.append(records(3, 6))  # smaller: the torn frame's length points past it
+        writer.append(records(4, 9))
+        taken = cursor.take(r.head_seq)
+        cursor.close()
+    assert first == records(5)
+    assert taken == records(7, 6)
+    assert read_all(tmp_path) == records(12)
