@@ -70,11 +70,6 @@ def publish_log(log_dir: Path, nats_log: NatsLog) -> int:
     return messages + 1
 
 
-def time_gateway(args: list[str], head: int, *, checkout: Path | None = None) -> float:
-    """Seconds from a gateway's process start to its ``/health`` showing ``head``."""
-    return start_gateway(args, head, checkout=checkout)[0]
-
-
 def start_gateway(
     args: list[str], head: int, *, checkout: Path | None = None
 ) -> tuple[float, float | None]:
@@ -119,8 +114,8 @@ def catch_up(tmp: Path, url: str, quick: bool) -> dict[str, object]:
     finally:
         nats_log.close()
     assert read == records, (read, records)
-    remote = time_gateway(["--nats", url, "--session", "recorded"], records)
-    local = time_gateway(["--data-dir", str(data)], records)
+    remote, _ = start_gateway(["--nats", url, "--session", "recorded"], records)
+    local, _ = start_gateway(["--data-dir", str(data)], records)
     return {
         "catch_up_records": records,
         "catch_up_stream_messages": messages,

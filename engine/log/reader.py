@@ -128,6 +128,16 @@ class _Cursor:
             return self._read_batches(out, upto, limit)
         return self._read_frames(out, upto, limit)
 
+    def _consumed(self, data: bytes, pos: int, within_head: bool) -> None:
+        """``data`` was parsed up to ``pos``: keep the rest for the next read only while
+        it is within the committed head. Past it the bytes may be a torn write (a full
+        disk) that the writer cuts back and writes again: kept, they would join the new
+        frame's tail."""
+        assert self.file is not None
+        self.offset += pos
+        self._pending = data[pos:] if within_head else b""
+        self.file.seek(self.offset + len(self._pending))
+
     def _read_batches(self, out: list[AnyRecord], upto: int, limit: int) -> bool:
         """Format 2: one checksum and one decode per frame (a whole appended batch)."""
         assert self.file is not None
@@ -179,11 +189,7 @@ class _Cursor:
             seq = last + 1
             pos = end
         view.release()
-        self.offset += pos
-        # past the committed head the bytes may be a torn write (a full disk) that the
-        # writer cuts back and writes again: kept, they would join the new frame's tail
-        self._pending = data[pos:] if seq <= upto else b""
-        self.file.seek(self.offset + len(self._pending))
+        self._consumed(data, pos, seq <= upto)
         # frames skipped before the start count: the next call reads on from them
         progressed = seq != self.next_seq or pos > 0
         self.next_seq = seq
@@ -233,11 +239,7 @@ class _Cursor:
             pos = end
         progressed = seq != self.next_seq
         view.release()
-        self.offset += pos
-        # past the committed head the bytes may be a torn write (a full disk) that the
-        # writer cuts back and writes again: kept, they would join the new frame's tail
-        self._pending = data[pos:] if seq <= upto else b""
-        self.file.seek(self.offset + len(self._pending))
+        self._consumed(data, pos, seq <= upto)
         self.next_seq = seq
         return progressed
 
