@@ -65,10 +65,13 @@ assert tuple(ORDER_TYPES) == get_args(OrderTypeName), "engine/records.py OrderTy
 QUOTE = "quote"
 
 
+#: The order types that can rest in the book; a set, for the folds' per-record tests.
+RESTING = frozenset(name for name, spec in ORDER_TYPES.items() if spec.rests)
+
+
 def rests_in_book(order_type: str) -> bool:
     """Whether an accepted order of this type can rest (and so shows in the books)."""
-    spec = ORDER_TYPES.get(order_type)
-    return spec is not None and spec.rests
+    return order_type in RESTING
 
 
 def order_status(filled: int, remaining: int, cancelled: int) -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, cast
 
-from engine.order_types import rests_in_book
+from engine.order_types import RESTING
 from engine.records import AnyRecord, Command, MarketData, OrderAccepted, OrderCancelled
 from gateway.projection import public
 from gateway.projection.fold import Projection
@@ -75,7 +75,7 @@ class PublicStream:
             return
         if kind_of is OrderAccepted:
             accepted = cast(OrderAccepted, record)
-            if not accepted.duplicate and rests_in_book(accepted.order_type):
+            if not accepted.duplicate and accepted.order_type in RESTING:
                 self._books[accepted.instrument_id] = None
             return
         if kind_of is MarketData:

@@ -116,8 +116,13 @@ class RoleLog:
         self.subscribers: list[Subscription] = []  # live, of any team of the role
 
     def append(self, body: bytes) -> None:
-        self.bodies.append(body)
-        self.bodies.keep_last(self.limit)
+        # ``bodies.append(body); bodies.keep_last(limit)`` without two calls: every
+        # broadcast comes here once per role
+        bodies = self.bodies
+        items = bodies._items
+        items.append(body)
+        if len(items) - bodies._skip > self.limit:
+            bodies.keep_from(bodies.end - self.limit)
 
 
 class TeamStream:

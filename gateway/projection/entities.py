@@ -100,12 +100,16 @@ class DepthBook:
         return self.bids if side == "buy" else self.asks
 
     def add(self, side: str, price: int, quantity: int) -> None:
-        level = self.side(side).setdefault(price, Level())
-        level.quantity += quantity
-        level.orders += 1
+        levels = self.bids if side == "buy" else self.asks
+        level = levels.get(price)
+        if level is None:
+            levels[price] = Level(quantity, 1)
+        else:
+            level.quantity += quantity
+            level.orders += 1
 
     def reduce(self, side: str, price: int, quantity: int, *, gone: bool) -> None:
-        levels = self.side(side)
+        levels = self.bids if side == "buy" else self.asks
         level = levels.get(price)
         if level is None:
             return

@@ -31,7 +31,7 @@ from typing import Any
 
 from engine import config as configmod
 from engine import instruments as instrumentsmod
-from engine.order_types import rests_in_book
+from engine.order_types import RESTING
 from engine.records import (
     AdminApplied,
     MarketData,
@@ -109,10 +109,11 @@ class Scorer:
 
     def apply(self, record: Any) -> bool:
         """Fold one record; True when it was a tick sample (a score_update is due)."""
-        if record.seq:
-            if record.seq <= self.seq:
+        seq = record.seq
+        if seq:
+            if seq <= self.seq:
                 return False
-            self.seq = record.seq
+            self.seq = seq
         handler = self._handlers.get(type(record))
         return handler(record) if handler is not None else False
 
@@ -161,7 +162,7 @@ class Scorer:
             team is not None
             and team.role == "market_maker"
             and r.price is not None
-            and rests_in_book(r.order_type)
+            and r.order_type in RESTING
             and not r.duplicate
         ):
             team.orders[r.order_id] = Resting(r.instrument_id, r.side == "buy", r.price, r.quantity)
