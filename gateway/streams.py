@@ -304,22 +304,25 @@ class Streams:
         return stream.head if stream is not None else 0
 
     def publish(self, deliveries: Iterable[Delivery | Broadcast]) -> None:
+        # ``_offer`` only where someone listens: catching up, or nobody connected, is
+        # most messages
         for d in deliveries:
             if isinstance(d, Delivery):
                 stream = self.stream(d.team_id, d.role)
                 stream.append(d.seq, d.body)
-                self._offer(stream.subscribers, d.body)
+                if stream.subscribers:
+                    self._offer(stream.subscribers, d.body)
             elif d.role is None:
                 for log in self._roles.values():
                     log.append(d.body)
-                    self._offer(log.subscribers, d.body)
+                    if log.subscribers:
+                        self._offer(log.subscribers, d.body)
             elif (role_log := self._roles.get(d.role)) is not None:
                 role_log.append(d.body)
-                self._offer(role_log.subscribers, d.body)
+                if role_log.subscribers:
+                    self._offer(role_log.subscribers, d.body)
 
     def _offer(self, subscribers: list[Subscription], body: bytes) -> None:
-        if not subscribers:  # catching up, or nobody connected: most messages
-            return
         for sub in tuple(subscribers):
             sub.offer(sub._stream.head, body)
             if sub.slow:

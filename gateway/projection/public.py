@@ -51,8 +51,18 @@ def body(kind: str, ts_ns: int, data: dict[str, Any]) -> bytes:
 
 
 def book(p: Projection, instrument_id: str) -> dict[str, Any]:
-    view = p.book_view(instrument_id, DEPTH)
-    return {key: view[key] for key in ("instrument_id", "bids", "asks", "last", "mark", "fair")}
+    """``GET /book``'s view without its seq and timestamp (a burst carries one of each)."""
+    # made here rather than cut from ``book_view``: a burst makes one per touched book
+    depth = p.books.get(instrument_id)
+    top = depth.top(DEPTH) if depth is not None else {"bids": [], "asks": []}
+    return {
+        "instrument_id": instrument_id,
+        "bids": top["bids"],
+        "asks": top["asks"],
+        "last": to_dollars(p.last_price.get(instrument_id)),
+        "mark": to_dollars(p.mark(instrument_id)),
+        "fair": to_dollars(p.marks.get(instrument_id)),
+    }
 
 
 def leaderboard(p: Projection) -> dict[str, Any] | None:
