@@ -155,21 +155,27 @@ async def serve_remote_gateway(
 ) -> None:
     """A gateway with no data dir: the stream for records, NATS for commands."""
     from engine.log.nats.client import NatsLog
+    from engine.log.nats.relay import Relay
     from gateway.remote import NatsEngineClient, StreamSource
 
-    nats_log = await trio.to_thread.run_sync(
-        lambda: NatsLog(url, session, client_name="tradepit-gateway")
-    )
+    relay = await Relay.spawn(url, session)  # first: its start-up overlaps ours
     try:
-        gw = Gateway(
-            config, NatsEngineClient(nats_log), StreamSource(nats_log), gateway_id=gateway_id
+        nats_log = await trio.to_thread.run_sync(
+            lambda: NatsLog(url, session, client_name="tradepit-gateway")
         )
+    except BaseException:
+        await relay.aclose()
+        raise
+    source = StreamSource(nats_log, relay)
+    try:
+        gw = Gateway(config, NatsEngineClient(nats_log), source, gateway_id=gateway_id)
         async with trio.open_nursery() as nursery:
             bound = await nursery.start(
                 partial(serve_app, reuse_port=reuse_port), gw, host or config.gateway.host, port
             )
             task_status.started(bound)
     finally:
+        await source.aclose()
         nats_log.close()
 
 

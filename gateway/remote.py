@@ -11,27 +11,42 @@ reply's records from the stream (``Gateway.wait_applied``), as a local one does.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import AsyncIterator, Iterator
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 
 import nats.errors
 import trio
 
 from engine.log.nats.client import NatsLog
+from engine.log.nats.relay import Relay, RelayStopped
 from engine.records import AnyRecord, Command
 from engine.wire import FrameError, Refused, Reply, Request, decode, encode
 from gateway.engine_client import EngineUnavailable
 
+log = logging.getLogger("tradepit.gateway")
+#: Relays started in a row, none of which delivered a message, before the gateway gives up.
+RELAY_RESTARTS = 3
+
 
 class StreamSource:
-    """``RecordSource`` over the stream: an ordered consumer from the asked seq."""
+    """``RecordSource`` over the stream: an ordered consumer from the asked seq, read by a
+    child process (``relay``) so that nats-py does not share the fold's GIL."""
 
-    def __init__(self, nats_log: NatsLog) -> None:
+    def __init__(self, nats_log: NatsLog, relay: Relay | None = None) -> None:
         self.log = nats_log
         self._head = 0
+        self._relay = relay  # spawned early by the caller, or at the first follow
 
     def head(self) -> int:
         return self._head
+
+    async def aclose(self) -> None:
+        """Stop a relay that no follow took (the gateway stopped before following)."""
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            await relay.aclose()
 
     def nudge(self) -> None:
         pass  # JetStream pushes new messages; there is no poll to cut short
@@ -45,16 +60,38 @@ class StreamSource:
             for record in records:
                 yield record
 
-    async def follow_batches(self, from_seq: int) -> AsyncIterator[list[AnyRecord]]:
+    async def follow_batches(self, from_seq: int) -> AsyncGenerator[list[AnyRecord], None]:
         """The records of each stream message, as one list."""
+        relay, self._relay = self._relay, None
+        url, session = self.log.url, self.log.names.session
+        if relay is None:
+            relay = await Relay.spawn(url, session)
         js = self.log.js
-        while not await self.log.run(js.exists()):  # the engine may not have created it yet
-            await trio.sleep(0.2)
-        head = await self.log.run(js.head())
-        self._head = max(self._head, head.log_seq)
-        async for records in self.log.follow(from_seq):
-            self._head = max(self._head, records[-1].seq)
-            yield records
+        try:
+            while not await self.log.run(js.exists()):  # the engine may not have made it yet
+                await trio.sleep(0.2)
+            head = await self.log.run(js.head())
+            self._head = max(self._head, head.log_seq)
+            next_seq, failures = max(1, from_seq), 0
+            while True:
+                try:
+                    async with contextlib.aclosing(relay.follow(next_seq)) as batches:
+                        async for records in batches:
+                            failures = 0
+                            next_seq = records[-1].seq + 1
+                            self._head = max(self._head, records[-1].seq)
+                            yield records
+                except RelayStopped as exc:
+                    # killed from outside: the stream is still there, so read on from it
+                    failures += 1
+                    if failures > RELAY_RESTARTS:
+                        raise
+                    log.warning("%s; another reads on from log seq %d", exc, next_seq)
+                await relay.aclose()
+                await trio.sleep(0.1 * failures)
+                relay = await Relay.spawn(url, session)
+        finally:
+            await relay.aclose()
 
 
 class NatsEngineClient:

@@ -160,6 +160,17 @@ def decode(
     """The records of one stream message, checked to be log seqs ``expected_first``...
     (``None``: the first message read, which may start anywhere)."""
     first, count = span(headers, stream_seq)
+    return decode_span(payload, first, count, stream_seq, expected_first)
+
+
+def decode_span(
+    payload: bytes,
+    first: int,
+    count: int,
+    stream_seq: int,
+    expected_first: int | None,
+) -> list[AnyRecord]:
+    """``decode`` for a reader that already took (first, count) from the headers."""
     if expected_first is not None and first != expected_first:
         raise StreamMismatch(
             f"stream message {stream_seq} starts at log seq {first} where log seq "
