@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from engine.log.errors import LogError
 from engine.log.nats.client import NatsLog
-from engine.log.nats.relay import Frames, Relay, error_frame, message_frame
+from engine.log.nats.relay import Relay
+from engine.log.nats.relay_process import Frames, error_frame, message_frame
 from engine.log.nats.server import LocalServer
 from engine.log.nats.writer import StreamWriter
 from engine.records import EngineStarted, Record
@@ -117,7 +118,11 @@ def _relay_children() -> list[int]:
         except OSError:  # gone meanwhile
             continue
         state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == os.getpid() and state != "Z" and b"engine.log.nats.relay" in cmdline:
+        if (
+            int(ppid) == os.getpid()
+            and state != "Z"
+            and b"engine.log.nats.relay_process" in cmdline
+        ):
             found.append(int(entry.name))
     return found
 
