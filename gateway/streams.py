@@ -250,7 +250,20 @@ class Subscription:
         """
         _, message = await self.next()
         out = [message]
-        size = len(message)
+        self._more(out, len(message), max_bytes)
+        return out
+
+    def take(self, max_bytes: int) -> list[bytes]:
+        """What ``next_batch`` would return now, without waiting: ``[]`` when nothing is
+        ready. Raises ``SlowConsumer`` or ``SnapshotRequired`` like ``next``."""
+        out: list[bytes] = []
+        self._more(out, 0, max_bytes)
+        if not out and self.live and self.slow:
+            raise SlowConsumer(SLOW_CONSUMER_REASON)
+        return out
+
+    def _more(self, out: list[bytes], size: int, max_bytes: int) -> None:
+        """Append to ``out`` the frames ready now, while ``size`` is under ``max_bytes``."""
         stream = self._stream
         while size < max_bytes:
             if not self.live:
@@ -274,7 +287,6 @@ class Subscription:
             message = stream_frame(seq, body)
             out.append(message)
             size += len(message)
-        return out
 
 
 class Streams:

@@ -11,6 +11,7 @@ teams beyond that limit.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -36,11 +37,25 @@ from gateway.web.ws import BATCH_BYTES, close_with, watch_disconnect
 
 PATH = "/ws/public"
 #: Pages are written every ``[gateway] public_batch_seconds``, each at its own phase
-#: (one of PHASES through the interval, by the order they opened): a hundred pages
-#: opened together would otherwise stay in step and write in the same scheduler round,
-#: holding a bot's ack behind them. (Extra checkpoints per page did this before, at the
-#: cost of a seventh of the gateway's CPU in scheduler rounds: py-spy, 100 pages.)
-PHASES = 16
+#: (one of PHASES through the interval, by the order they opened), so a hundred pages
+#: take two slots each 5 ms apart at the default 0.25 s and never write in one
+#: scheduler round with a bot's ack behind them. (Extra checkpoints per page did this
+#: before, at the cost of a seventh of the gateway's CPU in scheduler rounds: py-spy.)
+PHASES = 50
+
+
+def _slot(now: float, interval: float, phase: float) -> float:
+    """The page's next write time: the first ``phase + k * interval`` after ``now``.
+
+    On a fixed grid of the clock, and a page with nothing to send waits for its next
+    slot, not for the next message: a page that waited for data would wake with the
+    next burst of the public stream, and so would every other page that had nothing,
+    until all hundred were in step again (bursts come at least 0.25 s apart in log
+    time, so a little more than the interval) and wrote in one scheduler round: about
+    15 ms of the gateway's loop held behind a bot's ack (a trio instrument's trace of
+    ``bench dashboard``, 2026-12-04).
+    """
+    return phase + (math.floor((now - phase) / interval) + 1) * interval
 
 
 def _last_seq(query: bytes) -> int | None:
@@ -97,15 +112,18 @@ async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
             try:
                 if first is not None:
                     await send({"type": "websocket.send", "text": first.decode()})
-                if framed and interval:
-                    await trio.sleep(phase)
+                while framed and interval:
+                    await trio.sleep_until(_slot(trio.current_time(), interval, phase))
+                    batch = subscription.take(BATCH_BYTES)
+                    # a full batch: a resume still has history to send, at once
+                    while batch and sum(map(len, batch)) >= BATCH_BYTES:
+                        await send({"type": FRAMES, "texts": batch})
+                        batch = subscription.take(BATCH_BYTES)
+                    if batch:
+                        await send({"type": FRAMES, "texts": batch})
                 while framed:
                     batch = await subscription.next_batch(BATCH_BYTES)
                     await send({"type": FRAMES, "texts": batch})
-                    # drained (a full batch means a resume still has history to send):
-                    # what arrives meanwhile waits in the subscription's buffer
-                    if interval and sum(map(len, batch)) < BATCH_BYTES:
-                        await trio.sleep(interval)
                 while True:
                     _, message = await subscription.next()
                     await send({"type": "websocket.send", "text": message.decode()})

@@ -128,3 +128,20 @@ def test_bursts_are_at_most_four_a_second_of_log_time_and_lose_nothing() -> None
     ticks = [m["data"]["tick_number"] for m in sent if m["type"] == "tick"]
     assert ticks
     assert ticks == sorted(set(ticks))
+
+
+def test_pages_write_on_a_fixed_grid_each_at_its_own_phase() -> None:
+    from gateway.web.public_ws import PHASES, _slot
+
+    interval = 0.25
+    phase = interval * 7 / PHASES
+    # strictly after now, on the page's grid, whatever woke it
+    for now in (0.0, phase, phase + 1e-9, 3.1, 3.1 + interval, 1000.123):
+        slot = _slot(now, interval, phase)
+        assert now < slot <= now + interval + 1e-9
+        k = (slot - phase) / interval
+        assert abs(k - round(k)) < 1e-6
+    # pages opened one after another are spread through the interval, not in step
+    slots = {round(_slot(10.0, interval, interval * i / PHASES) % interval, 9)
+             for i in range(PHASES)}  # fmt: skip
+    assert len(slots) == PHASES

@@ -145,3 +145,43 @@ def test_a_gap_in_deliveries_is_a_bug() -> None:
     streams = Streams(history=100, queue_size=10)
     with pytest.raises(ValueError, match="gap"):
         streams.publish(deliveries("T", 2, 2))
+
+
+def seqs_of(frames: list[bytes]) -> list[int]:
+    return [json.loads(frame)["seq"] for frame in frames]
+
+
+async def test_take_returns_what_is_ready_without_waiting() -> None:
+    streams = Streams(history=1000, queue_size=1000)
+    streams.publish(deliveries("T", 1, 4))
+    sub = streams.subscribe("T", 1)
+    assert seqs_of(sub.take(1 << 20)) == [2, 3, 4]  # history, then live at the head
+    assert sub.live
+    assert sub.take(1 << 20) == []  # nothing new: an empty list, not a wait
+    streams.publish(deliveries("T", 5, 9))
+    first = sub.take(1)  # the byte budget is reached after one frame
+    assert seqs_of(first) == [5]
+    assert seqs_of(sub.take(1 << 20)) == [6, 7, 8, 9]
+    assert sub.take(1 << 20) == []
+
+
+async def test_take_gives_a_slow_consumer_its_buffer_then_the_reason() -> None:
+    streams = Streams(history=1000, queue_size=2)
+    sub = streams.subscribe("T", 0)
+    assert sub.take(1 << 20) == []
+    streams.publish(deliveries("T", 1, 3))  # 3 into a buffer of 2
+    assert sub.slow
+    assert seqs_of(sub.take(1 << 20)) == [1, 2]
+    with pytest.raises(SlowConsumer, match=SLOW_CONSUMER_REASON):
+        sub.take(1 << 20)
+    assert seqs_of(await streams.subscribe("T", 2).next_batch(1 << 20)) == [3]
+
+
+async def test_take_of_a_reader_overtaken_by_eviction_needs_a_snapshot() -> None:
+    streams = Streams(history=3, queue_size=10)
+    streams.publish(deliveries("T", 1, 3))
+    sub = streams.subscribe("T", 0)
+    assert seqs_of(sub.take(1)) == [1]
+    streams.publish(deliveries("T", 4, 6))
+    with pytest.raises(SnapshotRequired):
+        sub.take(1 << 20)
