@@ -122,8 +122,12 @@ class WriteGuard:
             scope.deadline = min(scope.deadline, deadline)
 
     async def send_all(self, stream: Any, data: bytes, websocket: bool) -> bool:
-        """Write ``data``; False if the write was cut by its deadline (then abort)."""
-        scope = trio.CancelScope(deadline=self.deadline(websocket))
+        """Write ``data``; False if the write was cut by its deadline (then abort).
+
+        Shielded as hypercorn does (a half-written frame would corrupt the stream): the
+        shield and the deadline are one scope, since a scope's own deadline still
+        cancels what it shields, and a second scope per write was measurable."""
+        scope = trio.CancelScope(shield=True, deadline=self.deadline(websocket))
         self._writes.add(scope)
         try:
             with scope:
@@ -166,13 +170,10 @@ class ContainedTCPServer(TCPServer):
             return
         async with self.send_lock:
             try:
-                # shielded as hypercorn does (a half-written frame would corrupt the
-                # stream), but with a deadline of our own inside the shield
-                with trio.CancelScope(shield=True):
-                    done = await guard.send_all(self.stream, event.data, self._websocket())
-                    if not done:
-                        guard.aborted += 1
-                        _abort(self.stream)
+                done = await guard.send_all(self.stream, event.data, self._websocket())
+                if not done:
+                    guard.aborted += 1
+                    _abort(self.stream)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 done = False
         if not done:
@@ -245,7 +246,12 @@ class CoalescingH11Protocol(H11Protocol):
             return
         if self._held:
             data, self._held = self._held + (data or b""), b""
-        await self.send(RawData(data=data or b""))
+        elif not data:
+            # the end of a body with a Content-Length: h11 has nothing to write, and an
+            # empty write still costs a lock, a shielded scope and a checkpoint
+            await trio.lowlevel.checkpoint()
+            return
+        await self.send(RawData(data=data))
 
 
 def install() -> None:
