@@ -165,13 +165,17 @@ class Scorer:
             and r.order_type in RESTING
             and not r.duplicate
         ):
-            team.orders[r.order_id] = Resting(r.instrument_id, r.side == "buy", r.price, r.quantity)
+            order = Resting(r.instrument_id, r.side == "buy", r.price, r.quantity)
+            team.orders[r.order_id] = order
+            team.quotes.add(order)
         return False
 
     def _cancelled(self, r: OrderCancelled) -> bool:
         team = self.teams.get(r.team_id)
         if team is not None:
-            team.orders.pop(r.order_id, None)
+            order = team.orders.pop(r.order_id, None)
+            if order is not None:
+                team.quotes.remove(order, order.remaining)
         return False
 
     def _trade(self, r: Trade) -> bool:
@@ -217,6 +221,7 @@ class Scorer:
         if team.orders:
             order = team.orders.get(order_id)
             if order is not None:
+                team.quotes.remove(order, order.remaining - remaining)
                 if remaining:
                     order.remaining = remaining
                 else:
@@ -308,7 +313,7 @@ class Scorer:
         coverage = NAN
         if kpi:
             if role == "market_maker":
-                covered = kpis.covered(team.orders, self.cover, s.mm_max_spread_bps, s.mm_min_size)
+                covered = kpis.covered(team.quotes, self.cover, s.mm_max_spread_bps, s.mm_min_size)
                 team.kpi_ticks += 1
                 team.covered += covered
                 team.coverage = coverage = covered / len(self.cover)

@@ -13,33 +13,21 @@ from __future__ import annotations
 from fractions import Fraction
 
 from engine.instruments import Instrument
-from gateway.scoring.team_score import Resting
+from gateway.scoring.team_score import Quotes
 
 
-def covered(
-    orders: dict[str, Resting], cover: dict[str, int], max_spread_bps: int, min_size: int
-) -> int:
-    """How many instruments of ``cover`` (id -> any) hold a good quote of these orders."""
-    best: dict[str, list[int]] = {}  # id -> [bid, bid size, ask, ask size]
-    for o in orders.values():
-        b = best.get(o.instrument_id)
-        if b is None:
-            b = best[o.instrument_id] = [0, 0, 0, 0]
-        if o.buy:
-            if o.price > b[0]:
-                b[0], b[1] = o.price, o.remaining
-            elif o.price == b[0]:
-                b[1] += o.remaining
-        elif b[2] == 0 or o.price < b[2]:
-            b[2], b[3] = o.price, o.remaining
-        elif o.price == b[2]:
-            b[3] += o.remaining
+def covered(quotes: Quotes, cover: dict[str, int], max_spread_bps: int, min_size: int) -> int:
+    """How many instruments of ``cover`` (id -> any) hold a good quote among ``quotes``."""
     count = 0
-    for iid, (bid, bid_size, ask, ask_size) in best.items():
+    asks = quotes.asks
+    for iid, bids in quotes.bids.items():
+        offers = asks.get(iid)
+        if offers is None or iid not in cover:
+            continue
+        bid, ask = max(bids), min(offers)
         if (
-            iid in cover
-            and bid_size >= min_size
-            and ask_size >= min_size
+            bids[bid] >= min_size
+            and offers[ask] >= min_size
             and ask > bid > 0
             # spread <= bps/10000 of mid (ask + bid) / 2, in integers
             and (ask - bid) * 20_000 <= max_spread_bps * (ask + bid)

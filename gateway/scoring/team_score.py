@@ -28,6 +28,38 @@ class Resting:
 
 
 @dataclass(slots=True)
+class Quotes:
+    """A market maker's resting size at each price, per instrument and side.
+
+    Coverage needs only the best price of each side and the size there; kept here as
+    the orders come and go, a tick costs the price levels, not the resting orders (a
+    maker with 8,000 orders resting made every tick's fold 4 ms long). No empty level
+    or instrument is kept."""
+
+    bids: dict[str, dict[int, int]] = field(default_factory=dict)
+    asks: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def add(self, order: Resting) -> None:
+        side = self.bids if order.buy else self.asks
+        levels = side.get(order.instrument_id)
+        if levels is None:
+            levels = side[order.instrument_id] = {}
+        levels[order.price] = levels.get(order.price, 0) + order.remaining
+
+    def remove(self, order: Resting, quantity: int) -> None:
+        """``quantity`` of ``order`` no longer rests (filled or cancelled)."""
+        side = self.bids if order.buy else self.asks
+        levels = side[order.instrument_id]
+        left = levels[order.price] - quantity
+        if left:
+            levels[order.price] = left
+        else:
+            del levels[order.price]
+            if not levels:
+                del side[order.instrument_id]
+
+
+@dataclass(slots=True)
 class Series:
     """One row per tick since the team registered, column-wise (compact, cheap to append)."""
 
@@ -71,6 +103,7 @@ class TeamScore:
     signal_bonus: int = 0
     # market maker
     orders: dict[str, Resting] = field(default_factory=dict)  # resting, by order id
+    quotes: Quotes = field(default_factory=Quotes)  # the same orders, by price level
     kpi_ticks: int = 0
     covered: int = 0  # instruments covered, summed over KPI ticks
     coverage: float | None = None  # share covered at the last KPI tick
