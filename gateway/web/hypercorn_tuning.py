@@ -12,7 +12,10 @@ each is tested in ``tests/gateway/test_hypercorn_tuning.py``:
   the gateway's time under an order load, py-spy).
 * ``CoalescingH11Protocol``: a response's head goes out in the same write as its body;
   hypercorn writes the head as soon as the app starts the response, a second system
-  call per answer.
+  call per answer; and the end of a body with a Content-Length, which h11 makes no
+  bytes of, is not written at all (an empty write still took the send lock, a
+  shielded scope and a checkpoint; with a second cancel scope per write, both gone
+  now, 160 of the 1,164 Python calls the gateway made per order).
 * ``FramingWSStream``: the WebSocket side. No permessage-deflate (compressing each
   message once per recipient cost most of the fan-out's CPU and ~300 KiB of zlib
   state per connection), and the ASGI extension ``tradepit.websocket.frames``: one

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class LocalServer:
     cluster_port: int | None = None
     routes: list[int] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
+    log_from: int = 0  # where this start's lines begin in server.log
 
     @property
     def url(self) -> str:
@@ -80,6 +82,7 @@ class LocalServer:
         conf = self.directory / "nats.conf"
         conf.write_text(self.config())
         out = (self.directory / "server.log").open("ab")
+        self.log_from = out.tell()
         self.proc = subprocess.Popen(
             [str(binary()), "-c", str(conf)],
             stdout=out,
@@ -106,6 +109,16 @@ class LocalServer:
                 raise LogError(f"nats-server {self.name} not ready within {timeout:.0f}s")
             time.sleep(0.05)
 
+    def lost_its_port(self) -> bool:
+        """It exited because a port it was given was taken meanwhile: ``free_port`` only
+        knows the port was free when it looked (any outgoing connection on the host may
+        be handed it next)."""
+        if self.proc is None or self.proc.poll() is None:
+            return False
+        with (self.directory / "server.log").open("rb") as log:
+            log.seek(self.log_from)
+            return b"address already in use" in log.read()
+
     def kill(self) -> None:
         """SIGKILL, as a host loss would."""
         if self.proc is not None and self.proc.poll() is None:
@@ -121,38 +134,47 @@ class LocalServer:
                 self.kill()
 
 
+#: Starts with fresh ports when one was taken between choosing it and binding it.
+PORT_ATTEMPTS = 5
+
+
 def single(directory: Path) -> LocalServer:
-    server = LocalServer("n1", Path(directory))
-    server.start()
-    try:
-        server.wait_ready()
-    except BaseException:
-        server.kill()
-        raise
-    return server
+    return _started(lambda: [LocalServer("n1", Path(directory))], READY_SECONDS)[0]
 
 
 def cluster(directory: Path, size: int = 3) -> list[LocalServer]:
-    ports = [free_port() for _ in range(size)]
-    servers = [
-        LocalServer(
-            f"n{i + 1}",
-            Path(directory) / f"n{i + 1}",
-            cluster_port=ports[i],
-            routes=[p for j, p in enumerate(ports) if j != i],
-        )
-        for i in range(size)
-    ]
-    for server in servers:
-        server.start()
-    try:
+    def members() -> list[LocalServer]:
+        ports = [free_port() for _ in range(size)]
+        return [
+            LocalServer(
+                f"n{i + 1}",
+                Path(directory) / f"n{i + 1}",
+                cluster_port=ports[i],
+                routes=[p for j, p in enumerate(ports) if j != i],
+            )
+            for i in range(size)
+        ]
+
+    return _started(members, READY_SECONDS * 2)
+
+
+def _started(make: Callable[[], list[LocalServer]], timeout: float) -> list[LocalServer]:
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        servers = make()
         for server in servers:
-            server.wait_ready(READY_SECONDS * 2)
-    except BaseException:
-        for server in servers:
-            server.kill()
-        raise
-    return servers
+            server.start()
+        try:
+            for server in servers:
+                server.wait_ready(timeout)
+        except BaseException as exc:
+            lost = isinstance(exc, LogError) and any(s.lost_its_port() for s in servers)
+            for server in servers:
+                server.kill()
+            if lost and attempt < PORT_ATTEMPTS:
+                continue
+            raise
+        return servers
+    raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
 def urls(servers: list[LocalServer]) -> str:
