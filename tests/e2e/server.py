@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -115,49 +116,71 @@ def _pump(process: subprocess.Popen[bytes], log: Path, ready: threading.Event) -
     ready.set()  # exited: the waiter checks poll()
 
 
+#: Starts on a fresh port when the chosen one was taken before ``serve`` bound it.
+PORT_ATTEMPTS = 5
+
+
 @contextlib.contextmanager
 def running_server(
     tmp: Path, *extra: str, config: str = FAST_CONFIG, gateways: int = 1, port: int | None = None
 ) -> Iterator[Server]:
-    port = port or free_port()
     cfg = tmp / "config.toml"
     cfg.write_text(config)
     data = tmp / "data"
-    cmd = [
-        sys.executable,
-        "-m",
-        "engine.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data),
-        "--config",
-        str(cfg),
-        "--seed",
-        "7",
-        "--gateways",
-        str(gateways),
-        *extra,
-    ]
-    process = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy()
-    )
-    ready = threading.Event()
-    pump = threading.Thread(target=_pump, args=(process, tmp / "serve.log", ready), daemon=True)
-    pump.start()
-    try:
-        if not ready.wait(90) or process.poll() is not None:
-            raise RuntimeError(f"tradepit serve did not start:\n{(tmp / 'serve.log').read_text()}")
-        yield Server(data, port, process, gateways)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        pump.join(5)
-        if process.stdout is not None:
-            process.stdout.close()
+    fresh = not data.exists()
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        chosen = port or free_port()
+        cmd = [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "serve",
+            "--port",
+            str(chosen),
+            "--data-dir",
+            str(data),
+            "--config",
+            str(cfg),
+            "--seed",
+            "7",
+            "--gateways",
+            str(gateways),
+            *extra,
+        ]
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy()
+        )
+        ready = threading.Event()
+        log = tmp / "serve.log"
+        pump = threading.Thread(target=_pump, args=(process, log, ready), daemon=True)
+        pump.start()
+        started = ready.wait(90) and process.poll() is None
+        if not started:
+            _stop(process, pump)
+            text = log.read_text()
+            # free_port only knew the port was free when it looked: serve's own check
+            # says "is in use", a gateway's bind that lost the race "already in use"
+            taken = " is in use " in text or "address already in use" in text.lower()
+            if taken and port is None and attempt < PORT_ATTEMPTS:
+                if fresh:  # what the failed start wrote is not the test's session
+                    shutil.rmtree(data, ignore_errors=True)
+                continue
+            raise RuntimeError(f"tradepit serve did not start:\n{text}")
+        try:
+            yield Server(data, chosen, process, gateways)
+        finally:
+            _stop(process, pump)
+        return
+
+
+def _stop(process: subprocess.Popen[bytes], pump: threading.Thread) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    pump.join(5)
+    if process.stdout is not None:
+        process.stdout.close()
