@@ -132,12 +132,14 @@ def cluster(
     gateways: int = 1,
     procs: list[subprocess.Popen[bytes]] | None = None,
     tree: Path | None = None,
+    gateway_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """An engine and its gateways over one fresh session, until they are up and trading.
 
     More than one gateway share the port (``--reuse-port``); ``procs`` receives the
     processes, engine first, for a caller that samples their CPU. ``tree``: run another
-    commit's sources (``_support.checkout``) instead of this checkout's.
+    commit's sources (``_support.checkout``) instead of this checkout's; ``gateway_env``:
+    variables added to the gateways' environment.
     """
     config = tmp / f"{name}.toml"
     config.write_text(text)
@@ -165,7 +167,7 @@ def cluster(
                  "--config", str(config), *flags, *shared],
                 stderr=subprocess.DEVNULL,
                 cwd=tree,
-                env=env,
+                env={**env, **(gateway_env or {})},
             )
         )  # fmt: skip
     if procs is not None:
