@@ -45,12 +45,7 @@ def count(tmp: Path, tree: Path | None, name: str, seconds: int) -> tuple[int, C
         script.write_text(e2e.wrk_script(url, key))
         gateway = procs[1].pid
         os.kill(gateway, signal.SIGUSR1)
-        report = subprocess.run(
-            [e2e.ensure_wrk(), "-t2", "-c16", f"-d{seconds}s", "-s", str(script), f"{url}/orders"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        report = e2e.wrk_report(f"{url}/orders", script, seconds)
         os.kill(gateway, signal.SIGUSR1)
         written = Path(f"{out}.{gateway}.json")
         deadline = time.monotonic() + 60

@@ -111,13 +111,18 @@ def ensure_wrk() -> str:
     return found
 
 
-def wrk(url: str, script: Path, seconds: int = 8) -> float:
-    out = subprocess.run(
+def wrk_report(url: str, script: Path, seconds: int = 8) -> str:
+    """What ``wrk`` prints after ``seconds`` of ``script`` from 16 connections."""
+    return subprocess.run(
         [ensure_wrk(), "-t2", "-c16", f"-d{seconds}s", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+
+
+def wrk(url: str, script: Path, seconds: int = 8) -> float:
+    out = wrk_report(url, script, seconds)
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     assert match is not None, out
     return float(match.group(1))

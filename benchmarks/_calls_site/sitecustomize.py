@@ -20,7 +20,6 @@ if os.environ.get("TRADEPIT_CALLS_OUT") and "gateway" in sys.argv:
     from typing import Any
 
     _counts: collections.Counter[tuple[str, str]] = collections.Counter()
-    _on = [False]
 
     def _count(frame: FrameType, event: str, arg: Any) -> None:
         if event == "call":
@@ -28,13 +27,11 @@ if os.environ.get("TRADEPIT_CALLS_OUT") and "gateway" in sys.argv:
             _counts[(code.co_filename, code.co_name)] += 1
 
     def _toggle(signum: int, frame: FrameType | None) -> None:
-        if not _on[0]:
+        if sys.getprofile() is not _count:
             _counts.clear()
-            _on[0] = True
             sys.setprofile(_count)
             return
         sys.setprofile(None)
-        _on[0] = False
         counts = {f"{path}:{name}": n for (path, name), n in _counts.items()}
         out = f"{os.environ['TRADEPIT_CALLS_OUT']}.{os.getpid()}.json"
         with open(out + ".part", "w") as f:

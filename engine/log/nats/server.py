@@ -159,22 +159,22 @@ def cluster(directory: Path, size: int = 3) -> list[LocalServer]:
 
 
 def _started(make: Callable[[], list[LocalServer]], timeout: float) -> list[LocalServer]:
-    for attempt in range(1, PORT_ATTEMPTS + 1):
+    attempt = 1
+    while True:
         servers = make()
         for server in servers:
             server.start()
         try:
             for server in servers:
                 server.wait_ready(timeout)
+            return servers
         except BaseException as exc:
             lost = isinstance(exc, LogError) and any(s.lost_its_port() for s in servers)
             for server in servers:
                 server.kill()
-            if lost and attempt < PORT_ATTEMPTS:
-                continue
-            raise
-        return servers
-    raise AssertionError("unreachable")  # the last attempt returns or raises
+            if not lost or attempt == PORT_ATTEMPTS:
+                raise
+        attempt += 1
 
 
 def urls(servers: list[LocalServer]) -> str:
