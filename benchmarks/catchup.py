@@ -48,7 +48,7 @@ def in_process(log_dir: Path) -> float:
     """Seconds for this checkout's ``Gateway.follow`` to reach the head of ``log_dir``."""
     from gateway.replay.paced import ReadOnlyEngine
     from gateway.service import Gateway
-    from gateway.source import LogSource
+    from gateway.upstream.source import LogSource
 
     async def main() -> float:
         gw = Gateway(configmod.load(None), ReadOnlyEngine(), LogSource(log_dir))

@@ -10,12 +10,15 @@ import sys
 
 # subcommand -> (module, help); each module has ``add_arguments(parser)`` and ``run(args) -> int``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("engine.supervisor", "run an engine and gateways on one data dir"),
+    "serve": ("engine.serve.supervisor", "run an engine and gateways on one data dir"),
     "engine": ("engine.shell.main", "run the engine alone"),
     "gateway": ("gateway.main", "run one gateway over a log"),
     "replay": ("gateway.replay.cli", "verify, serve, inspect or export a recorded session"),
-    "results": ("gateway.results", "final standings per role: table, CSV or JSON"),
-    "tournament": ("gateway.tournament", "heats of bots on fresh sessions, ranked across heats"),
+    "results": ("gateway.offline.results", "final standings per role: table, CSV or JSON"),
+    "tournament": (
+        "gateway.offline.tournament",
+        "heats of bots on fresh sessions, ranked across heats",
+    ),
     "log": ("engine.log.cli", "inspect a log: verify, dump"),
     "native": ("engine.native", "compile the core with mypyc when it changed, or say if it is"),
 }

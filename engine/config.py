@@ -151,12 +151,12 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     public_batch_seconds: float = 0.25
     # how often an idle gateway looks for new commits; a read or a write nudges it at once
     follow_poll_seconds: float = 0.002
-    # a team's refused, repeated and empty writes (gateway/budget.py): the role's
+    # a team's refused, repeated and empty writes (gateway/service/budget.py): the role's
     # orders_per_second a second, in bursts of this many seconds' worth; beyond, 429 here
     budget_burst_seconds: float = 2.0
     max_writes_in_flight: int = 32  # per team and gateway; more at once: 429 here
     # history older than events_history is rebuilt by folding the log from seq 1
-    # (gateway/archive.py); false: such a resume is 410 / close 4010 SNAPSHOT_REQUIRED
+    # (gateway/service/archive.py); false: such a resume is 410 / close 4010 SNAPSHOT_REQUIRED
     archive: bool = True
     # the archive's fold shares the gateway's cores with the live stream: at most this
     # many records a second, over all its folds (0: no limit)

@@ -20,11 +20,11 @@ from hypercorn.trio import serve
 
 from engine import config as configmod
 from engine import lifeline
-from gateway import binding
-from gateway.engine_client import EngineClient
+from gateway.replay.paced import Replaying
 from gateway.service import CommandPort, Gateway
-from gateway.source import LogSource, RecordSource
-from gateway.web import hypercorn_tuning
+from gateway.upstream.engine_client import EngineClient
+from gateway.upstream.source import LogSource, RecordSource
+from gateway.web import binding, hypercorn_tuning
 from gateway.web.app import App
 
 log = logging.getLogger("tradepit.gateway")
@@ -68,7 +68,7 @@ async def serve_gateway(
 
     ``engine`` defaults to an ``EngineClient`` on ``data_dir`` and ``source`` to the
     file log in ``data_dir/log``; tests pass in-memory ones. ``reuse_port`` shares the
-    port with other gateways that set it too (``gateway.binding``).
+    port with other gateways that set it too (``gateway.web.binding``).
     """
     data_dir = Path(data_dir)
     async with trio.open_nursery() as nursery:
@@ -94,6 +94,7 @@ async def serve_app(
     port: int,
     *,
     reuse_port: bool = False,
+    replay: Replaying | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Follow the log into ``gw``; once caught up, serve it on ``host:port``.
@@ -102,14 +103,14 @@ async def serve_app(
     connections to a gateway as soon as it listens.
     """
     guard = hypercorn_tuning.WriteGuard(gw.settings.slow_client_seconds)
-    gw.write_guard = guard
+    gw.aborted_writes = lambda: guard.aborted
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_stop_writes_when_cancelled, guard)
         await nursery.start(gw.follow)
         with trio.move_on_after(CATCH_UP_SECONDS):
             await gw.caught_up.wait()
         hc = hypercorn_config(host, port, guard, reuse_port=reuse_port)
-        binds: list[str] = await nursery.start(serve, App(gw), hc)
+        binds: list[str] = await nursery.start(serve, App(gw, replay), hc)
         log.info("gateway on %s (%s)", binds[0], gw.gateway_id)
         task_status.started(int(binds[0].rsplit(":", 1)[1]))
 
@@ -156,7 +157,7 @@ async def serve_remote_gateway(
     """A gateway with no data dir: the stream for records, NATS for commands."""
     from engine.log.nats.client import NatsLog
     from engine.log.nats.relay import Relay
-    from gateway.remote import NatsEngineClient, StreamSource
+    from gateway.upstream.remote import NatsEngineClient, StreamSource
 
     relay = await Relay.spawn(url, session)  # first: its start-up overlaps ours
     try:

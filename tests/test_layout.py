@@ -157,3 +157,80 @@ def test_the_guards_catch_a_forbidden_import(tmp_path: Path) -> None:
     assert any("gateway.web" in p for p in problems)
     bad.write_text("import datetime\nx = datetime.datetime.now()\n")
     assert clock_calls(bad) != []
+
+
+#: The rings, innermost first: a module may import its own ring and the rings inside it,
+#: never one further out. A module belongs to the ring of the longest prefix naming it
+#: (so ``gateway.replay.serve``, a process entry, sits outside ``gateway.replay``).
+RINGS: list[set[str]] = [
+    # vocabulary, shared by both packages
+    {"engine.records", "engine.config", "engine.instruments", "engine.money",
+     "engine.order_types", "engine.wire", "engine.access", "engine.lifeline",
+     "engine.native", "gateway.errors"},
+    {"engine.core", "engine.market"},  # the pure core and the simulated market it runs
+    {"engine.log"},  # the log: files or JetStream
+    {"engine.replay"},  # re-execution of a log through the core
+    {"engine.shell"},  # the engine process: sequencer, schedule, group commit
+    {"engine.serve"},  # `tradepit serve`: the supervisor of engine and gateways
+    {"gateway.scoring"},  # the pure scorer
+    {"gateway.projection"},  # the pure fold, which runs the scorer
+    {"gateway.upstream"},  # record sources and command ports
+    {"gateway.service"},  # the gateway object, streams, archive, budgets, metrics
+    {"gateway.replay"},  # replay features: paced source, seek index, inspect, export
+    {"gateway.web"},  # the HTTP and WebSocket edge
+    # entries: processes and offline commands
+    {"gateway.main", "gateway.replay.serve", "gateway.replay.cli", "gateway.offline",
+     "engine.cli"},
+]  # fmt: skip
+
+
+def ring_of(module: str) -> int | None:
+    best: tuple[int, int] | None = None  # (prefix length, ring)
+    for index, ring in enumerate(RINGS):
+        for prefix in ring:
+            if (module == prefix or module.startswith(prefix + ".")) and (
+                best is None or len(prefix) > best[0]
+            ):
+                best = (len(prefix), index)
+    return None if best is None else best[1]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def upward_imports(path: Path, module: str) -> list[str]:
+    mine = ring_of(module)
+    assert mine is not None, f"{module} is in no ring: add it to RINGS"
+    found = []
+    for line, imported in imports(path):
+        theirs = ring_of(imported)
+        if theirs is not None and theirs > mine:
+            found.append(f"{where(path)}:{line}: {imported} (ring {theirs} > {mine})")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    # every module but the two packages' own __init__, which name no ring
+    [
+        p
+        for p in shipped("engine") + shipped("gateway")
+        if p not in (ROOT / "engine" / "__init__.py", ROOT / "gateway" / "__init__.py")
+    ],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_no_ring_imports_one_further_out(path: Path) -> None:
+    module = module_name(path)
+    if module == "engine.cli":  # the command table names both packages' entries
+        return
+    assert upward_imports(path, module) == []
+
+
+def test_the_ring_guard_catches_an_upward_import(tmp_path: Path) -> None:
+    service = ROOT / "gateway" / "service" / "gateway.py"
+    assert upward_imports(service, "gateway.service.gateway") == []
+    bad = tmp_path / "gateway.py"
+    bad.write_text(service.read_text() + "\nfrom gateway.web import validate\n")
+    assert any("gateway.web" in p for p in upward_imports(bad, "gateway.service.gateway"))

@@ -1,6 +1,6 @@
 """What one team's wasted writes may cost the log, across every gateway.
 
-Each gateway keeps a bucket per team that only waste drains (``gateway.budget``): a
+Each gateway keeps a bucket per team that only waste drains (``gateway.service.budget``): a
 write that placed or cancelled nothing. It answers most of a flood ``429`` without a
 round trip, but it is one gateway's: a team that spreads its flood over N gateways
 would get N buckets, and N times the log growth. This is the same bucket kept once, in

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import trio
@@ -18,10 +19,18 @@ import trio
 from engine import log as logmod
 from engine.records import AnyRecord, Command
 from engine.wire import Reply
-from gateway.engine_client import EngineUnavailable
-from gateway.source import read_log
+from gateway.upstream.engine_client import EngineUnavailable
+from gateway.upstream.source import read_log
 
 NANOS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Replaying:
+    """What the edge needs of a replay it serves: its controls and its log, for seeks."""
+
+    control: ReplayControl
+    log_dir: Path
 
 
 class ReplayControl:

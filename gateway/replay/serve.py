@@ -7,13 +7,19 @@ import logging
 import math
 import signal
 import sys
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from engine import config as configmod
 from engine import log as logmod
 from engine.records import StartSession
+
+if TYPE_CHECKING:
+    from gateway.replay.paced import Replaying
+    from gateway.service import Gateway
 
 
 def recorded_config(log_dir: Path) -> configmod.Config:
@@ -33,12 +39,12 @@ def parse_speed(text: str) -> float:
     return speed
 
 
-async def _serve(gw: object, host: str, port: int) -> None:
+async def _serve(gw: Gateway, host: str, port: int, replay: Replaying) -> None:
     from gateway.main import serve_app
 
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            bound = await nursery.start(serve_app, gw, host, port)
+            bound = await nursery.start(partial(serve_app, gw, host, port, replay=replay))
             print(f"tradepit replay: serving on http://{host}:{bound}", flush=True)
             async for _ in signals:
                 nursery.cancel_scope.cancel()
@@ -47,7 +53,7 @@ async def _serve(gw: object, host: str, port: int) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     from gateway.replay.background import Indexing
-    from gateway.replay.paced import PacedSource, ReadOnlyEngine, ReplayControl
+    from gateway.replay.paced import PacedSource, ReadOnlyEngine, ReplayControl, Replaying
     from gateway.service import Gateway
 
     logging.basicConfig(
@@ -65,11 +71,9 @@ def serve(args: argparse.Namespace) -> int:
     try:
         control.indexing = indexing.view
         gw = Gateway(config, ReadOnlyEngine(), source)
-        gw.replay = control
-        gw.replay_dir = log_dir
         if args.from_seq <= 1:
             gw.caught_up.set()  # nothing to fast-forward: serve from the first record
-        trio.run(_serve, gw, args.host, args.port)
+        trio.run(_serve, gw, args.host, args.port, Replaying(control, log_dir))
     finally:
         indexing.stop()
     return 0

@@ -11,6 +11,7 @@ from typing import Any
 
 import trio
 
+from gateway.replay.paced import Replaying
 from gateway.service import Gateway
 from gateway.web import fastpath, public_ws, ws
 from gateway.web.rest import create_app
@@ -19,9 +20,9 @@ WS_PATHS = ("/ws", "/exchange/ws")
 
 
 class App:
-    def __init__(self, gw: Gateway) -> None:
+    def __init__(self, gw: Gateway, replay: Replaying | None = None) -> None:
         self.gw = gw
-        self.rest: Any = create_app(gw)  # Quart's ASGI types are narrower than our dicts
+        self.rest: Any = create_app(gw, replay)  # Quart's ASGI types are narrower than our dicts
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]

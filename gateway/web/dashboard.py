@@ -28,6 +28,7 @@ from quart_trio import QuartTrio
 from engine import log as logmod
 from engine.records import News, TickStarted, UnderlyingPrices
 from gateway.errors import ApiError
+from gateway.replay.paced import Replaying
 from gateway.service import Gateway
 from gateway.web.envelope import envelope_body, new_request_id
 
@@ -104,7 +105,7 @@ def ticks(data_dir: Path) -> dict[str, Any]:
     return {"head_seq": head, **_scans[key]}
 
 
-def register(app: QuartTrio, gw: Gateway) -> None:
+def register(app: QuartTrio, gw: Gateway, replay: Replaying | None = None) -> None:
     @app.route("/", methods=["GET"])
     async def root() -> Any:
         return redirect("/dashboard")
@@ -121,9 +122,9 @@ def register(app: QuartTrio, gw: Gateway) -> None:
 
     @app.route("/replay/state", methods=["GET"])
     async def replay_seek() -> Response:
-        log_dir = gw.replay_dir
-        if log_dir is None:
+        if replay is None:
             raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
+        log_dir = replay.log_dir
         raw = request.args.get("seq", "")
         if not raw.isdigit():
             raise ApiError("INVALID_REQUEST", "seek needs ?seq=N (an integer >= 1)")
@@ -135,17 +136,17 @@ def register(app: QuartTrio, gw: Gateway) -> None:
 
     @app.route("/replay/index", methods=["GET"])
     async def replay_index() -> Response:
-        control = gw.replay
-        if control is None:
+        if replay is None:
             raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
+        control = replay.control
         # public like the seek itself: the viewer has no admin token
         data = await trio.to_thread.run_sync(control.indexing)
         return Response(envelope_body(data, new_request_id()), content_type="application/json")
 
     @app.route("/replay/ticks", methods=["GET"])
     async def replay_ticks() -> Response:
-        log_dir = gw.replay_dir
-        if log_dir is None:
+        if replay is None:
             raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
+        log_dir = replay.log_dir
         data = await trio.to_thread.run_sync(ticks, log_dir)
         return Response(envelope_body(data, new_request_id()), content_type="application/json")

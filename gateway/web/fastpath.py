@@ -43,7 +43,8 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
             # and the answer waits for the order's records (X-Log-Seq covers the arrival)
             await gw.read_barrier()
             team = gw.trader(key)
-        data = await gw.submit_order(team, body)
+        me, p = team, gw.projection
+        data = await gw.submit_order(me, lambda: validate.order(body, me.team_id, p.config, p))
         order_id = data["order_id"]
         status, payload = 200, envelope_body(data, request_id, order_id=order_id)
     except ApiError as error:

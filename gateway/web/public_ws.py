@@ -26,7 +26,7 @@ from gateway.errors import (
     ApiError,
 )
 from gateway.service import Gateway
-from gateway.streams import (
+from gateway.service.streams import (
     SLOW_CONSUMER_REASON,
     SNAPSHOT_REQUIRED_REASON,
     SlowConsumer,

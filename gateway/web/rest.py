@@ -28,8 +28,8 @@ from gateway import scoring
 from gateway.errors import ApiError
 from gateway.projection.entities import TeamState
 from gateway.projection.messages import encode
-from gateway.replay.paced import ReplayControl
-from gateway.service import Gateway
+from gateway.replay.paced import ReplayControl, Replaying
+from gateway.service import Gateway, hash_key, new_api_key
 from gateway.web import dashboard, openapi, validate
 from gateway.web.envelope import envelope_body, new_request_id
 
@@ -59,7 +59,7 @@ def admin_token(config: Config) -> str | None:
     return config.admin.token or os.environ.get("TRADEPIT_ADMIN_TOKEN") or None
 
 
-def create_app(gw: Gateway) -> QuartTrio:
+def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
     app = QuartTrio("tradepit.gateway")
     app.config["MAX_CONTENT_LENGTH"] = gw.settings.max_body_bytes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
@@ -162,13 +162,18 @@ def create_app(gw: Gateway) -> QuartTrio:
         require_admin()
         return envelope(await gw.admin(DisableTeam(team_id=team_id[:64])))
 
+    async def register() -> Response:
+        api_key = new_api_key()
+        command = validate.registration(await body(), hash_key(api_key))
+        return envelope({**await gw.register(command), "api_key": api_key})
+
     @route("/game/teams/register", ["POST"])
     async def register_team() -> Response:
-        return envelope(await gw.register(await body()))
+        return await register()
 
     @route("/auth/register", ["POST"])  # what older pages of the reference docs call it
     async def register_team_alias() -> Response:
-        return envelope(await gw.register(await body()))
+        return await register()
 
     @route("/game/teams/<team_id>", ["GET"])
     async def get_team(team_id: str) -> Response:
@@ -180,18 +185,26 @@ def create_app(gw: Gateway) -> QuartTrio:
 
     @route("/quotes", ["POST"])
     async def submit_quote() -> Response:
-        me = trader()
-        return envelope(await gw.submit_quote(me, await body()))
+        me, raw, p = trader(), await body(), gw.projection
+        return envelope(
+            await gw.submit_quote(me, lambda: validate.quote(raw, me.team_id, p.config, p))
+        )
 
     @route("/orders/<order_id>", ["DELETE"])
     async def cancel_order(order_id: str) -> Response:
         me = trader()
-        return envelope(await gw.cancel(me, order_id), order_id=order_id)
+        data = await gw.cancel(me, lambda: validate.order_id(order_id))
+        return envelope(data, order_id=order_id)
 
     @route("/orders", ["DELETE"])
     async def cancel_all() -> Response:
         me = trader()
-        return envelope(await gw.cancel_all(me, request.args.get("instrument_id")))
+        instrument_id = request.args.get("instrument_id")
+        return envelope(
+            await gw.cancel_all(
+                me, lambda: validate.cancel_all(me.team_id, instrument_id, gw.projection)
+            )
+        )
 
     @route("/orders", ["GET"])
     async def open_orders() -> Response:
@@ -242,7 +255,8 @@ def create_app(gw: Gateway) -> QuartTrio:
     @route("/events", ["GET"])
     async def events() -> Response:
         me = team()
-        page, head = await gw.events(me, dict(request.args))
+        after, limit = validate.page_args(request.args, gw.settings.events_page_max)
+        page, head = await gw.events(me, after, limit)
         data = {
             "messages": [msgspec.Raw(m) for m in page],
             "count": len(page),
@@ -252,16 +266,16 @@ def create_app(gw: Gateway) -> QuartTrio:
 
     @route("/health", ["GET"])
     async def health() -> Response:
-        return envelope(gw.health())
+        return envelope({**gw.health(), "replay": replay is not None})
 
     @route("/metrics", ["GET"])
     async def metrics() -> Response:
         return Response(gw.render_metrics(), content_type="text/plain; version=0.0.4")
 
     def replay_control() -> ReplayControl:
-        control = gw.replay
-        if control is None:
+        if replay is None:
             raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
+        control = replay.control
         token = admin_token(gw.config)
         if token is not None and not hmac.compare_digest(
             request.headers.get("X-Admin-Token", "").encode(), token.encode()
@@ -308,5 +322,5 @@ def create_app(gw: Gateway) -> QuartTrio:
         app.logger.exception("unhandled error", exc_info=error)
         return failure(ApiError("INTERNAL_ERROR", "internal error; the request may be retried"))
 
-    dashboard.register(app, gw)
+    dashboard.register(app, gw, replay)
     return app

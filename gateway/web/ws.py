@@ -12,7 +12,7 @@ disconnect. A write stalled for ``[gateway] slow_client_seconds`` aborts the
 connection (``hypercorn_tuning.WriteGuard``). Close codes: ``gateway.errors``.
 
 A ``last_seq`` older than the gateway keeps in memory is replayed from the log
-(``gateway/archive.py``, a page at a time) and joins the live stream where memory
+(``gateway/service/archive.py``, a page at a time) and joins the live stream where memory
 takes over; with ``[gateway] archive = false`` it is closed 4010 (snapshot required).
 
 ``&heartbeat=1`` opts in to a ``heartbeat`` message every ``[gateway]
@@ -40,7 +40,7 @@ from gateway.errors import (
 )
 from gateway.projection.messages import encode_body, iso_timestamp, stream_frame
 from gateway.service import Gateway
-from gateway.streams import (
+from gateway.service.streams import (
     SLOW_CONSUMER_REASON,
     SNAPSHOT_REQUIRED_REASON,
     SlowConsumer,

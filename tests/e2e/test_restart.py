@@ -15,7 +15,7 @@ import pytest
 
 from engine import log as logmod
 from engine.records import OrderAccepted
-from engine.supervisor import ENDED_FILE
+from engine.serve.supervisor import ENDED_FILE
 from tests.e2e.server import FAST_CONFIG, free_port
 from tests.procs import Proc, wait_until
 

@@ -20,7 +20,7 @@ import pytest
 
 from engine.config import Config
 from gateway.service import Gateway
-from gateway.source import MemoryLog
+from gateway.upstream.source import MemoryLog
 from gateway.web import dashboard, fastpath, openapi, shapes
 from gateway.web.rest import PREFIXES, create_app
 from tests.e2e.server import Server, running_server

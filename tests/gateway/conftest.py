@@ -13,7 +13,7 @@ import trio
 from engine.config import Config
 from gateway.main import serve_app
 from gateway.service import Gateway
-from gateway.source import MemoryLog
+from gateway.upstream.source import MemoryLog
 from tests.gateway.builders import Log
 from tests.gateway.core_engine import CoreEngine
 

@@ -16,8 +16,8 @@ from engine import config as configmod
 from engine.core.exchange import Exchange
 from engine.records import AnyRecord, ChangePhase, Command, StartSession, stamp
 from engine.wire import Reply
-from gateway.engine_client import EngineUnavailable
-from gateway.source import MemoryLog
+from gateway.upstream.engine_client import EngineUnavailable
+from gateway.upstream.source import MemoryLog
 from tests.core.fakes import FakeMarket
 from tests.gateway.builders import T0
 

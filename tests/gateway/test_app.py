@@ -320,7 +320,7 @@ async def test_health_metrics_instruments_openapi(server: Server) -> None:
 async def test_serve_gateway_reports_its_port(nursery: trio.Nursery, tmp_path: Path) -> None:
     from engine.config import Config
     from gateway.main import serve_gateway
-    from gateway.source import MemoryLog
+    from gateway.upstream.source import MemoryLog
     from tests.gateway.builders import Log
     from tests.gateway.core_engine import CoreEngine
 

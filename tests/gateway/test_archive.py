@@ -1,4 +1,4 @@
-"""History older than ``events_history``, rebuilt from the log (``gateway/archive.py``).
+"""History older than ``events_history``, rebuilt from the log (``gateway/service/archive.py``).
 
 The reference is a gateway over the same log that keeps everything: an archive page
 must be its page, byte for byte. The log is a real session (core and market, house and
@@ -25,13 +25,13 @@ from engine.records import (
     ClockTick,
     SubmitOrder,
 )
-from gateway.archive import Archive, Message
 from gateway.errors import WS_SNAPSHOT_REQUIRED
-from gateway.metrics import Metrics
 from gateway.projection.entities import TeamState
 from gateway.replay.paced import ReadOnlyEngine
 from gateway.service import Gateway
-from gateway.source import MemoryLog
+from gateway.service.archive import Archive, Message
+from gateway.service.metrics import Metrics
+from gateway.upstream.source import MemoryLog
 from gateway.web.rest import create_app
 from tests.gateway.builders import Recorder
 from tests.gateway.conftest import Server, gateway_config, start
@@ -84,7 +84,7 @@ async def page_all(gw: Gateway, team: TeamState, limit: int) -> list[bytes]:
     out: list[bytes] = []
     after = 0
     while True:
-        page, head = await gw.events(team, {"after_seq": str(after), "limit": str(limit)})
+        page, head = await gw.events(team, after, limit)
         out += page
         if not page or after + len(page) >= head:
             return out
@@ -120,7 +120,7 @@ async def test_a_page_further_back_folds_again_and_a_page_ahead_continues(
         team = teams(gw)[0]
 
         async def seqs(after: int, limit: int) -> list[int]:
-            page, _ = await gw.events(team, {"after_seq": str(after), "limit": str(limit)})
+            page, _ = await gw.events(team, after, limit)
             return [json.loads(m)["seq"] for m in page]
 
         assert await seqs(100, 10) == list(range(101, 111))
@@ -131,7 +131,7 @@ async def test_a_page_further_back_folds_again_and_a_page_ahead_continues(
         assert gw.metrics.archive_folds == 2
         # another team whose messages the kept folds have not passed continues one
         other = teams(gw)[-1]
-        page, _ = await gw.events(other, {"after_seq": "250", "limit": "3"})
+        page, _ = await gw.events(other, 250, 3)
         assert [json.loads(m)["seq"] for m in page] == [251, 252, 253]
         assert gw.metrics.archive_folds == 2
 
@@ -150,7 +150,7 @@ async def test_the_fold_keeps_to_its_budget_and_the_live_path_goes_on(
         got: list[bytes] = []
 
         async def old() -> None:
-            page, _ = await gw.events(team, {"after_seq": str(head - HISTORY - 5), "limit": "5"})
+            page, _ = await gw.events(team, head - HISTORY - 5, 5)
             got.extend(page)
             done.set()
 

@@ -1,6 +1,6 @@
 """A gateway catching up a finished log serves what one that followed it live served.
 
-The fold runs over whatever lists its source read (``gateway.source.batches``): a
+The fold runs over whatever lists its source read (``gateway.upstream.source.batches``): a
 command and its events while following live, thousands of records at once while
 catching up, a frame or a whole segment of the file log. ARCHITECTURE rule 4 says the
 messages are a function of the log alone, so none of that may show: every team's
@@ -36,7 +36,7 @@ from engine.records import (
 from gateway.projection.messages import stream_frame
 from gateway.replay.paced import ReadOnlyEngine
 from gateway.service import Gateway
-from gateway.source import LogSource, MemoryLog, RecordSource
+from gateway.upstream.source import LogSource, MemoryLog, RecordSource
 from gateway.web.rest import create_app
 from tests.gateway.builders import Recorder
 from tests.gateway.conftest import gateway_config

@@ -13,8 +13,8 @@ from engine import log as logmod
 from engine.records import Command, News, Trade
 from gateway.projection import public
 from gateway.projection.fold import Projection
-from gateway.public_stream import PERIOD_NS, PublicStream
-from gateway.streams import SnapshotRequired
+from gateway.service.public_stream import PERIOD_NS, PublicStream
+from gateway.service.streams import SnapshotRequired
 
 REPLAYS = Path(__file__).resolve().parents[2] / "replays"
 PRIVATE = {"signal", "new_order_ack", "execution_report", "order_cancelled",

@@ -17,8 +17,9 @@ import trio.testing
 from engine.config import Config
 from engine.records import AnyRecord, RegisterTeam, SubmitOrder
 from gateway.errors import WS_TRY_AGAIN
-from gateway.service import READ_WAIT_SECONDS, Gateway
-from gateway.source import MemoryLog
+from gateway.service import Gateway
+from gateway.service.gateway import READ_WAIT_SECONDS
+from gateway.upstream.source import MemoryLog
 from gateway.web import fastpath, ws
 from gateway.web.rest import create_app
 from tests.gateway.builders import Log, key_hash

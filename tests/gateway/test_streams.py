@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.projection.fold import Delivery
-from gateway.streams import (
+from gateway.service.streams import (
     SLOW_CONSUMER_REASON,
     SlowConsumer,
     SnapshotRequired,

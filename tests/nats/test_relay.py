@@ -24,7 +24,7 @@ from engine.log.nats.relay_process import Frames, error_frame, message_frame
 from engine.log.nats.server import LocalServer
 from engine.log.nats.writer import StreamWriter
 from engine.records import EngineStarted, Record
-from gateway.remote import StreamSource
+from gateway.upstream.remote import StreamSource
 
 
 def batch(first: int, n: int) -> list[Record]:

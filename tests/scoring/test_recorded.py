@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import results, scoring
+from gateway import scoring
+from gateway.offline import results
 from tests.scoring.golden import check
 
 REPLAYS = Path(__file__).resolve().parents[2] / "replays"

@@ -34,7 +34,7 @@ from engine.records import (
 )
 from engine.shell.sequencer import Engine, EngineError, log_dir
 from engine.wire import Refused, Reply
-from gateway.engine_client import EngineClient, EngineUnavailable
+from gateway.upstream.engine_client import EngineClient, EngineUnavailable
 
 CONFIG = configmod.load(
     None,

@@ -18,7 +18,7 @@ from engine.records import (
     TeamRegistered,
 )
 from engine.shell.waste import WasteBudget, wasted
-from gateway.engine_client import EngineClient, EngineUnavailable
+from gateway.upstream.engine_client import EngineClient, EngineUnavailable
 from tests.shell.test_sequencer import CONFIG, make_engine, order, recorded
 
 SECOND = 1_000_000_000

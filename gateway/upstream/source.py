@@ -3,7 +3,7 @@
 ``follow(from_seq)`` yields every record from ``from_seq`` on, in seq order, and then
 waits for more, forever. ``head()`` is the log's last seq (for the lag metric).
 ``read(from_seq, to_seq)`` is a range read that blocks: the history archive
-(``gateway/archive.py``) calls it in a worker thread, so it must not touch trio. A
+(``gateway/service/archive.py``) calls it in a worker thread, so it must not touch trio. A
 source may also have ``follow_batches(from_seq)``: the same records as ``follow``, in
 lists as they were read (a frame of the file log, a message of the stream), so a
 gateway catching up folds thousands of records per step instead of resuming a chain of

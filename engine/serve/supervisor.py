@@ -28,8 +28,8 @@ from pathlib import Path
 
 import trio
 
-from engine import gateways as gatewaysmod
 from engine import lifeline
+from engine.serve import gateways as gatewaysmod
 from engine.wire import ADDR_FILE
 
 STOP_GRACE_SECONDS = 10.0

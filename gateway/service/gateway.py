@@ -13,31 +13,28 @@ import logging
 import os
 import secrets
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import msgspec
 import trio
 
 from engine.config import Config
-from engine.records import CancelOrder, Command
+from engine.records import CancelAll, CancelOrder, Command, RegisterTeam, SubmitOrder, SubmitQuote
 from engine.wire import Reply
-from gateway import registration
-from gateway.archive import Archive, Message
-from gateway.budget import Budget
-from gateway.engine_client import EngineUnavailable
 from gateway.errors import ApiError
-from gateway.metrics import Metrics
 from gateway.projection import decisions
 from gateway.projection.entities import TeamState
 from gateway.projection.fold import Projection
 from gateway.projection.messages import encode_body, iso_timestamp, stream_frame
-from gateway.public_stream import PublicStream
-from gateway.replay.paced import ReplayControl
-from gateway.source import RecordSource, batches
-from gateway.streams import SnapshotRequired, Streams, Subscription
-from gateway.web import validate
-from gateway.web.hypercorn_tuning import WriteGuard
+from gateway.service import registration
+from gateway.service.archive import Archive, Message
+from gateway.service.budget import Budget
+from gateway.service.metrics import Metrics
+from gateway.service.public_stream import PublicStream
+from gateway.service.streams import SnapshotRequired, Streams, Subscription
+from gateway.upstream.engine_client import EngineUnavailable
+from gateway.upstream.source import RecordSource, batches
 
 #: How long a write waits for the projection to show it before answering anyway.
 CATCH_UP_SECONDS = 10.0
@@ -52,6 +49,10 @@ log = logging.getLogger("tradepit.gateway")
 
 class CommandPort(Protocol):
     async def request(self, command: Command) -> Reply: ...
+
+
+def new_api_key() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def hash_key(api_key: str) -> str:
@@ -94,9 +95,8 @@ class Gateway:
         self.caught_up = trio.Event()  # set once the projection reached the log's head
         # how long reaching it took, from this process's first read: (records, seconds)
         self.catch_up: tuple[int, float] | None = None
-        self.replay: ReplayControl | None = None  # set when serving a recorded session
-        self.replay_dir: Path | None = None  # its log, for the viewer's seek by seq
-        self.write_guard: WriteGuard | None = None  # set by the server (aborted writes)
+        #: writes the server aborted as stalled (set by the server, read by /metrics)
+        self.aborted_writes: Callable[[], int] = lambda: 0
 
     # ------------------------------------------------------------------ the log
 
@@ -219,21 +219,23 @@ class Gateway:
         await self.wait_applied(decisions.last_seq(reply.seq, reply.events))
         return reply
 
-    async def register(self, body: bytes) -> dict[str, Any]:
-        api_key = secrets.token_urlsafe(32)
-        command = validate.registration(body, hash_key(api_key))
+    async def register(self, command: RegisterTeam) -> dict[str, Any]:
+        """Register the team ``command`` names (its key made by ``new_api_key``)."""
         # closed or full: answered here from the projection, the log stays as it is
         await self.read_barrier()
         registration.precheck(self.projection)
         reply = await self._send(command)
-        data = decisions.registered(reply.events)
-        return {**data, "api_key": api_key}
+        return decisions.registered(reply.events)
 
-    async def submit_order(self, team: TeamState, body: bytes) -> dict[str, Any]:
+    # The writes below take the command as a function the edge made from the request:
+    # it runs inside the team's budget, so a request the edge refuses costs its sender.
+
+    async def submit_order(
+        self, team: TeamState, command: Callable[[], SubmitOrder]
+    ) -> dict[str, Any]:
         p = self.projection
         with self.budget.write(team.team_id, team.role) as spend:
-            command = validate.order(body, team.team_id, p.config, p)
-            reply = await self._send(command)
+            reply = await self._send(command())
             data = decisions.order(reply.events)
             if data["duplicate"]:  # a repeated client_order_id: answer with the original now
                 original = p.orders.get(data["order_id"])
@@ -242,35 +244,33 @@ class Gateway:
                 spend.useful()
         return data
 
-    async def submit_quote(self, team: TeamState, body: bytes) -> dict[str, Any]:
-        p = self.projection
+    async def submit_quote(
+        self, team: TeamState, command: Callable[[], SubmitQuote]
+    ) -> dict[str, Any]:
         with self.budget.write(team.team_id, team.role) as spend:
-            command = validate.quote(body, team.team_id, p.config, p)
-            data = decisions.quote((await self._send(command)).events)
+            data = decisions.quote((await self._send(command())).events)
             spend.useful()
         return data
 
-    async def cancel(self, team: TeamState, order_id: str) -> dict[str, Any]:
+    async def cancel(self, team: TeamState, order_id: Callable[[], str]) -> dict[str, Any]:
         with self.budget.write(team.team_id, team.role) as spend:
-            command = CancelOrder(team_id=team.team_id, order_id=validate.order_id(order_id))
+            command = CancelOrder(team_id=team.team_id, order_id=order_id())
             data = decisions.cancelled((await self._send(command)).events)
             if not data["cancelled"]:
-                raise ApiError("ORDER_NOT_FOUND", f"no open order {order_id!r}")
+                raise ApiError("ORDER_NOT_FOUND", f"no open order {command.order_id!r}")
             spend.useful()
         return data["cancelled"][0]  # type: ignore[no-any-return]
 
-    async def cancel_all(self, team: TeamState, instrument_id: str | None) -> dict[str, Any]:
+    async def cancel_all(self, team: TeamState, command: Callable[[], CancelAll]) -> dict[str, Any]:
         with self.budget.write(team.team_id, team.role) as spend:
-            command = validate.cancel_all(team.team_id, instrument_id, self.projection)
-            data = decisions.cancelled((await self._send(command)).events)
+            data = decisions.cancelled((await self._send(command())).events)
             if data["count"]:  # cancelling nothing is a command in the log all the same
                 spend.useful()
         return data
 
     # ------------------------------------------------------------------ reads
 
-    async def events(self, team: TeamState, args: dict[str, str]) -> tuple[list[bytes], int]:
-        after, limit = validate.page_args(args, self.settings.events_page_max)
+    async def events(self, team: TeamState, after: int, limit: int) -> tuple[list[bytes], int]:
         try:
             try:
                 page = self.streams.page(team.team_id, after, limit)
@@ -311,7 +311,6 @@ class Gateway:
             "teams": len(p.teams),
             "ws_connections": self.streams.subscribers,
             "public_connections": self.public.connections,
-            "replay": self.replay is not None,
         }
 
     def render_metrics(self) -> str:
@@ -328,7 +327,7 @@ class Gateway:
                 ),
                 "tradepit_ws_aborted_total": (
                     "WebSocket connections aborted: a write stalled slow_client_seconds.",
-                    lambda: self.write_guard.aborted if self.write_guard else 0,
+                    self.aborted_writes,
                 ),
                 "tradepit_ws_messages_sent_total": (
                     "WebSocket messages sent.",

@@ -23,7 +23,7 @@ from engine.log.nats.client import NatsLog
 from engine.log.nats.relay import Relay, RelayStopped
 from engine.records import AnyRecord, Command
 from engine.wire import FrameError, Refused, Reply, Request, decode, encode
-from gateway.engine_client import EngineUnavailable
+from gateway.upstream.engine_client import EngineUnavailable
 
 log = logging.getLogger("tradepit.gateway")
 #: Relays started in a row, none of which delivered a message, before the gateway gives up.

@@ -1,6 +1,6 @@
 """The dashboard's one public stream: sequenced, kept, resumable like a team's.
 
-It is a ``TeamStream`` of its own (``gateway.streams``) whose every message is its own,
+It is a ``TeamStream`` of its own (``gateway.service.streams``) whose every message is its own,
 numbered 1, 2, 3, ... in the order the log causes them, so ``Subscription`` gives it
 the teams' rules unchanged: history then live with no gap, a bounded buffer, ``last_seq``
 resume, ``SnapshotRequired`` when the history kept no longer covers it. A fresh
@@ -31,7 +31,7 @@ from engine.records import AnyRecord, Command, MarketData, OrderAccepted, OrderC
 from gateway.projection import public
 from gateway.projection.fold import Projection
 from gateway.projection.messages import stream_frame
-from gateway.streams import RoleLog, SnapshotRequired, Subscription, TeamStream
+from gateway.service.streams import RoleLog, SnapshotRequired, Subscription, TeamStream
 
 #: Recent trades and headlines a snapshot carries, so a new page has a tape at once.
 RECENT = 50

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 A gateway keeps the last ``[gateway] events_history`` messages of each team's stream
-(``gateway/streams.py``). Anything older is still in the log, and ARCHITECTURE rule 4
+(``gateway/service/streams.py``). Anything older is still in the log, and ARCHITECTURE rule 4
 says the fold is a pure function of it: a fresh ``Projection`` folding the log from
 seq 1 makes every team's messages again, with the same bodies and the same seqs, byte
 for byte, because it is the very code the live gateway runs. So a resume older than
@@ -42,9 +42,9 @@ import trio
 
 from engine.config import Config
 from engine.records import AnyRecord
-from gateway.metrics import Metrics
 from gateway.projection.fold import Delivery, Projection
-from gateway.source import RecordSource
+from gateway.service.metrics import Metrics
+from gateway.upstream.source import RecordSource
 
 Message = tuple[int, bytes]  # (the team's seq, the message body as the live stream keeps it)
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway import results
+from gateway.offline import results
 
 EXAMPLES = ("market_maker", "hedge_fund", "arbitrage", "retail")
 

@@ -38,7 +38,7 @@ class Metrics:
         self.errors: dict[int, int] = {}  # HTTP status >= 400 -> count
         self.ws_messages_sent = 0
         self.ws_closed_slow = 0
-        # the history archive (gateway/archive.py): what serving old history costs
+        # the history archive (gateway/service/archive.py): what serving old history costs
         self.archive_folds = 0  # folds started from seq 1 (a page the cursor could not continue)
         self.archive_records_folded = 0
         self.archive_pages = 0  # pages served from the archive, REST and WebSocket

@@ -1,0 +1,1 @@
+"""``tradepit serve``: the supervisor of one engine and its gateway processes."""

@@ -1,0 +1,2 @@
+"""Commands run on finished or fresh sessions, not by a serving gateway: results and
+tournaments."""
