@@ -7,9 +7,10 @@ then a bounded channel the fan-out fills without waiting) and awaits each send. 
 the server offers ``hypercorn_tuning.FRAMES`` (ours always does), every message ready
 at that moment leaves in one send, one socket write: a resume or a burst costs one
 write per ~256 KiB instead of one per message, and back-pressure is unchanged (the
-next batch waits for this write). A second task only watches for the client's
-disconnect. A write stalled for ``[gateway] slow_client_seconds`` aborts the
-connection (``hypercorn_tuning.WriteGuard``). Close codes: ``gateway.errors``.
+next batch waits for this write). A second task reads the client's messages: its
+disconnect, and its order entry (``gateway.web.ws_orders``). A write stalled for
+``[gateway] slow_client_seconds`` aborts the connection
+(``hypercorn_tuning.WriteGuard``). Close codes: ``gateway.errors``.
 
 A ``last_seq`` older than the gateway keeps in memory is replayed from the log
 (``gateway/service/archive.py``, a page at a time) and joins the live stream where memory
@@ -47,6 +48,7 @@ from gateway.service.streams import (
     SnapshotRequired,
     Subscription,
 )
+from gateway.web import ws_orders
 from gateway.web.hypercorn_tuning import FRAMES
 from gateway.web.refusals import UpgradeRefused, refusals
 
@@ -73,7 +75,7 @@ async def watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
         if event["type"] == "websocket.disconnect":
             scope.cancel()
             return
-        # messages from the client are not part of the protocol: ignored
+        # messages from a spectator's client are not part of the protocol: ignored
 
 
 def heartbeat_frame(last_seq: int) -> str:
@@ -152,8 +154,9 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
     except ApiError:
         await close_with(send, WS_TRY_AGAIN, "this gateway is behind the log: reconnect")
         return
+    api_key = _param(params, "api_key") or ""
     try:
-        team = gw.authenticate(_param(params, "api_key"))
+        team = gw.authenticate(api_key)
     except ApiError:
         await close_with(send, WS_BAD_KEY, "invalid api_key")
         return
@@ -189,7 +192,9 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
     framed = FRAMES in scope.get("extensions", {})
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(watch_disconnect, receive, nursery.cancel_scope)
+            # the client's messages are order entry (gateway.web.ws_orders)
+            requests = ws_orders.Requests(gw, api_key, send)
+            nursery.start_soon(requests.receive, receive, nursery)
             sent = [last_seq or 0]  # the seq of the last message sent
             if heartbeat in ("1", "true"):
                 nursery.start_soon(_heartbeat, send, gw.settings.heartbeat_seconds, sent)

@@ -1,0 +1,227 @@
+"""Orders over a team's own ``/ws``: requests in, one answer each, outside the seq'd stream.
+
+A client message is one JSON text frame::
+
+    {"type": "order", "request_id": "r1", "data": {...the body of POST /orders...}}
+
+with ``type`` one of ``order`` (``POST /orders``), ``quote`` (``POST /quotes``),
+``cancel`` (``DELETE /orders/{order_id}``, ``data: {"order_id": ...}``) and
+``cancel_all`` (``DELETE /orders``, ``data: {"instrument_id": ...}`` or ``{}``). Each is
+validated and decided exactly as its REST call (the same validation, the same service
+call, the same team budget), and answered with one ``response`` frame carrying the
+client's ``request_id`` and the REST envelope's fields (``success``, ``order_id``,
+``data``, ``error``, ``timestamp``). Acks, fills and cancels still arrive as seq'd stream
+messages; the response has no ``seq``, so a bot that never sends sees none.
+
+Requests reach the engine in the order they arrive on the socket: each waits until the
+one before it was handed to the engine client (whose ``request`` queues the frame before
+its first await), then answers as soon as its own records are applied, so a bot can
+pipeline orders and the answers may come back in another order. At most
+``[gateway] max_writes_in_flight`` requests are under way per connection; beyond that the
+socket is not read (back-pressure on the sender, not a refusal). A malformed message, an
+unknown type or a body over ``[gateway] max_body_bytes`` is answered with an error and
+closes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+import trio
+
+from gateway.errors import ApiError
+from gateway.projection.messages import encode, iso_timestamp
+from gateway.service import Gateway
+from gateway.web import validate
+
+T = TypeVar("T")
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+#: What a request's ``data`` may add to the REST body's limit: its envelope's own keys.
+ENVELOPE_BYTES = 256
+
+
+class ClientMessage(msgspec.Struct, forbid_unknown_fields=True):
+    type: str
+    request_id: validate.Id
+    data: msgspec.Raw = msgspec.Raw(b"{}")
+
+
+class CancelData(msgspec.Struct, forbid_unknown_fields=True):
+    order_id: str
+
+
+class CancelAllData(msgspec.Struct, forbid_unknown_fields=True):
+    instrument_id: str | None = None
+
+
+_decode = msgspec.json.Decoder(ClientMessage).decode
+
+
+def response_frame(
+    request_id: str | None,
+    data: Any,
+    *,
+    order_id: str | None = None,
+    error: ApiError | None = None,
+) -> str:
+    """The REST envelope's fields as a ``response`` message (no seq: not in the stream)."""
+    return encode(
+        {
+            "type": "response",
+            "request_id": request_id,
+            "success": error is None,
+            "order_id": order_id,
+            "data": data,
+            "error": None
+            if error is None
+            else {"code": error.code, "message": error.message, "details": error.details},
+            "timestamp": iso_timestamp(time.time_ns()),
+        }
+    ).decode()
+
+
+def parse(raw: str | bytes, max_body_bytes: int) -> ClientMessage:
+    if len(raw) > max_body_bytes + ENVELOPE_BYTES:
+        raise ApiError(
+            "PAYLOAD_TOO_LARGE", f"a request message is at most {max_body_bytes} bytes of data"
+        )
+    try:
+        return _decode(raw)
+    except msgspec.DecodeError as exc:
+        if isinstance(exc, msgspec.ValidationError):
+            raise ApiError("INVALID_REQUEST", f"invalid request message: {exc}") from None
+        raise ApiError("INVALID_JSON", "a request message is one JSON object") from None
+
+
+def _request_id_of(raw: str | bytes) -> str | None:
+    """The client's id of a message refused before it was parsed whole, if it has one."""
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    rid = value.get("request_id") if isinstance(value, dict) else None
+    return rid if isinstance(rid, str) and validate.request_id_header(rid) else None
+
+
+class Requests:
+    """One connection's order entry; ``receive`` is its reading loop."""
+
+    def __init__(self, gw: Gateway, api_key: str, send: Send) -> None:
+        self.gw = gw
+        self.api_key = api_key
+        self.send = send
+        self.window = trio.Semaphore(max(gw.settings.max_writes_in_flight, 1))
+        self._handed: trio.Event | None = None  # set: the previous request reached the engine
+
+    async def receive(self, receive: Any, nursery: trio.Nursery) -> None:
+        """Read the client's messages until it disconnects, then cancel the connection."""
+        while True:
+            event = await receive()
+            kind = event["type"]
+            if kind == "websocket.disconnect":
+                nursery.cancel_scope.cancel()
+                return
+            if kind != "websocket.receive":
+                continue
+            raw = event.get("text")
+            if raw is None:
+                raw = event.get("bytes") or b""
+            await self.window.acquire()
+            handed, self._handed = self._handed, trio.Event()
+            nursery.start_soon(self._answer, raw, handed, self._handed)
+
+    async def _answer(self, raw: str | bytes, before: trio.Event | None, mine: trio.Event) -> None:
+        request_id: str | None = None
+        try:
+            if before is not None:
+                await before.wait()
+            try:
+                message = parse(raw, self.gw.settings.max_body_bytes)
+                request_id = message.request_id
+                call = self._call(message)
+            except ApiError as error:
+                mine.set()
+                await self._refuse(request_id or _request_id_of(raw), self._charged(error))
+                return
+            # the service's prefix up to the engine client's queue has no await: the next
+            # request may start once this one is on its way, and not before
+            mine.set()
+            try:
+                data, order_id = await call
+            except ApiError as error:
+                await self._refuse(request_id, error)
+                return
+            await self.send(
+                {
+                    "type": "websocket.send",
+                    "text": response_frame(request_id, data, order_id=order_id),
+                }
+            )
+        finally:
+            mine.set()
+            self.window.release()
+
+    def _charged(self, error: ApiError) -> ApiError:
+        """A message refused before the service saw it drains the team's budget as a
+        refused REST body does (a flood costs its sender); past the budget, the 429."""
+        try:
+            team = self.gw.authenticate(self.api_key)
+            with self.gw.budget.write(team.team_id, team.role):
+                pass  # never marked useful: waste
+        except ApiError as refusal:
+            return refusal
+        return error
+
+    async def _refuse(self, request_id: str | None, error: ApiError) -> None:
+        frame = response_frame(request_id, None, error=error)
+        await self.send({"type": "websocket.send", "text": frame})
+
+    def _call(self, message: ClientMessage) -> Awaitable[tuple[Any, str | None]]:
+        """The service call a message names, its team checked now (a team disabled since
+        the socket opened is refused as on REST)."""
+        gw = self.gw
+        team = gw.trader(self.api_key)
+        p = gw.projection
+        body = bytes(message.data)
+        kind = message.type
+        if kind == "order":
+            return _with_order_id(
+                gw.submit_order(team, lambda: validate.order(body, team.team_id, p.config, p))
+            )
+        if kind == "quote":
+            return _no_order_id(
+                gw.submit_quote(team, lambda: validate.quote(body, team.team_id, p.config, p))
+            )
+        if kind == "cancel":
+            order_id = _data(body, CancelData).order_id
+            return _with_order_id(gw.cancel(team, lambda: validate.order_id(order_id)), order_id)
+        if kind == "cancel_all":
+            instrument_id = _data(body, CancelAllData).instrument_id
+            return _no_order_id(
+                gw.cancel_all(team, lambda: validate.cancel_all(team.team_id, instrument_id, p))
+            )
+        raise ApiError(
+            "INVALID_REQUEST",
+            f"unknown request type {kind[:32]!r}: order, quote, cancel or cancel_all",
+        )
+
+
+def _data(body: bytes, kind: type[T]) -> T:
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.DecodeError as exc:
+        raise ApiError("INVALID_REQUEST", f"invalid data: {exc}") from None
+
+
+async def _with_order_id(
+    call: Awaitable[dict[str, Any]], order_id: str | None = None
+) -> tuple[Any, str | None]:
+    data = await call
+    return data, order_id if order_id is not None else data.get("order_id")
+
+
+async def _no_order_id(call: Awaitable[dict[str, Any]]) -> tuple[Any, str | None]:
+    return await call, None
