@@ -163,7 +163,7 @@ def test_pipelined_requests_reach_the_engine_in_the_order_sent(server: Server) -
         for n in range(PIPELINED):  # sent without waiting: the cancel_all must see them all
             ws.send(json.dumps({"type": "order", "request_id": f"p{n}", "data": bid}))
         ws.send(json.dumps({"type": "cancel_all", "request_id": "all", "data": {}}))
-        answers = {}
+        answers: dict[str, Msg] = {}
         while len(answers) < PIPELINED + 1:
             msg = response(ws)
             answers[msg["request_id"]] = msg
