@@ -6,6 +6,11 @@ filled at once frees its id, so after an answer that was lost (a timeout, a drop
 connection, a 503 that says the engine did not answer) the client first looks for the
 order's ack in ``GET /events`` after the seq it had before sending; only when the ack
 is absent does it send again. A timeout therefore never places an order twice.
+
+``Client(..., orders="ws")`` sends orders, quotes and cancels over a WebSocket of their
+own (``tradepit.wsorders``): one frame each way instead of an HTTP request. While that
+socket cannot be opened, each call falls back to REST and the socket is tried again a
+second later; a socket lost with a request under way is resolved as a lost HTTP answer.
 """
 
 from __future__ import annotations
@@ -18,15 +23,21 @@ from typing import Any, TypeVar
 
 import httpx
 import msgspec
+import websockets
 
 from tradepit import models
 from tradepit.errors import ApiError, RateLimited, TransportError, Unavailable, api_error
 from tradepit.ratelimit import ROLE_RATES, TokenBucket
+from tradepit.wsorders import OrderSocket, SocketLost
 
 T = TypeVar("T")
 
 #: A lost answer on these is ambiguous: the request may have reached the engine.
-_AMBIGUOUS = (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError)
+_AMBIGUOUS = (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, SocketLost)
+#: How long order entry stays on REST after the order socket could not be opened.
+WS_RETRY_SECONDS = 1.0
+#: A request over the socket: its type and data (docs/protocol.md, "Orders over the WebSocket")
+WsRequest = tuple[str, dict[str, Any]]
 
 
 class Client:
@@ -40,7 +51,10 @@ class Client:
         timeout: float = 10.0,
         retry_for: float = 60.0,
         orders_per_second: float | None = None,
+        orders: str = "rest",
     ) -> None:
+        if orders not in ("rest", "ws"):
+            raise ValueError("orders is 'rest' or 'ws'")
         self.url = url.rstrip("/")
         self.api_key = api_key
         self.role = role
@@ -55,6 +69,10 @@ class Client:
         self.known_seq = 0
         self.retries = 0
         self.rate_limited = 0  # RATE_LIMIT_EXCEEDED answers: the bucket should keep this 0
+        self.order_entry = orders  # "rest" or "ws" (the method orders() lists open orders)
+        self._socket: OrderSocket | None = None
+        self._ws_retry_at = 0.0
+        self.ws_fallbacks = 0  # calls sent over REST because the order socket would not open
 
     async def __aenter__(self) -> Client:
         return self
@@ -63,6 +81,8 @@ class Client:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._socket is not None:
+            await self._socket.aclose()
         await self._http.aclose()
 
     @property
@@ -74,27 +94,50 @@ class Client:
     async def _send(self, method: str, path: str, kind: type[T], **kw: Any) -> T:
         headers = {"X-API-Key": self.api_key} if self.api_key else {}
         r = await self._http.request(method, path, headers=headers, **kw)
-        env = msgspec.json.decode(r.content, type=models.Envelope[kind])  # type: ignore[valid-type]
-        if env.success and env.data is not None:
-            return env.data
-        err = env.error or models.ErrorBody("INTERNAL_ERROR", r.text[:200])
-        raise api_error(err.code, err.message, err.details or {}, r.status_code)
+        return _unwrap(r.content, kind, r.status_code)
+
+    async def _entry(
+        self, method: str, path: str, kind: type[T], ws: WsRequest | None, **kw: Any
+    ) -> T:
+        """An order-entry call: over the order socket when asked for and it opens."""
+        loop = asyncio.get_running_loop()
+        if ws is not None and self.order_entry == "ws" and self.api_key:
+            if self._socket is None:
+                self._socket = OrderSocket(self.ws_url, self.api_key)
+            if loop.time() < self._ws_retry_at:
+                self.ws_fallbacks += 1
+            else:
+                try:
+                    return _unwrap(await self._socket.request(*ws), kind, 0)  # 0: no HTTP
+                except (OSError, TimeoutError, websockets.exceptions.InvalidHandshake):
+                    # nothing was sent: this call goes over REST, the socket is tried later
+                    self._ws_retry_at = loop.time() + WS_RETRY_SECONDS
+                    self.ws_fallbacks += 1
+                except SocketLost:
+                    # sent, maybe placed: the caller resolves it; its next try is over REST
+                    self._ws_retry_at = loop.time() + WS_RETRY_SECONDS
+                    raise
+        return await self._send(method, path, kind, **kw)
 
     async def _read(self, path: str, kind: type[T], **kw: Any) -> T:
         """A read: retried while the server is unreachable or unavailable."""
         return await self._retrying("GET", path, kind, **kw)
 
-    async def _write(self, method: str, path: str, kind: type[T], body: Any | None) -> T:
+    async def _write(
+        self, method: str, path: str, kind: type[T], body: Any | None, ws: WsRequest | None = None
+    ) -> T:
         """A write that is safe to repeat (quotes replace, cancels are idempotent)."""
-        return await self._retrying(method, path, kind, json=body)
+        return await self._retrying(method, path, kind, ws=ws, json=body)
 
-    async def _retrying(self, method: str, path: str, kind: type[T], **kw: Any) -> T:
+    async def _retrying(
+        self, method: str, path: str, kind: type[T], ws: WsRequest | None = None, **kw: Any
+    ) -> T:
         deadline = asyncio.get_running_loop().time() + self.retry_for
         delay = 0.05
         while True:
             try:
-                return await self._send(method, path, kind, **kw)
-            except (httpx.TransportError, Unavailable) as exc:
+                return await self._entry(method, path, kind, ws, **kw)
+            except (httpx.TransportError, Unavailable, SocketLost) as exc:
                 if asyncio.get_running_loop().time() > deadline:
                     raise TransportError(f"{method} {path}: {exc!r}") from exc
                 self.retries += 1
@@ -156,7 +199,9 @@ class Client:
         while True:
             await self.bucket.take()
             try:
-                return await self._send("POST", "/orders", models.OrderResult, json=body)
+                return await self._entry(
+                    "POST", "/orders", models.OrderResult, ("order", body), json=body
+                )
             except RateLimited as exc:
                 self.rate_limited += 1
                 self.bucket.hold(exc.retry_after or 0.1)
@@ -233,17 +278,21 @@ class Client:
         while True:
             await self.bucket.take()
             try:
-                return await self._write("POST", "/quotes", models.QuoteResult, body)
+                return await self._write(
+                    "POST", "/quotes", models.QuoteResult, body, ("quote", body)
+                )
             except RateLimited as exc:
                 self.rate_limited += 1
                 self.bucket.hold(exc.retry_after or 0.1)
 
     async def cancel(self, order_id: str) -> models.Cancelled:
-        return await self._write("DELETE", f"/orders/{order_id}", models.Cancelled, None)
+        ws = ("cancel", {"order_id": order_id})
+        return await self._write("DELETE", f"/orders/{order_id}", models.Cancelled, None, ws)
 
     async def cancel_all(self, instrument_id: str | None = None) -> models.CancelledAll:
         path = "/orders" + (f"?instrument_id={instrument_id}" if instrument_id else "")
-        return await self._write("DELETE", path, models.CancelledAll, None)
+        ws = ("cancel_all", {"instrument_id": instrument_id} if instrument_id else {})
+        return await self._write("DELETE", path, models.CancelledAll, None, ws)
 
     # ---- reads -----------------------------------------------------------------------
 
@@ -281,6 +330,14 @@ class Client:
                 after_seq = m["seq"]
             if not page.messages or after_seq >= page.last_seq:
                 return
+
+
+def _unwrap(content: bytes, kind: type[T], status: int) -> T:
+    env = msgspec.json.decode(content, type=models.Envelope[kind])  # type: ignore[valid-type]
+    if env.success and env.data is not None:
+        return env.data
+    err = env.error or models.ErrorBody("INTERNAL_ERROR", content[:200].decode(errors="replace"))
+    raise api_error(err.code, err.message, err.details or {}, status)
 
 
 def _load_key(path: Path) -> models.Registration | None:

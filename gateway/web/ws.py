@@ -16,6 +16,9 @@ A ``last_seq`` older than the gateway keeps in memory is replayed from the log
 (``gateway/service/archive.py``, a page at a time) and joins the live stream where memory
 takes over; with ``[gateway] archive = false`` it is closed 4010 (snapshot required).
 
+``&stream=0`` opens a socket for order entry alone: no stream, only the answers to
+its requests.
+
 ``&heartbeat=1`` opts in to a ``heartbeat`` message every ``[gateway]
 heartbeat_seconds`` carrying the seq of the last message sent on this connection, so a
 quiet client can tell a silent market from a lost tail. It has no ``seq`` of its own,
@@ -179,6 +182,13 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
     if connections.get(team.team_id, 0) >= limit:
         await close_with(send, WS_TOO_MANY_CONNECTIONS, f"too many connections (at most {limit})")
         return
+    stream = _param(params, "stream")
+    if stream not in (None, "0", "1", "true", "false"):
+        await close_with(send, WS_BAD_KEY, "stream must be 1 or 0")
+        return
+    if stream in ("0", "false"):
+        await _orders_only(gw, team.team_id, api_key, receive, send)
+        return
     subscription: Subscription | None = None
     try:
         first, subscription = gw.open_stream(team, last_seq)
@@ -225,3 +235,17 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         connections[team.team_id] -= 1
     if close is not None:
         await close_with(send, *close)
+
+
+async def _orders_only(
+    gw: Gateway, team_id: str, api_key: str, receive: Receive, send: Send
+) -> None:
+    """``stream=0``: a socket for order entry alone, with no stream (a bot that follows
+    its stream on another socket saves the gateway a second copy of it)."""
+    connections = gw.streams.connections
+    connections[team_id] = connections.get(team_id, 0) + 1
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ws_orders.Requests(gw, api_key, send).receive, receive, nursery)
+    finally:
+        connections[team_id] -= 1

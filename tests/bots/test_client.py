@@ -7,14 +7,15 @@ import asyncio
 from pathlib import Path
 
 import pytest
+import websockets
 from tradepit import Client, InvalidRequest, LimitExceeded, NotFound, Stream
 from tradepit.messages import PositionSnapshot
 
-from tests.e2e.server import running_server
+from tests.e2e.server import FAST_CONFIG, running_server
 
 
-async def _scenario(url: str, key_file: Path) -> None:
-    async with Client(url) as client:
+async def _scenario(url: str, key_file: Path, orders: str) -> None:
+    async with Client(url, orders=orders) as client:
         await client.load_or_register(key_file, "kit-hf", "hedge_fund")
         assert client.role == "hedge_fund"
         assert client.team_id is not None
@@ -59,6 +60,7 @@ async def _scenario(url: str, key_file: Path) -> None:
         page = await client.events(0, 5)
         assert [m["seq"] for m in page.messages] == list(range(1, page.count + 1))
         assert page.last_seq >= page.count
+        assert client.ws_fallbacks == 0  # with orders="ws", every write went over the socket
 
     # a second run loads the saved key: the same team, and its stream starts from a snapshot
     async with Client(url) as again_client:
@@ -72,9 +74,31 @@ async def _scenario(url: str, key_file: Path) -> None:
         stream.close()
 
 
-def test_typed_rest_and_refusals(tmp_path: Path) -> None:
+@pytest.mark.parametrize("orders", ["rest", "ws"])
+def test_typed_rest_and_refusals(tmp_path: Path, orders: str) -> None:
     key_file = tmp_path / "kit-hf.key"
     with running_server(tmp_path) as server:
         server.wait_continuous()
-        asyncio.run(_scenario(server.url, key_file))
+        asyncio.run(_scenario(server.url, key_file, orders))
     assert key_file.stat().st_mode & 0o777 == 0o600  # the key is the team's password
+
+
+async def _fallback(url: str) -> None:
+    async with Client(url, orders="ws") as client:
+        await client.register("kit-fallback", "hedge_fund")
+        # the team's one WebSocket is taken: the order socket is refused (close 4029)
+        assert client.api_key is not None
+        async with websockets.connect(f"{client.ws_url}?api_key={client.api_key}"):
+            spy = await client.orderbook("SPY")
+            assert spy.fair is not None
+            placed = await client.place_order("SPY", "buy", 1, round(spy.fair * 0.9, 2))
+            assert placed.status == "new"
+            assert client.ws_fallbacks >= 1
+        assert [o.order_id for o in await client.orders()] == [placed.order_id]
+
+
+def test_order_entry_falls_back_to_rest_when_the_socket_is_refused(tmp_path: Path) -> None:
+    config = FAST_CONFIG + "[gateway]\nws_max_connections_per_team = 1\n"
+    with running_server(tmp_path, config=config) as server:
+        server.wait_continuous()
+        asyncio.run(_fallback(server.url))
