@@ -9,6 +9,9 @@
 3. WebSocket fan-out capacity: a burst of broadcasts delivered to 100 connected
    clients, against a bare trio-websocket server sending the same frames to the same
    clients in the same run (``_fanout.py``).
+5. Order entry over the WebSocket (``/ws?stream=0``, client in its own process as wrk
+   is, ``_wsload.py``): orders/s beside REST's, and the ack latency at the same offered
+   load as REST's (``ws_orders_per_s``, ``ws_ack_p99_ms``).
 4. Resume: the time to receive 100k missed messages with ``last_seq``, against paging
    ``GET /events`` from the same gateway.
 
@@ -232,16 +235,32 @@ def bare_rate(tmp: Path, script: Path, tuned: bool = False) -> float:
         proc.wait(30)
 
 
+def ws_rate(url: str, key: str, body: str, seconds: int = 8) -> dict[str, float]:
+    """Orders/s over order sockets: 4 sockets of one team, 8 requests under way on each
+    (the team's 32 writes in flight, as wrk's 16 connections keep 16)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks._wsload", url, key, str(seconds), "4", "8", body],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result: dict[str, float] = json.loads(out)
+    return result
+
+
 async def latencies(
-    url: str, maker: str, taker: str, rate: float, count: int
+    url: str, maker: str, taker: str, rate: float, count: int, via: str = "rest"
 ) -> tuple[list[float], list[float]]:
-    """Ack and counterparty-fill latencies at ``rate`` crossing orders per second."""
+    """Ack and counterparty-fill latencies at ``rate`` crossing orders per second; the
+    taker's order over REST or over an order socket (``via="ws"``)."""
     ws_url = url.replace("http", "ws") + f"/ws?api_key={maker}"
+    taker_url = url.replace("http", "ws") + f"/ws?api_key={taker}&stream=0"
     sent: dict[str, float] = {}
     fills: list[float] = []
     acks: list[float] = []
     async with (
         websockets.connect(ws_url, max_queue=None) as ws,
+        websockets.connect(taker_url, max_queue=None, compression=None) as orders,
         httpx.AsyncClient(base_url=url, timeout=30) as c,
     ):
         await ws.recv()  # the snapshot
@@ -272,20 +291,16 @@ async def latencies(
                     "client_order_id": cid,
                 },
             )
+            buy = {"instrument_id": "SPY_440_CALL", "side": "buy", "quantity": 1, "price": price}
             started = time.perf_counter()
             sent[cid] = started
-            r = await c.post(
-                "/orders",
-                headers={"X-API-Key": taker},
-                json={
-                    "instrument_id": "SPY_440_CALL",
-                    "side": "buy",
-                    "quantity": 1,
-                    "price": price,
-                },
-            )
+            if via == "ws":
+                await orders.send(json.dumps({"type": "order", "request_id": cid, "data": buy}))
+                answer = json.loads(await orders.recv())
+            else:
+                answer = (await c.post("/orders", headers={"X-API-Key": taker}, json=buy)).json()
             acks.append(time.perf_counter() - started)
-            assert r.json()["data"]["status"] == "filled", r.text
+            assert answer["data"]["status"] == "filled", answer
             await asyncio.sleep(max(1.0 / rate - (time.perf_counter() - started), 0))
         await asyncio.wait_for(listener, 30)
     return acks, fills
@@ -388,9 +403,31 @@ def run(quick: bool) -> dict[str, object]:
             acks, fills = asyncio.run(latencies(url, maker, taker, rate, 200 if quick else 1000))
             figures["latency_load_rounds_per_s"] = round(rate)
             figures["ack_p50_ms"] = round(pct(acks, 0.5), 2)
-            figures["ack_p99_ms"] = round(pct(acks, 0.99), 2)
+            rest_ack_p99 = pct(acks, 0.99)
+            figures["ack_p99_ms"] = round(rest_ack_p99, 2)
             figures["fill_report_p50_ms"] = round(pct(fills, 0.5), 2)
             figures["fill_report_p99_ms"] = round(pct(fills, 0.99), 2)
+
+            # the same orders over the WebSocket: rate first, then latency at REST's load
+            body = json.dumps(
+                {"instrument_id": "SPX_4200_PUT", "side": "buy", "quantity": 1,
+                 "price": round(mark(url, "SPX_4200_PUT") * 0.9, 2)}
+            )  # fmt: skip
+            over_ws = ws_rate(url, key, body)
+            figures["ws_orders_per_s"] = round(over_ws["per_s"])
+            figures["ws_refused"] = int(over_ws["refused"])
+            figures["ws_to_rest_orders"] = round(over_ws["per_s"] / ours, 2)
+            ws_maker, ws_taker = (
+                register(url, "ws-lat-maker", "market_maker"),
+                register(url, "ws-lat-taker", "hedge_fund"),
+            )
+            acks, fills = asyncio.run(
+                latencies(url, ws_maker, ws_taker, rate, 200 if quick else 1000, via="ws")
+            )
+            figures["ws_ack_p50_ms"] = round(pct(acks, 0.5), 2)
+            figures["ws_ack_p99_ms"] = round(pct(acks, 0.99), 2)
+            figures["ws_fill_report_p99_ms"] = round(pct(fills, 0.99), 2)
+            figures["ws_to_rest_ack_p99"] = round(pct(acks, 0.99) / rest_ack_p99, 2)
 
             # the wrk bot's stream holds an ack per order it sent: resume all of it
             head = httpx.get(

@@ -187,7 +187,8 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         await close_with(send, WS_BAD_KEY, "stream must be 1 or 0")
         return
     if stream in ("0", "false"):
-        await _orders_only(gw, team.team_id, api_key, receive, send)
+        framed = FRAMES in scope.get("extensions", {})
+        await _orders_only(gw, team.team_id, api_key, receive, send, framed)
         return
     subscription: Subscription | None = None
     try:
@@ -203,7 +204,7 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
     try:
         async with trio.open_nursery() as nursery:
             # the client's messages are order entry (gateway.web.ws_orders)
-            requests = ws_orders.Requests(gw, api_key, send)
+            requests = ws_orders.Requests(gw, api_key, send, FRAMES in scope.get("extensions", {}))
             nursery.start_soon(requests.receive, receive, nursery)
             sent = [last_seq or 0]  # the seq of the last message sent
             if heartbeat in ("1", "true"):
@@ -238,7 +239,7 @@ async def _serve(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
 
 
 async def _orders_only(
-    gw: Gateway, team_id: str, api_key: str, receive: Receive, send: Send
+    gw: Gateway, team_id: str, api_key: str, receive: Receive, send: Send, framed: bool
 ) -> None:
     """``stream=0``: a socket for order entry alone, with no stream (a bot that follows
     its stream on another socket saves the gateway a second copy of it)."""
@@ -246,6 +247,7 @@ async def _orders_only(
     connections[team_id] = connections.get(team_id, 0) + 1
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(ws_orders.Requests(gw, api_key, send).receive, receive, nursery)
+            requests = ws_orders.Requests(gw, api_key, send, framed)
+            nursery.start_soon(requests.receive, receive, nursery)
     finally:
         connections[team_id] -= 1

@@ -36,6 +36,7 @@ from gateway.errors import ApiError
 from gateway.projection.messages import encode, iso_timestamp
 from gateway.service import Gateway
 from gateway.web import validate
+from gateway.web.hypercorn_tuning import FRAMES
 
 T = TypeVar("T")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -66,7 +67,7 @@ def response_frame(
     *,
     order_id: str | None = None,
     error: ApiError | None = None,
-) -> str:
+) -> bytes:
     """The REST envelope's fields as a ``response`` message (no seq: not in the stream)."""
     return encode(
         {
@@ -80,7 +81,7 @@ def response_frame(
             else {"code": error.code, "message": error.message, "details": error.details},
             "timestamp": iso_timestamp(time.time_ns()),
         }
-    ).decode()
+    )
 
 
 def parse(raw: str | bytes, max_body_bytes: int) -> ClientMessage:
@@ -109,15 +110,19 @@ def _request_id_of(raw: str | bytes) -> str | None:
 class Requests:
     """One connection's order entry; ``receive`` is its reading loop."""
 
-    def __init__(self, gw: Gateway, api_key: str, send: Send) -> None:
+    def __init__(self, gw: Gateway, api_key: str, send: Send, framed: bool) -> None:
         self.gw = gw
         self.api_key = api_key
         self.send = send
+        self.framed = framed  # the server takes many frames in one send (FRAMES)
+        self._out: list[bytes] = []  # answers ready, not yet written
+        self._ready = trio.Event()
         self.window = trio.Semaphore(max(gw.settings.max_writes_in_flight, 1))
         self._handed: trio.Event | None = None  # set: the previous request reached the engine
 
     async def receive(self, receive: Any, nursery: trio.Nursery) -> None:
         """Read the client's messages until it disconnects, then cancel the connection."""
+        nursery.start_soon(self._write)
         while True:
             event = await receive()
             kind = event["type"]
@@ -154,12 +159,7 @@ class Requests:
             except ApiError as error:
                 await self._refuse(request_id, error)
                 return
-            await self.send(
-                {
-                    "type": "websocket.send",
-                    "text": response_frame(request_id, data, order_id=order_id),
-                }
-            )
+            self._answered(response_frame(request_id, data, order_id=order_id))
         finally:
             mine.set()
             self.window.release()
@@ -176,8 +176,25 @@ class Requests:
         return error
 
     async def _refuse(self, request_id: str | None, error: ApiError) -> None:
-        frame = response_frame(request_id, None, error=error)
-        await self.send({"type": "websocket.send", "text": frame})
+        self._answered(response_frame(request_id, None, error=error))
+
+    def _answered(self, frame: bytes) -> None:
+        self._out.append(frame)
+        self._ready.set()
+
+    async def _write(self) -> None:
+        """Write the answers: all those ready at once in one socket write. Under load the
+        answers of a burst of requests are applied by one fold of the log, so they are
+        ready together; one write each cost a third of the gateway's time."""
+        while True:
+            await self._ready.wait()
+            self._ready = trio.Event()
+            batch, self._out = self._out, []
+            if self.framed:
+                await self.send({"type": FRAMES, "texts": batch})
+            else:
+                for frame in batch:
+                    await self.send({"type": "websocket.send", "text": frame.decode()})
 
     def _call(self, message: ClientMessage) -> Awaitable[tuple[Any, str | None]]:
         """The service call a message names, its team checked now (a team disabled since
