@@ -40,7 +40,7 @@ import trio
 
 from engine import config as configmod
 from engine import log as logmod
-from engine.access import SECRET_FILE, new_secret, private_dir, write_private
+from engine.access import SECRET_FILE, new_secret, private_dir, read_secret, write_private
 from engine.core.exchange import Exchange
 from engine.core.rules import NANOS
 from engine.log.nats.messages import Fenced
@@ -279,10 +279,12 @@ class Engine:
                     nursery.start_soon(self._clock)
                 task_status.started(self.address)
         finally:
+            # the secret dies with this engine (the next start writes its own), so a
+            # session directory left behind holds no secret (operations.md: safe to
+            # share); removed while the log's lock is still held, and only if it is ours
+            if self.secret and read_secret(self.data_dir) == self.secret:
+                (self.data_dir / SECRET_FILE).unlink(missing_ok=True)
             self.close()
-            # the secret dies with this engine (the next start writes its own): a session
-            # directory left behind holds no secret (operations.md: safe to share)
-            (self.data_dir / SECRET_FILE).unlink(missing_ok=True)
             if self.nats_log is not None:
                 self.nats_log.close()
                 self.nats_log = None
