@@ -230,7 +230,7 @@ function apply(message) {
 
 // the day in one line: what an organiser checks before and after each admin action
 function dayLine(h) {
-  if (h.ended === undefined) return "-";  // a replay, or a gateway without the day keys
+  if (h.ended === undefined) return "-";  // a gateway from before these keys
   if (h.ended) return `ENDED (closing bell at seq ${h.final_seq}; standings frozen)`;
   const parts = [
     `clock ${h.clock}`,
