@@ -499,6 +499,18 @@ def canonical_json(config: Config) -> str:
     return msgspec.json.encode(config, order="sorted").decode()
 
 
+def recorded(config: Config) -> Config:
+    """The config as the session record keeps it: without the admin token.
+
+    A finished session directory is shared (operations.md), and the token would let any
+    reader of it steer a live session that uses it; the engine never needs it (gateways
+    read it from their own config or ``TRADEPIT_ADMIN_TOKEN``).
+    """
+    if config.admin.token is None:
+        return config
+    return msgspec.structs.replace(config, admin=AdminConfig())
+
+
 def config_hash(config: Config) -> str:
     return hashlib.sha256(canonical_json(config).encode()).hexdigest()
 

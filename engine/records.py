@@ -153,6 +153,28 @@ class SetRegistration(Command, frozen=True, kw_only=True, tag="set_registration"
     request_id: str | None = None
 
 
+class SetTrading(Command, frozen=True, kw_only=True, tag="set_trading"):
+    """Admin: halt or resume trading. Halted: new orders and quotes are refused
+    (``TRADING_HALTED``), cancels are allowed, the book stays; the clock is not touched."""
+
+    halted: bool
+    request_id: str | None = None
+
+
+class EnableTeam(Command, frozen=True, kw_only=True, tag="enable_team"):
+    """Admin: the inverse of ``DisableTeam``: the team may trade again."""
+
+    team_id: str
+    request_id: str | None = None
+
+
+class EndCompetition(Command, frozen=True, kw_only=True, tag="end_competition"):
+    """Admin: the closing bell. Closes the market, stops the clock and ends the competition
+    for good: ``CompetitionEnded`` records the seq the standings are frozen at."""
+
+    request_id: str | None = None
+
+
 class EngineStarted(Command, frozen=True, kw_only=True, tag="engine_started"):
     """Written each time an engine process opens the log (restarts are visible)."""
 
@@ -172,6 +194,16 @@ class AdminApplied(Event, frozen=True, kw_only=True, tag="admin_applied"):
     action: str
     team_id: str | None = None
     value: str | None = None
+    request_id: str | None = None
+
+
+class CompetitionEnded(Event, frozen=True, kw_only=True, tag="competition_ended"):
+    """The closing bell rang: the last event of ``EndCompetition``. ``final_seq`` is this
+    record's own seq, written out so that a reader of one record knows where the
+    standings stop (``tradepit results``, the gateways, ``serve`` watching the log)."""
+
+    final_seq: int
+    tick_number: int
     request_id: str | None = None
 
 
@@ -329,7 +361,11 @@ Record_ = (
     | SetHouse
     | SetClock
     | SetRegistration
+    | SetTrading
+    | EnableTeam
+    | EndCompetition
     | AdminApplied
+    | CompetitionEnded
     | TeamRegistered
     | OrderAccepted
     | OrderRejected
@@ -359,6 +395,9 @@ COMMANDS: tuple[type[Command], ...] = (
     SetHouse,
     SetClock,
     SetRegistration,
+    SetTrading,
+    EnableTeam,
+    EndCompetition,
 )
 
 _encoder = msgspec.msgpack.Encoder()

@@ -7,7 +7,8 @@ HTTP status by kind of refusal (the code in the envelope is what a bot should br
 * 403 ``FORBIDDEN``: another team's resource; ``REPLAY_READ_ONLY``: order entry on a replay.
 * 404 ``NOT_FOUND``, ``ORDER_NOT_FOUND``, ``TEAM_NOT_FOUND``, ``INVALID_INSTRUMENT`` in a path.
 * 409 state conflicts, valid requests the current state refuses:
-  ``POSITION_LIMIT_EXCEEDED``, ``MARKET_CLOSED``, ``TEAM_NAME_TAKEN``.
+  ``POSITION_LIMIT_EXCEEDED``, ``MARKET_CLOSED``, ``TEAM_NAME_TAKEN``, ``TRADING_HALTED``
+  (an organiser's halt: retry after the resume), ``COMPETITION_ENDED`` (the closing bell).
 * 410 ``SNAPSHOT_REQUIRED``: history older than the gateway keeps.
 * 413 ``PAYLOAD_TOO_LARGE``; 405 ``METHOD_NOT_ALLOWED``.
 * 422 request validation, refused whatever the state: ``INVALID_*``, ``MISSING_PRICE``,
@@ -41,6 +42,8 @@ STATUS: dict[str, int] = {
     "METHOD_NOT_ALLOWED": 405,
     "POSITION_LIMIT_EXCEEDED": 409,
     "MARKET_CLOSED": 409,
+    "TRADING_HALTED": 409,
+    "COMPETITION_ENDED": 409,
     "TEAM_NAME_TAKEN": 409,
     "MAX_TEAMS_REACHED": 409,
     "REGISTRATION_CLOSED": 403,

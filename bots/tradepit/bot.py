@@ -43,6 +43,10 @@ class Bot:
 
 Step = Callable[[Bot], Coroutine[Any, Any, None]]
 
+#: Refusals the organisers cause (a halt, the closing bell): never the bot's fault, so
+#: never a reason to exit 1, whatever a bot lists as ``handled``.
+ORGANISERS = frozenset({"TRADING_HALTED", "COMPETITION_ENDED"})
+
 
 def arguments(name: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=f"tradepit example bot: {name}")
@@ -76,7 +80,7 @@ async def run(args: argparse.Namespace, role: str, step: Step, handled: set[str]
         stream.close()
         if running is not None:
             await running
-    unexpected = {c: n for c, n in bot.refused.items() if c not in handled}
+    unexpected = {c: n for c, n in bot.refused.items() if c not in handled | ORGANISERS}
     print(f"{args.name}: {ticks - 1} ticks; refused {dict(bot.refused)}", flush=True)
     if unexpected:
         print(f"{args.name}: unexpected refusals {unexpected}", file=sys.stderr)

@@ -38,7 +38,8 @@ class LimitExceeded(ApiError):
 
 
 class MarketClosed(ApiError):
-    """MARKET_CLOSED."""
+    """MARKET_CLOSED; TRADING_HALTED (an organisers' halt, until they resume);
+    COMPETITION_ENDED (the closing bell: for good)."""
 
 
 class NotFound(ApiError):
@@ -66,6 +67,8 @@ _BY_CODE: dict[str, type[ApiError]] = {
     "SERVICE_UNAVAILABLE": Unavailable,
     "POSITION_LIMIT_EXCEEDED": LimitExceeded,
     "MARKET_CLOSED": MarketClosed,
+    "TRADING_HALTED": MarketClosed,
+    "COMPETITION_ENDED": MarketClosed,
     "ORDER_NOT_FOUND": NotFound,
     "TEAM_NOT_FOUND": NotFound,
     "NOT_FOUND": NotFound,

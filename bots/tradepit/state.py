@@ -44,6 +44,10 @@ class State:
     signals: list[dict[str, Any]] = field(default_factory=list)
     news: list[dict[str, Any]] = field(default_factory=list)
     last_seq: int = 0
+    # the organisers' halt and closing bell, as this stream told them (a stream that
+    # starts from a snapshot learns of a halt from the first TRADING_HALTED instead)
+    halted: bool = False
+    ended: bool = False
 
     def apply(self, msg: m.Message | m.Other) -> None:
         self.last_seq = msg.seq
@@ -82,6 +86,10 @@ class State:
             elif msg.data.get("event_type") == "news":
                 self.news.append(msg.data)
                 del self.news[:-KEEP]
+            elif msg.data.get("event_type") in ("trading_halted", "trading_resumed"):
+                self.halted = msg.data["event_type"] == "trading_halted"
+            elif msg.data.get("event_type") == "competition_ended":
+                self.ended = True
 
     def _fill(self, f: m.ExecutionData) -> None:
         self.fills.append(f)

@@ -44,7 +44,10 @@ from engine.records import (
     ChangePhase,
     ClockTick,
     Command,
+    CompetitionEnded,
     DisableTeam,
+    EnableTeam,
+    EndCompetition,
     Event,
     MarketData,
     News,
@@ -53,6 +56,7 @@ from engine.records import (
     SetClock,
     SetHouse,
     SetRegistration,
+    SetTrading,
     StartSession,
     SubmitOrder,
     SubmitQuote,
@@ -85,11 +89,18 @@ class Exchange(Trading):
             case ClockTick():
                 self._tick()
             case ChangePhase():
-                self._change_phase(command.phase)
+                if self.ended_seq:  # after the bell the market stays closed
+                    self._refuse(command, _ended())
+                else:
+                    self._change_phase(command.phase)
             case RegisterTeam():
                 self._register(command)
             case DisableTeam() | SetHouse() | SetClock() | SetRegistration():
                 self._admin(command)
+            case EnableTeam() | SetTrading():
+                self._day(command)
+            case EndCompetition():
+                self._end(command)
             case StartSession():
                 for team in self.market.teams():
                     self._add_team(
@@ -101,8 +112,12 @@ class Exchange(Trading):
 
     def _register(self, c: RegisterTeam) -> None:
         name = c.team_name.strip()
-        closed = registration_allows(
-            self.registration_open, self.teams_registered, self.config.teams.max_teams
+        closed = (
+            _ended()
+            if self.ended_seq
+            else registration_allows(
+                self.registration_open, self.teams_registered, self.config.teams.max_teams
+            )
         )
         if closed is not None:
             self._refuse(c, closed)
@@ -177,6 +192,52 @@ class Exchange(Trading):
             self.clock_running = c.running
             self._emit(self._applied(seq, ts, action, c.running, c.request_id))
 
+    def _day(self, c: EnableTeam | SetTrading) -> None:
+        """The admin switches of a competition day: reinstate a team, halt or resume."""
+        seq, ts = self._next()
+        if isinstance(c, EnableTeam):
+            team = self.teams.get(c.team_id)
+            if team is None:
+                self._refuse(c, Refusal("TEAM_NOT_FOUND", f"no team {c.team_id[:64]!r}"))
+                return
+            team.disabled = False  # its orders were cancelled at the disable: none to restore
+            self._emit(
+                AdminApplied(
+                    seq=seq,
+                    ts=ts,
+                    action="enable_team",
+                    team_id=team.team_id,
+                    request_id=c.request_id,
+                )
+            )
+            return
+        was_halted, self.trading_halted = self.trading_halted, c.halted
+        self._emit(self._applied(seq, ts, "set_trading", c.halted, c.request_id))
+        if was_halted and not c.halted and self.phase in ("opening_auction", "continuous"):
+            # a phase change during the halt skipped its uncross: the book may be
+            # crossed, and reopens the way the opening auction opens it
+            self._uncross()
+
+    def _end(self, c: EndCompetition) -> None:
+        """The closing bell: close the market, stop the clock, record the final seq."""
+        if self.ended_seq:
+            self._refuse(c, _ended())
+            return
+        if self.phase != "closed":
+            self._change_phase("closed")  # cancels every resting order (market_close)
+        self.clock_running = False
+        seq, ts = self._next()
+        self.ended_seq = seq
+        self._emit(
+            CompetitionEnded(
+                seq=seq,
+                ts=ts,
+                final_seq=seq,
+                tick_number=self.tick_number,
+                request_id=c.request_id,
+            )
+        )
+
     @staticmethod
     def _applied(
         seq: int, ts: int, action: str, value: bool, request_id: str | None
@@ -197,6 +258,8 @@ class Exchange(Trading):
         if phase == "closed":
             for order in list(self.orders.values()):
                 self._pull(order, "market_close")
+        elif self.trading_halted:
+            pass  # no trade while halted: the resume uncrosses instead
         elif phase == "opening_auction" or (
             phase == "continuous" and previous != "opening_auction"
         ):
@@ -270,6 +333,11 @@ class Exchange(Trading):
                     for order_id in self.quotes.pop((team.team_id, iid), ()):
                         if order_id in self.orders:
                             self._pull(self.orders[order_id], "replaced")
+        if self.trading_halted or self.ended_seq:
+            # the simulated flow stops with everyone else's (its orders would only be
+            # refused); the model's prices, news and signals go on
+            self._market_data()
+            return
         for q in out.quotes if self.house_enabled else ():
             self._quote(_quote_command(q))
         for o in out.orders:
@@ -296,6 +364,10 @@ class Exchange(Trading):
                     fair=self.fair.get(iid),
                 )
             )
+
+
+def _ended() -> Refusal:
+    return Refusal("COMPETITION_ENDED", "the competition has ended: the market stays closed")
 
 
 def _quote_command(q: SimQuote) -> SubmitQuote:

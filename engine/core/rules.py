@@ -45,6 +45,18 @@ def registration_allows(is_open: bool, registered: int, max_teams: int) -> Refus
     return None
 
 
+def trading_allows(halted: bool, ended: bool) -> Refusal | None:
+    """New orders and quotes: never after the closing bell, not while halted."""
+    if ended:
+        return Refusal("COMPETITION_ENDED", "the competition has ended: no more orders or quotes")
+    if halted:
+        return Refusal(
+            "TRADING_HALTED",
+            "trading is halted by the organisers: cancels are accepted, orders wait for resume",
+        )
+    return None
+
+
 def phase_allows(phase: str, action: str) -> Refusal | None:
     if phase in OPEN_PHASES:
         return None

@@ -65,6 +65,10 @@ class CoreState:
         self.tick_number = 0
         self.house_enabled = True  # admin switch; the config decides whether a house exists
         self.clock_running = True  # admin switch read by the shell's clock
+        # admin switches of the day: a halt refuses new orders and quotes until resumed;
+        # the closing bell refuses them for good (``ended_seq`` is the bell's record)
+        self.trading_halted = False
+        self.ended_seq = 0
         # ids are these counters: TEAM_0001, ORD_00000001, TRD_00000001
         self.teams_registered = 0  # registered teams (the simulated ones are not counted)
         self.orders_placed = 0

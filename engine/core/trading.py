@@ -89,14 +89,18 @@ class Trading(CoreState):
     def _admit(self, c: SubmitOrder, team: Account | None) -> Refusal | None:
         if team is None or team.disabled:
             return Refusal("TEAM_NOT_FOUND", f"no active team {c.team_id[:64]!r}")
-        refusal = rules.phase_allows(self.phase, "submit orders") or rules.order_fields(
-            self.instruments,
-            self.config,
-            c.instrument_id,
-            c.side,
-            c.quantity,
-            c.order_type,
-            c.price,
+        refusal = (
+            rules.trading_allows(self.trading_halted, self.ended_seq > 0)
+            or rules.phase_allows(self.phase, "submit orders")
+            or rules.order_fields(
+                self.instruments,
+                self.config,
+                c.instrument_id,
+                c.side,
+                c.quantity,
+                c.order_type,
+                c.price,
+            )
         )
         if refusal is not None:
             return refusal
@@ -378,7 +382,8 @@ class Trading(CoreState):
             return Refusal("TEAM_NOT_FOUND", f"no active team {c.team_id[:64]!r}")
         rule = self.config.roles[team.role]
         refusal = (
-            rules.phase_allows(self.phase, "quote")
+            rules.trading_allows(self.trading_halted, self.ended_seq > 0)
+            or rules.phase_allows(self.phase, "quote")
             or rules.role_allows(rule, team.role, "quote", 1)
             or rules.order_fields(
                 self.instruments,

@@ -40,7 +40,7 @@ import trio
 
 from engine import config as configmod
 from engine import log as logmod
-from engine.access import new_secret, private_dir, write_private
+from engine.access import SECRET_FILE, new_secret, private_dir, read_secret, write_private
 from engine.core.exchange import Exchange
 from engine.core.rules import NANOS
 from engine.log.nats.messages import Fenced
@@ -51,6 +51,8 @@ from engine.records import (
     ChangePhase,
     Command,
     DisableTeam,
+    EnableTeam,
+    EndCompetition,
     EngineStarted,
     Event,
     Record,
@@ -58,6 +60,7 @@ from engine.records import (
     SetClock,
     SetHouse,
     SetRegistration,
+    SetTrading,
     StartSession,
     SubmitOrder,
     SubmitQuote,
@@ -99,6 +102,9 @@ FROM_GATEWAY = (
     SetHouse,
     SetClock,
     SetRegistration,
+    SetTrading,
+    EnableTeam,
+    EndCompetition,
 )
 
 Answer: TypeAlias = Callable[[Reply | Refused], None]
@@ -192,12 +198,13 @@ class Engine:
     def _start_session(self) -> None:
         seed = self.seed if self.seed is not None else secrets.randbits(63)
         session_id = self.data_dir.resolve().name
-        self.core = Exchange(self.config, seed, session_id)
+        recorded = configmod.recorded(self.config)  # no secret in the log
+        self.core = Exchange(recorded, seed, session_id)
         start = StartSession(
             session_id=session_id,
             seed=seed,
-            config=configmod.canonical_json(self.config),
-            config_hash=configmod.config_hash(self.config),
+            config=configmod.canonical_json(recorded),
+            config_hash=configmod.config_hash(recorded),
         )
         self._append_now([start])
         log.info("new session %s (seed %d) in %s", session_id, seed, self.data_dir)
@@ -272,6 +279,11 @@ class Engine:
                     nursery.start_soon(self._clock)
                 task_status.started(self.address)
         finally:
+            # the secret dies with this engine (the next start writes its own), so a
+            # session directory left behind holds no secret (operations.md: safe to
+            # share); removed while the log's lock is still held, and only if it is ours
+            if self.secret and read_secret(self.data_dir) == self.secret:
+                (self.data_dir / SECRET_FILE).unlink(missing_ok=True)
             self.close()
             if self.nats_log is not None:
                 self.nats_log.close()

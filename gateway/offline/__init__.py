@@ -1,2 +1,2 @@
 """Commands run on finished or fresh sessions, not by a serving gateway: results and
-tournaments."""
+tournaments; and the organiser's terminal (``tradepit admin``), a client of a running one."""

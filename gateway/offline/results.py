@@ -1,8 +1,9 @@
 """``tradepit results DIR``: the final standings per role, from the scorer folded over the log.
 
 The same fold as the live gateway and ``replay inspect``, run to the log's end (or to
-``--at-seq``). A table by default; ``--format csv|json`` for files. Every output names
-the session id, seed and config hash it came from.
+``--at-seq``); after the closing bell, to the bell's seq, where the standings are
+frozen (``--at-seq`` still picks any other). A table by default; ``--format csv|json``
+for files. Every output names the session id, seed and config hash it came from.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine import log as logmod
+from engine.records import CompetitionEnded
 from gateway import scoring
 
 COLUMNS = ("role", "rank", "team_id", "team_name", "score", "pnl", "penalties", "bonuses",
@@ -23,7 +25,8 @@ KPI_COLUMNS = ("uptime", "breaches", "delta_penalty", "balance_breaches", "signa
 
 
 def score(data_dir: Path, at_seq: int | None = None) -> scoring.Scorer:
-    """The scorer folded over the log, to ``at_seq`` or to the end."""
+    """The scorer folded over the log, to ``at_seq``; by default to the closing bell if it
+    rang (the standings are frozen there, as the gateways show them), else to the end."""
     scorer = scoring.Scorer()
     with logmod.open_reader(logmod.log_directory(data_dir)) as reader:
         end = reader.head_seq if at_seq is None else at_seq
@@ -32,6 +35,8 @@ def score(data_dir: Path, at_seq: int | None = None) -> scoring.Scorer:
         apply = scorer.apply
         for record in reader.read(1, end):
             apply(record)
+            if at_seq is None and type(record) is CompetitionEnded:
+                break
     return scorer
 
 
@@ -95,7 +100,12 @@ def write(board: dict[str, Any], fmt: str, out: TextIO) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data_dir", type=Path, help="a session directory (or its log/)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    parser.add_argument("--at-seq", type=int, default=None, help="standings as of this seq")
+    parser.add_argument(
+        "--at-seq",
+        type=int,
+        default=None,
+        help="standings as of this seq (default: the closing bell, else the end)",
+    )
     parser.add_argument("--output", type=Path, default=None, help="write here, not stdout")
 
 

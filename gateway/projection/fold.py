@@ -41,6 +41,8 @@ from engine.order_types import RESTING, order_status
 from engine.records import (
     AdminApplied,
     AnyRecord,
+    CompetitionEnded,
+    EngineStarted,
     MarketData,
     News,
     OrderAccepted,
@@ -109,6 +111,13 @@ class Projection(Views):
         self.teams: dict[str, TeamState] = {}
         # as the core decides registrations: open or closed (``registered_teams`` counts)
         self.registration_open = True
+        # the admin switches of the day, as the core holds them (``/health`` shows them)
+        self.clock_running = True
+        self.trading_halted = False
+        self.final_seq = 0  # the closing bell's seq once it rang: standings stop there
+        # when the clock last ticked or an engine started it: the next tick is due one
+        # ``tick_seconds`` later (what ``/health``'s ``next_phase`` reckons from)
+        self.clock_ts = 0
         self._by_key_hash: dict[str, TeamState] = {}
         self._streaming: list[TeamState] = []  # registration order
         self.broadcasts: dict[str, int] = {}  # role -> broadcasts to it since it streams
@@ -197,6 +206,9 @@ class Projection(Views):
                 return []  # already folded (a reader restarted behind us)
             self.applied_seq = seq
         self.last_ts = record.ts
+        if self.final_seq:  # after the bell the standings stay as they were at it
+            handler = _HANDLERS.get(type(record))
+            return handler(self, record) if handler is not None else []
         if self.scorer.apply(record):  # a tick sample: only UnderlyingPrices
             assert isinstance(record, UnderlyingPrices)
             self._underlying_prices(record)
@@ -224,7 +236,12 @@ class Projection(Views):
         data = {"event_type": "phase_changed", "phase": record.phase, "previous": record.previous}
         return [(ALL, StreamMessage("event", iso_timestamp(record.ts), data))]
 
+    def _engine_started(self, record: EngineStarted) -> list[tuple[Audience, StreamMessage]]:
+        self.clock_ts = record.ts
+        return []
+
     def _tick_started(self, record: TickStarted) -> list[tuple[Audience, StreamMessage]]:
+        self.clock_ts = record.ts
         self.tick_number = record.tick_number
         self.phase = record.phase
         tick = {"tick_number": record.tick_number, "phase": record.phase}
@@ -247,9 +264,24 @@ class Projection(Views):
     def _admin(self, record: AdminApplied) -> list[tuple[Audience, StreamMessage]]:
         if record.action == "disable_team" and record.team_id in self.teams:
             self.teams[record.team_id].disabled = True
+        elif record.action == "enable_team" and record.team_id in self.teams:
+            self.teams[record.team_id].disabled = False
         elif record.action == "set_registration":
             self.registration_open = record.value == "true"
+        elif record.action == "set_clock":
+            self.clock_running = record.value == "true"
+        elif record.action == "set_trading":
+            self.trading_halted = record.value == "true"
+            # every bot hears of it: a halt refuses its orders until the resume
+            kind = "trading_halted" if self.trading_halted else "trading_resumed"
+            return [(ALL, StreamMessage("event", iso_timestamp(record.ts), {"event_type": kind}))]
         return []
+
+    def _ended(self, record: CompetitionEnded) -> list[tuple[Audience, StreamMessage]]:
+        self.final_seq = record.final_seq
+        self.clock_running = False
+        data = {"event_type": "competition_ended", "final_seq": record.final_seq}
+        return [(ALL, StreamMessage("event", iso_timestamp(record.ts), data))]
 
     @property
     def registered_teams(self) -> int:
@@ -463,6 +495,8 @@ _HANDLERS: dict[type, Callable[[Projection, Any], list[tuple[Audience, StreamMes
     VolatilitySignal: Projection._volatility_signal,
     TrackingSignal: Projection._tracking_signal,
     AdminApplied: Projection._admin,
+    CompetitionEnded: Projection._ended,
+    EngineStarted: Projection._engine_started,
 }
 
 

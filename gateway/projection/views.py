@@ -168,3 +168,27 @@ class Views:
             "role": team.role,
             "created_at": iso_timestamp(team.registered_ts),
         }
+
+    def roster(self, offset: int, limit: int) -> dict[str, Any]:
+        """``GET /game/teams``: the registered teams in registration order, one page.
+
+        The simulated participants (house, retail flow) have no key and are not listed.
+        """
+        teams = [t for t in self.teams.values() if t.api_key_hash]
+        page = teams[offset : offset + limit]
+        end = offset + len(page)
+        return {
+            "teams": [
+                {
+                    "team_id": t.team_id,
+                    "team_name": t.team_name,
+                    "role": t.role,
+                    "disabled": t.disabled,
+                }
+                for t in page
+            ],
+            "count": len(page),
+            "total": len(teams),
+            "offset": offset,
+            "next_offset": end if end < len(teams) else None,
+        }

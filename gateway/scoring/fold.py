@@ -130,6 +130,8 @@ class Scorer:
     def _admin(self, r: AdminApplied) -> bool:
         if r.action == "disable_team" and r.team_id in self.teams:
             self.teams[r.team_id].disabled = True
+        elif r.action == "enable_team" and r.team_id in self.teams:
+            self.teams[r.team_id].disabled = False
         return False
 
     def _tick(self, r: TickStarted) -> bool:

@@ -27,7 +27,7 @@ from gateway.projection import decisions
 from gateway.projection.entities import TeamState
 from gateway.projection.fold import Projection
 from gateway.projection.messages import encode_body, iso_timestamp, stream_frame
-from gateway.service import registration
+from gateway.service import day, registration
 from gateway.service.archive import Archive, Message
 from gateway.service.budget import Budget
 from gateway.service.metrics import Metrics
@@ -311,6 +311,7 @@ class Gateway:
             "teams": len(p.teams),
             "ws_connections": self.streams.subscribers,
             "public_connections": self.public.connections,
+            **day.state(p),  # clock, registration, trading, ended, next_phase
         }
 
     def render_metrics(self) -> str:

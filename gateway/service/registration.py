@@ -19,6 +19,8 @@ from gateway.projection.fold import Projection
 
 def precheck(projection: Projection) -> None:
     """Raise the core's refusal when registration is closed or the session is full."""
+    if projection.final_seq:  # after the closing bell, as the core refuses it
+        raise ApiError("COMPETITION_ENDED", "the competition has ended: the market stays closed")
     refusal = registration_allows(
         projection.registration_open,
         projection.registered_teams,

@@ -18,6 +18,8 @@ ENDPOINTS: tuple[tuple[str, str, str, bool, str | None, str | None], ...] = (
      "RegisterBody", "Registered"),
     ("post", "/auth/register", "The same as POST /game/teams/register (older docs' name)", False,
      "RegisterBody", "Registered"),
+    ("get", "/game/teams", "The roster: registered teams in registration order, paged by "
+     "?offset=N&limit=M (at most 500)", False, None, "Roster"),
     ("get", "/game/teams/{team_id}", "A team's public profile", False, None, "TeamInfo"),
     ("post", "/orders", "Submit a limit or market order (order_type inferred from price); "
      "answered once durable, with the engine's decision and immediate fills", True,
@@ -42,7 +44,9 @@ ENDPOINTS: tuple[tuple[str, str, str, bool, str | None, str | None], ...] = (
      "series (P&L, score, position, delta, coverage); 403 for another team", True, None, None),
     ("get", "/events", "The team's stream messages after ?after_seq=N, at most ?limit=M "
      "(capped); 410 SNAPSHOT_REQUIRED when older than kept", True, None, "EventsPage"),
-    ("get", "/health", "Liveness, projected seq and lag", False, None, "Health"),
+    ("get", "/health", "Liveness, projected seq and lag, and the day: phase, clock, "
+     "registration, trading halted or not, the closing bell, the next phase", False, None,
+     "Health"),
     ("get", "/metrics", "Prometheus metrics (text, not the envelope)", False, None, None),
     ("get", "/openapi.json", "This document (not the envelope)", False, None, None),
 )  # fmt: skip

@@ -23,7 +23,17 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from engine.config import Config
-from engine.records import PHASES, ChangePhase, DisableTeam, SetClock, SetHouse, SetRegistration
+from engine.records import (
+    PHASES,
+    ChangePhase,
+    DisableTeam,
+    EnableTeam,
+    EndCompetition,
+    SetClock,
+    SetHouse,
+    SetRegistration,
+    SetTrading,
+)
 from gateway import scoring
 from gateway.errors import ApiError
 from gateway.projection.entities import TeamState
@@ -43,6 +53,8 @@ HTTP_CODES = {
     413: "PAYLOAD_TOO_LARGE",
 }
 Handler = Callable[..., Awaitable[Response]]
+#: Teams per page of ``GET /game/teams`` (and its default ``limit``).
+ROSTER_PAGE_MAX = 500
 #: Reads that answer at once, without the read barrier: about the gateway itself, so
 #: they must work on a lagging one (``/health`` reports the lag), or fixed documents.
 UNBARRIERED = frozenset(
@@ -162,6 +174,23 @@ def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
         require_admin()
         return envelope(await gw.admin(DisableTeam(team_id=team_id[:64])))
 
+    @app.route("/admin/teams/<team_id>/enable", methods=["POST"])
+    async def admin_enable(team_id: str) -> Response:
+        require_admin()
+        return envelope(await gw.admin(EnableTeam(team_id=team_id[:64])))
+
+    @app.route("/admin/trading/<action>", methods=["POST"])
+    async def admin_trading(action: str) -> Response:
+        require_admin()
+        if action not in ("halt", "resume"):
+            raise ApiError("NOT_FOUND", "trading is halted or resumed")
+        return envelope(await gw.admin(SetTrading(halted=action == "halt")))
+
+    @app.route("/admin/competition/end", methods=["POST"])
+    async def admin_end() -> Response:
+        require_admin()
+        return envelope(await gw.admin(EndCompetition()))
+
     async def register() -> Response:
         api_key = new_api_key()
         command = validate.registration(await body(), hash_key(api_key))
@@ -174,6 +203,11 @@ def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
     @route("/auth/register", ["POST"])  # what older pages of the reference docs call it
     async def register_team_alias() -> Response:
         return await register()
+
+    @route("/game/teams", ["GET"])
+    async def roster() -> Response:
+        offset, limit = validate.roster_args(request.args, ROSTER_PAGE_MAX)
+        return envelope(gw.projection.roster(offset, limit))
 
     @route("/game/teams/<team_id>", ["GET"])
     async def get_team(team_id: str) -> Response:

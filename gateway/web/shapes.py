@@ -179,12 +179,41 @@ class Health(_Shape, kw_only=True):
     teams: int
     ws_connections: int
     public_connections: int
+    clock: str  # running | stopped
+    registration: str  # open | closed (by the organisers, full, or after the bell)
+    registered_teams: int
+    max_teams: int
+    trading: str  # open | halted
+    ended: bool  # the closing bell rang
+    final_seq: int | None  # the bell's seq: the standings are frozen there
+    next_phase: NextPhase | None
     replay: bool
+
+
+class NextPhase(_Shape, kw_only=True):
+    phase: str
+    at: str  # when the clock will change it, if it keeps running
+
+
+class RosterTeam(_Shape, kw_only=True):
+    team_id: str
+    team_name: str
+    role: str
+    disabled: bool
+
+
+class Roster(_Shape, kw_only=True):
+    teams: list[RosterTeam]
+    count: int
+    total: int
+    offset: int
+    next_offset: int | None
 
 
 SHAPES: tuple[type[_Shape], ...] = (
     Registered,
     TeamInfo,
+    Roster,
     OrderResult,
     QuoteResult,
     OpenOrders,

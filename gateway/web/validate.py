@@ -226,3 +226,15 @@ def page_args(args: Mapping[str, Any], cap: int) -> tuple[int, int]:
     if after < 0 or limit < 1:
         raise ApiError("INVALID_REQUEST", "after_seq must be >= 0 and limit >= 1")
     return after, min(limit, cap)
+
+
+def roster_args(args: Mapping[str, Any], cap: int) -> tuple[int, int]:
+    """``offset`` (default 0) and ``limit`` (default and cap ``cap``) of ``GET /game/teams``."""
+    try:
+        offset = int(args.get("offset", 0))
+        limit = int(args.get("limit", cap))
+    except (TypeError, ValueError):
+        raise ApiError("INVALID_REQUEST", "offset and limit must be integers") from None
+    if offset < 0 or limit < 1:
+        raise ApiError("INVALID_REQUEST", "offset must be >= 0 and limit >= 1")
+    return offset, min(limit, cap)

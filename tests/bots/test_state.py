@@ -70,3 +70,19 @@ def test_state_follows_acks_fills_and_cancels() -> None:
 def test_a_heartbeat_has_no_seq() -> None:
     raw = b'{"type":"heartbeat","timestamp":"t","data":{"last_seq":41}}'
     assert peek(raw) == ("heartbeat", None, {"last_seq": 41})
+
+
+def test_state_follows_the_organisers_halt_and_bell() -> None:
+    s = State()
+    for seq, event in enumerate(("trading_halted", "trading_resumed", "trading_halted"), 1):
+        s.apply(decode(frame(seq, "event", event_type=event)))
+    assert (s.halted, s.ended) == (True, False)
+    s.apply(decode(frame(4, "event", event_type="competition_ended", final_seq=99)))
+    assert s.ended
+
+
+def test_the_organisers_refusals_are_market_closed() -> None:
+    from tradepit.errors import MarketClosed, api_error
+
+    for code in ("TRADING_HALTED", "COMPETITION_ENDED", "MARKET_CLOSED"):
+        assert isinstance(api_error(code, "m", {}, 409), MarketClosed)

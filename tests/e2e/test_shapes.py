@@ -113,6 +113,7 @@ TABLE: list[tuple[str, str, Request, type[msgspec.Struct]]] = [
     ("post", "/auth/register",
      lambda w: w.http.post("/auth/register", json={"team_name": "shape-old", "role": "retail"}),
      shapes.Registered),
+    ("get", "/game/teams", lambda w: w.http.get("/game/teams"), shapes.Roster),
     ("get", "/game/teams/{team_id}",
      lambda w: w.http.get(f"/game/teams/{w.fund['team_id']}"), shapes.TeamInfo),
     ("post", "/orders",
@@ -179,6 +180,7 @@ def test_the_lists_checked_above_were_not_empty(world: World) -> None:
     assert book["bids"]
     assert book["asks"]
     assert world.http.get("/events", headers=key).json()["data"]["messages"]
+    assert world.http.get("/game/teams").json()["data"]["teams"]
 
 
 def test_the_table_the_document_and_the_routes_name_the_same_endpoints(

@@ -228,6 +228,19 @@ function apply(message) {
   }
 }
 
+// the day in one line: what an organiser checks before and after each admin action
+function dayLine(h) {
+  if (h.ended === undefined) return "-";  // a gateway from before these keys
+  if (h.ended) return `ENDED (closing bell at seq ${h.final_seq}; standings frozen)`;
+  const parts = [
+    `clock ${h.clock}`,
+    h.trading === "halted" ? "TRADING HALTED" : "trading open",
+    `registration ${h.registration} ${h.registered_teams}/${h.max_teams}`,
+  ];
+  if (h.next_phase) parts.push(`next ${h.next_phase.phase} at ${h.next_phase.at.slice(11, 19)} UTC`);
+  return parts.join(" · ");
+}
+
 async function pollHealth() {
   try {
     const r = await fetch("/health");
@@ -236,6 +249,7 @@ async function pollHealth() {
     $("s-teams").textContent = h.teams;
     $("s-lag").textContent = h.lag;
     if (!state.replay) { state.phase = h.phase; }
+    $("s-day").textContent = dayLine(h);
     drawSession();
   } catch (e) {
     $("s-lag").textContent = "unreachable";
@@ -370,7 +384,9 @@ function admin() {
     button.addEventListener("click", async () => {
       let path = button.dataset.admin;
       if (path === "phase") path = `phase/${$("a-phase").value}`;
-      if (path === "disable") path = `teams/${encodeURIComponent($("a-team").value.trim())}/disable`;
+      if (path === "disable" || path === "enable") {
+        path = `teams/${encodeURIComponent($("a-team").value.trim())}/${path}`;
+      }
       if (!confirm(`Send POST /admin/${path}? It is recorded in the log.`)) return;
       const r = await fetch(`/admin/${path}`, { method: "POST", headers: { "X-Admin-Token": token.value } });
       const body = await r.json();
