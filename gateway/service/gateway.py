@@ -97,6 +97,8 @@ class Gateway:
         self.catch_up: tuple[int, float] | None = None
         #: writes the server aborted as stalled (set by the server, read by /metrics)
         self.aborted_writes: Callable[[], int] = lambda: 0
+        #: ``tradepit serve``'s state (restarts, backoff) for /health; None when unsupervised
+        self.supervisor: Callable[[], dict[str, Any] | None] = lambda: None
 
     # ------------------------------------------------------------------ the log
 
@@ -311,6 +313,7 @@ class Gateway:
             "teams": len(p.teams),
             "ws_connections": self.streams.subscribers,
             "public_connections": self.public.connections,
+            "supervisor": self.supervisor(),
         }
 
     def render_metrics(self) -> str:
