@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -201,6 +202,16 @@ def start_bots(server: Server, bots: list[Bot], count: int) -> list[Bot]:
     return bots
 
 
+def figures(bots: list[Bot]) -> str:
+    """For RELIABILITY.md: what the bots saw, over the whole test."""
+    refused = Counter(code for b in bots for code in b.refused)
+    return (
+        f"{sum(len(b.acked) for b in bots)} orders acknowledged, all in streams and log;"
+        f" {sum(len(b.stream) for b in bots)} stream messages, no gap;"
+        f" {sum(b.reconnects for b in bots)} reconnects; unanswered or refused: {dict(refused)}"
+    )
+
+
 def serve_log(server: Server) -> str:
     return (server.data_dir.parent / "serve.log").read_text()
 
@@ -246,6 +257,7 @@ def test_a_killed_gateway_is_back_within_5_s_and_bots_resume_by_last_seq(
             bot.finish()
             assert bot.reconnects >= 1
             bot.check(session)
+        print(figures(bots))
         text = serve_log(server)
         assert f"gw-1 (pid {gw['pid']}) died: killed by SIGKILL; restarting it" in text
         assert "gw-1 restarted (pid" in text
@@ -282,6 +294,7 @@ def test_a_killed_engine_is_restarted_and_the_gateways_carry_on(
             bot.finish()
             assert bot.reconnects == before  # its WebSocket never closed
             bot.check(session)
+        print(figures(bots))
         assert "engine (pid" in serve_log(server)
 
 
