@@ -209,6 +209,8 @@ class Supervisor:
             for i, cmd in enumerate(gateway_cmds)
         ]
         self.day_ended = False
+        self._stop_asked = trio.Event()  # bound to no run until waited on
+        self._why = "stop"
 
     @property
     def keepers(self) -> list[Keeper[Child]]:
@@ -256,19 +258,27 @@ class Supervisor:
             print(f"error: {failed}", file=sys.stderr)
             return 2
         _banner(self.session, self.how, self.args)
-        why = "stop"
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._signals)
+            if self.engine.state != keeper.ENDED:
+                nursery.start_soon(self._keep_engine)
+            for gw in self.gateways:
+                assert gw.proc is not None
+                nursery.start_soon(gw.run, gw.proc)
+            await self._stop_asked.wait()
+            nursery.cancel_scope.cancel()  # no restarts from here on
+        return await self.stop(self._why)
+
+    def ask_to_stop(self, why: str) -> None:
+        """The organiser's stop (SIGINT, SIGTERM): ``run`` stops everything, writes ENDED."""
+        self._why = why
+        self._stop_asked.set()
+
+    async def _signals(self) -> None:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async with trio.open_nursery() as nursery:
-                if self.engine.state != keeper.ENDED:
-                    nursery.start_soon(self._keep_engine)
-                for gw in self.gateways:
-                    assert gw.proc is not None
-                    nursery.start_soon(gw.run, gw.proc)
-                async for signum in signals:
-                    why = signal.Signals(signum).name
-                    break
-                nursery.cancel_scope.cancel()  # no restarts from here on
-        return await self.stop(why)
+            async for signum in signals:
+                self.ask_to_stop(signal.Signals(signum).name)
+                return
 
     async def _keep_engine(self) -> None:
         assert self.engine.proc is not None
