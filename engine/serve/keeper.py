@@ -28,6 +28,7 @@ RUNNING = "running"
 RESTARTING = "restarting"
 BACKOFF = "backoff"
 ENDED = "ended"
+STOPPED = "stopped"  # by the organiser's stop
 
 
 class Process(Protocol):

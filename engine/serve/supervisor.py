@@ -302,6 +302,9 @@ class Supervisor:
         engines = [p for p in [self.engine.proc] if p is not None and p.poll() is None]
         await _stop(gateways)
         await _stop(engines)
+        for k in self.keepers:
+            if k.state != keeper.ENDED:
+                k.state = keeper.STOPPED
         codes = [p.returncode for p in (*gateways, *engines)]
         clean = all(c in CLEAN_EXITS for c in codes)
         if engines and engines[0].returncode not in CLEAN_EXITS:

@@ -169,7 +169,7 @@ class EventsPage(_Shape, kw_only=True):
 
 class SupervisedChild(_Shape, kw_only=True):
     pid: int | None
-    state: str  # starting | running | restarting | backoff | ended
+    state: str  # starting | running | restarting | backoff | ended | stopped
     restarts: int
     last_exit: str | None  # "killed by SIGKILL", "exit status 1"
     last_exit_at: str | None

@@ -119,3 +119,8 @@ async def test_any_other_engine_exit_is_a_crash_restarted_and_ends_nothing(
     await until(lambda: run.code is not None)
     assert run.code == 0
     assert str(run.ended()).endswith("stopped by the organiser (SIGINT)\n")
+    doc = status.read(run.session)
+    assert doc is not None
+    assert {c["state"] for c in doc["children"].values()} == {"stopped"}
+    assert doc["restarts"] == 1
+    assert doc["last_exit"] == "engine: exit status 1"
