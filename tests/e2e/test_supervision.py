@@ -103,6 +103,7 @@ class Bot:
     port: int
     key: str
     stop: threading.Event = field(default_factory=threading.Event)
+    stop_trading: threading.Event = field(default_factory=threading.Event)
     acked: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     stream: list[dict[str, Any]] = field(default_factory=list)
@@ -118,9 +119,18 @@ class Bot:
             t.start()
 
     def finish(self) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(60)
+        """Stop trading; follow the stream until it has every acknowledged order's ack (a
+        REST answer may come before its WebSocket message); then stop following."""
+        self.stop_trading.set()
+        self.threads[0].join(60)
+        try:
+            wait_until(lambda: set(self.acked) <= self.acks(), 30, "every ack on the stream")
+        finally:
+            self.stop.set()
+            self.threads[1].join(60)
+
+    def acks(self) -> set[str]:
+        return {m["data"]["order_id"] for m in list(self.stream) if m["type"] == "new_order_ack"}
 
     def _trade(self) -> None:
         """Resting bids under fair value, back to back; a refused or lost request is
@@ -129,7 +139,7 @@ class Bot:
         prices: dict[str, float] = {}
         with httpx.Client(base_url=self.url, headers={"X-API-Key": self.key}, timeout=30) as c:
             n = 0
-            while not self.stop.is_set():
+            while not self.stop_trading.is_set():
                 n += 1
                 instrument_id = instruments[n % 2]
                 try:
@@ -143,13 +153,13 @@ class Bot:
                     ).json()  # fmt: skip
                 except (httpx.HTTPError, ValueError) as exc:
                     self.refused.append(type(exc).__name__)  # no answer: nothing promised
-                    self.stop.wait(0.05)
+                    self.stop_trading.wait(0.05)
                     continue
                 if answer["success"]:
                     self.acked.append(answer["order_id"])
                 else:
                     self.refused.append(answer["error"]["code"])
-                    self.stop.wait(0.05)
+                    self.stop_trading.wait(0.05)
 
     def _follow(self) -> None:
         last = 0
@@ -176,8 +186,7 @@ class Bot:
         the log."""
         seqs = [int(m["seq"]) for m in self.stream]
         assert seqs == list(range(1, len(seqs) + 1)), "a gap or a repeat in the stream"
-        acks = {m["data"]["order_id"] for m in self.stream if m["type"] == "new_order_ack"}
-        assert set(self.acked) <= acks
+        assert set(self.acked) <= self.acks()
         with logmod.open_reader(session / "log") as reader:
             logged = {r.order_id for r in reader.read(1) if isinstance(r, OrderAccepted)}
         assert set(self.acked) <= logged
@@ -187,8 +196,11 @@ class Bot:
 def bots_of() -> Iterator[list[Bot]]:
     bots: list[Bot] = []
     yield bots
-    for bot in bots:
-        bot.finish()
+    for bot in bots:  # whatever the test did: no thread outlives it
+        bot.stop_trading.set()
+        bot.stop.set()
+        for t in bot.threads:
+            t.join(60)
 
 
 def start_bots(server: Server, bots: list[Bot], count: int) -> list[Bot]:
@@ -277,7 +289,7 @@ def test_a_killed_engine_is_restarted_and_the_gateways_carry_on(
 
         kill(engine["pid"])
         killed = time.monotonic()
-        wait_until(lambda: child(server.url, "engine")["state"] == "running", 60, "a new engine")
+        wait_until(partial(serving_again, server.url, "engine", engine["pid"]), 60, "an engine")
         wait_until(
             lambda: all(len(b.acked) >= n + 20 for b, n in zip(bots, acked, strict=True)),
             60,
@@ -295,7 +307,8 @@ def test_a_killed_engine_is_restarted_and_the_gateways_carry_on(
             assert bot.reconnects == before  # its WebSocket never closed
             bot.check(session)
         print(figures(bots))
-        assert "engine (pid" in serve_log(server)
+        text = serve_log(server)
+        assert f"engine (pid {engine['pid']}) died: killed by SIGKILL; restarting it" in text
 
 
 def test_with_three_gateways_on_one_port_the_others_answer_while_one_is_down(
