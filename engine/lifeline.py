@@ -26,6 +26,11 @@ import sys
 import trio
 
 SUPERVISOR_ENV = "TRADEPIT_SUPERVISOR_PID"
+#: The exit status of an engine whose competition day is over (the closing bell): it
+#: closed its log and must not be restarted. ``serve`` then marks the session ENDED and
+#: keeps its gateways serving the final standings until the organiser stops it. Any
+#: other exit that ``serve`` did not ask for is a crash, and the engine is restarted.
+DAY_ENDED_EXIT = 10
 WATCH_SECONDS = 0.5
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 

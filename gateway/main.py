@@ -20,6 +20,7 @@ from hypercorn.trio import serve
 
 from engine import config as configmod
 from engine import lifeline
+from engine.serve import status
 from gateway.replay.paced import Replaying
 from gateway.service import CommandPort, Gateway
 from gateway.upstream.engine_client import EngineClient
@@ -82,6 +83,7 @@ async def serve_gateway(
             source or LogSource(data_dir / "log", follow_poll=config.gateway.follow_poll_seconds),
             gateway_id=gateway_id,
         )
+        gw.supervisor = status.StatusFile(data_dir).read  # serve's state, for /health
         bound = await nursery.start(
             partial(serve_app, reuse_port=reuse_port), gw, host or config.gateway.host, port
         )

@@ -3,18 +3,20 @@
 Sessions live in ``DATA_DIR/<session>``. A directory that already holds a log is
 resumed, never overwritten: pass it as ``--data-dir``, or name it with ``--session``,
 or take the latest with ``--resume``. With none of these, the latest session under
-``DATA_DIR`` is resumed when it did not end cleanly (a crash, a SIGKILL, a power cut),
-so running the same command again keeps the competition and every team's key; after a
-clean stop, or with ``--new``, a new session directory is made.
+``DATA_DIR`` is resumed unless it is marked ``ENDED`` (a crash, a SIGKILL, a power cut
+never mark it), so running the same command again keeps the competition and every
+team's key; after an ended session, or with ``--new``, a new session directory is made.
 
-Ctrl-C (or SIGTERM) stops the gateways, then the engine, each cleanly, and then marks
-the session ``ENDED``. Children die with ``serve`` even when it is killed with SIGKILL
-(``engine.lifeline``): they are forked from this process's main thread (the thread
-``PR_SET_PDEATHSIG`` is tied to), never from a worker thread.
+``serve`` is a process manager, not a cascade: a child that dies unexpectedly (exit
+status or signal logged) is restarted with a backoff while it keeps dying, and the
+others keep serving (``Supervisor``; its state is in ``supervisor.json`` and in every
+gateway's ``/health``). Only Ctrl-C (or SIGTERM) stops everything: the gateways, then
+the engine, each cleanly, and then the session is marked ``ENDED``. The closing bell
+marks it too: an engine that exits with ``lifeline.DAY_ENDED_EXIT`` is not restarted.
 
-``--nats URL`` also publishes the log to that NATS JetStream (docs/nats.md); a bare
-``--nats`` starts a local single-node JetStream in the session directory for a demo.
-"""
+Children die with ``serve`` even when it is killed with SIGKILL (``engine.lifeline``):
+they are forked from this process's main thread (the thread ``PR_SET_PDEATHSIG`` is
+tied to), never from a worker thread."""
 
 from __future__ import annotations
 
@@ -22,17 +24,23 @@ import argparse
 import datetime
 import os
 import signal
-import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import trio
 
 from engine import lifeline
 from engine.serve import gateways as gatewaysmod
+from engine.serve import keeper, status
+from engine.serve.child import Child
+from engine.serve.keeper import Keeper
 from engine.wire import ADDR_FILE
 
 STOP_GRACE_SECONDS = 10.0
+#: How long a child may take to start (an engine recovering a long log, a gateway
+#: folding it) before ``serve`` gives up on a first start, or says it is not serving yet.
+START_SECONDS = 60.0
 #: Written into a session directory once a run of it stopped cleanly.
 ENDED_FILE = "ENDED"
 CLEAN_EXITS = (0, -signal.SIGTERM)
@@ -116,52 +124,6 @@ def session_dir(args: argparse.Namespace) -> tuple[Path, str]:
     return path, "new"
 
 
-class Child:
-    """A child process forked from the calling (main) thread, awaitable from trio.
-
-    ``trio.lowlevel.open_process`` forks in a worker thread, and that thread's exit would
-    fire the child's parent-death signal some seconds later.
-    """
-
-    def __init__(self, cmd: list[str]) -> None:
-        env = {**os.environ, lifeline.SUPERVISOR_ENV: str(os.getpid())}
-        # a session of their own: the terminal's Ctrl-C is ours to turn into an ordered stop
-        self.popen = subprocess.Popen(cmd, env=env, start_new_session=True)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return self.popen.returncode
-
-    def poll(self) -> int | None:
-        return self.popen.poll()
-
-    def send_signal(self, signum: int) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signum)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    async def wait(self) -> int:
-        if self.popen.poll() is None and hasattr(os, "pidfd_open"):
-            try:
-                fd = os.pidfd_open(self.popen.pid)
-            except OSError:
-                fd = -1  # already reaped
-            if fd >= 0:
-                try:
-                    await trio.lowlevel.wait_readable(fd)
-                finally:
-                    os.close(fd)
-        while self.popen.poll() is None:  # no pidfd here, or it raced: poll
-            await trio.sleep(0.05)
-        return self.popen.returncode
-
-
 def run(args: argparse.Namespace) -> int:
     session, how = session_dir(args)
     session.mkdir(parents=True, exist_ok=True)
@@ -197,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
             cmd += ["--config", str(args.config)]
         gateway_cmds.append(cmd + list(args.extra))
     try:
-        return trio.run(_supervise, session, how, engine_cmd, gateway_cmds, args)
+        return trio.run(Supervisor(session, engine_cmd, gateway_cmds, args, how).run)
     except KeyboardInterrupt:
         return 130
     finally:
@@ -205,64 +167,173 @@ def run(args: argparse.Namespace) -> int:
             nats_server.stop()
 
 
-async def _supervise(
-    session: Path,
-    how: str,
-    engine_cmd: list[str],
-    gateway_cmds: list[list[str]],
-    args: argparse.Namespace,
-) -> int:
-    addr = session / ADDR_FILE
-    addr.unlink(missing_ok=True)
-    (session / ENDED_FILE).unlink(missing_ok=True)  # until this run ends cleanly
-    engine = Child(engine_cmd)
-    with trio.move_on_after(60):
-        while not addr.exists() and engine.poll() is None:
-            await trio.sleep(0.05)
-    if engine.poll() is not None or not addr.exists():
-        await _stop([engine])
-        print("error: the engine did not start (see the lines above)", file=sys.stderr)
-        return 2
-    gateways = [Child(cmd) for cmd in gateway_cmds]
-    layout = gatewaysmod.layout(args)
-    for i in range(len(gateways)):
-        if not await _wait_listening(args.host, layout.port_of(i), gateways[i]):
-            await _stop([*gateways, engine])
-            print(f"error: gateway {layout.gateway_id(i)} did not start", file=sys.stderr)
+class Supervisor:
+    """Keeps one engine and its gateways running until the organiser stops them.
+
+    A child that dies unexpectedly is restarted by its ``Keeper`` (``engine.serve.keeper``,
+    with the pauses of ``engine.serve.policy``); the others are not touched, so a gateway's
+    crash costs only its own connections and an engine's crash only the writes made while
+    it recovers from its log. Only the organiser's SIGINT or SIGTERM stops everything (and
+    marks the session ENDED); an engine that exits with ``lifeline.DAY_ENDED_EXIT`` (the
+    closing bell) marks it ENDED and is not restarted, while the gateways keep serving.
+    Every change of state is written to ``supervisor.json`` (``engine.serve.status``).
+    """
+
+    def __init__(
+        self,
+        session: Path,
+        engine_cmd: list[str],
+        gateway_cmds: list[list[str]],
+        args: argparse.Namespace,
+        how: str,
+    ) -> None:
+        self.session = session
+        self.args = args
+        self.how = how
+        self.layout = gatewaysmod.layout(args)
+        self.engine_cmd = engine_cmd
+        self.engine = Keeper(
+            "engine",
+            self._start_engine,
+            ready=self._engine_ready,
+            final=(lifeline.DAY_ENDED_EXIT,),
+            on_change=self.publish,
+        )
+        self.gateways = [
+            Keeper(
+                self.layout.gateway_id(i),
+                partial(Child, cmd),
+                ready=partial(self._gateway_ready, i),
+                on_change=self.publish,
+            )
+            for i, cmd in enumerate(gateway_cmds)
+        ]
+        self.day_ended = False
+        self._stop_asked = trio.Event()  # bound to no run until waited on
+        self._why = "stop"
+
+    @property
+    def keepers(self) -> list[Keeper[Child]]:
+        return [self.engine, *self.gateways]
+
+    def _start_engine(self) -> Child:
+        # a restarted engine writes its new address: until then gateways find none and
+        # answer writes SERVICE_UNAVAILABLE, instead of knocking at a dead port
+        (self.session / ADDR_FILE).unlink(missing_ok=True)
+        return Child(self.engine_cmd)
+
+    async def _engine_ready(self, engine: Child) -> bool:
+        addr = self.session / ADDR_FILE
+        with trio.move_on_after(START_SECONDS):
+            while not addr.exists() and engine.poll() is None:
+                await trio.sleep(0.05)
+        return addr.exists() and engine.poll() is None
+
+    async def _gateway_ready(self, index: int, gateway: Child) -> bool:
+        return await _wait_listening(self.args.host, self.layout.port_of(index), gateway)
+
+    async def start(self) -> str | None:
+        """Start the engine, then every gateway; why not, if one of them did not start."""
+        self.publish()
+        engine = self.engine.start()
+        if not await self._engine_ready(engine):
+            if engine.poll() != lifeline.DAY_ENDED_EXIT:
+                return "the engine did not start (see the lines above)"
+            # resumed after the closing bell: no trading, but the standings are served
+            self.engine.finished(lifeline.DAY_ENDED_EXIT)
+            self.end_day("the engine says the day is over (closing bell)")
+        for index, gw in enumerate(self.gateways):
+            if not await self._gateway_ready(index, gw.start()):
+                return f"gateway {gw.name} did not start"
+        return None
+
+    async def run(self) -> int:
+        addr = self.session / ADDR_FILE
+        addr.unlink(missing_ok=True)
+        (self.session / ENDED_FILE).unlink(missing_ok=True)  # until the organiser ends it
+        failed = await self.start()
+        if failed is not None:
+            await _stop([k.proc for k in self.gateways if k.proc is not None])
+            await _stop([self.engine.proc] if self.engine.proc is not None else [])
+            print(f"error: {failed}", file=sys.stderr)
             return 2
-    _banner(session, how, args)
-    children = [*gateways, engine]
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        _banner(self.session, self.how, self.args)
         async with trio.open_nursery() as nursery:
-            exited = trio.Event()
+            nursery.start_soon(self._signals)
+            if self.engine.state != keeper.ENDED:
+                nursery.start_soon(self._keep_engine)
+            for gw in self.gateways:
+                assert gw.proc is not None
+                nursery.start_soon(gw.run, gw.proc)
+            await self._stop_asked.wait()
+            nursery.cancel_scope.cancel()  # no restarts from here on
+        return await self.stop(self._why)
 
-            async def watch(proc: Child) -> None:
-                await proc.wait()
-                exited.set()
+    def ask_to_stop(self, why: str) -> None:
+        """The organiser's stop (SIGINT, SIGTERM): ``run`` stops everything, writes ENDED."""
+        self._why = why
+        self._stop_asked.set()
 
-            for proc in children:
-                nursery.start_soon(watch, proc)
+    async def _signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                self.ask_to_stop(signal.Signals(signum).name)
+                return
 
-            async def on_signal() -> None:
-                async for _ in signals:
-                    exited.set()
-                    return
+    async def _keep_engine(self) -> None:
+        assert self.engine.proc is not None
+        await self.engine.run(self.engine.proc)  # returns only for DAY_ENDED_EXIT
+        (self.session / ADDR_FILE).unlink(missing_ok=True)
+        self.end_day("the engine says the day is over (closing bell)")
 
-            nursery.start_soon(on_signal)
-            await exited.wait()
-            nursery.cancel_scope.cancel()
-    print("\ntradepit: stopping gateways, then the engine", file=sys.stderr)
-    await _stop(gateways)
-    await _stop([engine])
-    codes = [p.returncode for p in children]
-    if engine.returncode in CLEAN_EXITS:  # the log was closed: the next serve starts anew
-        (session / ENDED_FILE).write_text(f"{datetime.datetime.now().isoformat()}\n")
-    print(f"tradepit: stopped; the log is in {session / 'log'}", file=sys.stderr)
-    return 0 if all(c in CLEAN_EXITS for c in codes) else 1
+    def end_day(self, why: str) -> None:
+        """Mark the session ENDED: the next plain ``serve`` starts a new one."""
+        if not self.day_ended:
+            stamp = datetime.datetime.now().isoformat(timespec="seconds")
+            (self.session / ENDED_FILE).write_text(f"{stamp} {why}\n")
+            print(f"tradepit: the session is ENDED: {why}", file=sys.stderr, flush=True)
+        self.day_ended = True
+        self.publish()
+
+    async def stop(self, why: str) -> int:
+        """The organiser's stop: gateways first, then the engine, then ENDED."""
+        print(f"\ntradepit: {why}: stopping gateways, then the engine", file=sys.stderr)
+        gateways = [k.proc for k in self.gateways if k.proc is not None and k.proc.poll() is None]
+        engines = [p for p in [self.engine.proc] if p is not None and p.poll() is None]
+        await _stop(gateways)
+        await _stop(engines)
+        for k in self.keepers:
+            if k.state != keeper.ENDED:
+                k.state = keeper.STOPPED
+        codes = [p.returncode for p in (*gateways, *engines)]
+        clean = all(c in CLEAN_EXITS for c in codes)
+        if engines and engines[0].returncode not in CLEAN_EXITS:
+            print("tradepit: the engine did not stop cleanly; its log is recovered when the"
+                  " session is resumed", file=sys.stderr)  # fmt: skip
+        self.end_day(f"stopped by the organiser ({why})")
+        print(f"tradepit: stopped; the log is in {self.session / 'log'}", file=sys.stderr)
+        return 0 if clean else 1
+
+    def publish(self) -> None:
+        """Write what every child is doing for the gateways' ``/health``."""
+        died = [k for k in self.keepers if k.last_exit is not None]
+        last = max(died, key=lambda k: k.died_at, default=None)
+        status.write(
+            self.session,
+            {
+                "pid": os.getpid(),
+                "updated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "restarts": sum(k.restarts for k in self.keepers),
+                "backoff": any(k.state == keeper.BACKOFF for k in self.keepers),
+                "last_exit": f"{last.name}: {last.last_exit}" if last is not None else None,
+                "day_ended": self.day_ended,
+                "children": {k.name: k.status() for k in self.keepers},
+            },
+        )
 
 
 async def _wait_listening(host: str, port: int, proc: Child) -> bool:
-    with trio.move_on_after(60):
+    with trio.move_on_after(START_SECONDS):
         while proc.poll() is None:
             # on a shared port a connection may reach another gateway: ask the kernel
             known = gatewaysmod.listening(proc.pid, port)

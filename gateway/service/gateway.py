@@ -97,6 +97,8 @@ class Gateway:
         self.catch_up: tuple[int, float] | None = None
         #: writes the server aborted as stalled (set by the server, read by /metrics)
         self.aborted_writes: Callable[[], int] = lambda: 0
+        #: ``tradepit serve``'s state (restarts, backoff) for /health; None when unsupervised
+        self.supervisor: Callable[[], dict[str, Any] | None] = lambda: None
 
     # ------------------------------------------------------------------ the log
 
@@ -312,6 +314,7 @@ class Gateway:
             "ws_connections": self.streams.subscribers,
             "public_connections": self.public.connections,
             **day.state(p),  # clock, registration, trading, ended, next_phase
+            "supervisor": self.supervisor(),
         }
 
     def render_metrics(self) -> str:

@@ -167,6 +167,26 @@ class EventsPage(_Shape, kw_only=True):
     last_seq: int
 
 
+class SupervisedChild(_Shape, kw_only=True):
+    pid: int | None
+    state: str  # starting | running | restarting | backoff | ended | stopped
+    restarts: int
+    last_exit: str | None  # "killed by SIGKILL", "exit status 1"
+    last_exit_at: str | None
+    backoff_seconds: float  # the pause before its next restart, while in backoff
+
+
+class Supervision(_Shape, kw_only=True):
+    """``tradepit serve``'s state (``engine.serve.status``); None under no ``serve``."""
+
+    updated_at: str
+    restarts: int
+    backoff: bool
+    last_exit: str | None  # the latest death: "gw-2: killed by SIGKILL"
+    day_ended: bool
+    children: dict[str, SupervisedChild]  # "engine", "gw-1", ...
+
+
 class Health(_Shape, kw_only=True):
     status: str
     gateway_id: str
@@ -188,6 +208,7 @@ class Health(_Shape, kw_only=True):
     final_seq: int | None  # the bell's seq: the standings are frozen there
     next_phase: NextPhase | None
     replay: bool
+    supervisor: Supervision | None
 
 
 class NextPhase(_Shape, kw_only=True):

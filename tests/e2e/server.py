@@ -104,7 +104,9 @@ class Server:
         return data
 
 
-def _pump(process: subprocess.Popen[bytes], log: Path, ready: threading.Event) -> None:
+def _pump(
+    process: subprocess.Popen[bytes], log: Path, ready: threading.Event, banner: threading.Event
+) -> None:
     """Copy the server's output to a file; flag the banner that says every gateway listens."""
     assert process.stdout is not None
     with log.open("wb") as out:
@@ -112,8 +114,9 @@ def _pump(process: subprocess.Popen[bytes], log: Path, ready: threading.Event) -
             out.write(line)
             out.flush()
             if line.startswith(b"tradepit is running"):
+                banner.set()
                 ready.set()
-    ready.set()  # exited: the waiter checks poll()
+    ready.set()  # exited: the waiter checks the banner (poll() may not see the exit yet)
 
 
 #: Starts on a fresh port when the chosen one was taken before ``serve`` bound it.
@@ -150,11 +153,13 @@ def running_server(
         process = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy()
         )
-        ready = threading.Event()
+        ready, banner = threading.Event(), threading.Event()
         log = tmp / "serve.log"
-        pump = threading.Thread(target=_pump, args=(process, log, ready), daemon=True)
+        pump = threading.Thread(target=_pump, args=(process, log, ready, banner), daemon=True)
         pump.start()
-        started = ready.wait(90) and process.poll() is None
+        # the banner, not poll(): a serve that printed "is in use" and closed its output
+        # may not have exited yet when the pump sees the end of it
+        started = ready.wait(90) and banner.is_set() and process.poll() is None
         if not started:
             _stop(process, pump)
             text = log.read_text()

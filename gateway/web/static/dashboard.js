@@ -241,6 +241,20 @@ function dayLine(h) {
   return parts.join(" · ");
 }
 
+// what `tradepit serve` says of its children: a restart or a backoff is the
+// organiser's business (docs/operations.md, "When a process dies")
+function drawProcesses(sup) {
+  const el = $("s-procs");
+  if (!sup) { el.textContent = "unsupervised"; el.className = ""; return; }
+  const down = Object.entries(sup.children)
+    .filter(([, c]) => c.state !== "running" && c.state !== "ended")
+    .map(([name, c]) => c.state === "backoff"
+      ? `${name} in backoff (${c.backoff_seconds} s; ${c.last_exit})` : `${name} ${c.state}`);
+  const restarts = sup.restarts ? `${sup.restarts} restart${sup.restarts > 1 ? "s" : ""}, last ${sup.last_exit}` : "";
+  el.textContent = [down.length ? down.join(", ") : "all up", restarts].filter(Boolean).join(" · ");
+  el.className = sup.backoff || down.length ? "unmet" : "";
+}
+
 async function pollHealth() {
   try {
     const r = await fetch("/health");
@@ -248,6 +262,7 @@ async function pollHealth() {
     state.seq = h.log_head_seq;
     $("s-teams").textContent = h.teams;
     $("s-lag").textContent = h.lag;
+    drawProcesses(h.supervisor);
     if (!state.replay) { state.phase = h.phase; }
     $("s-day").textContent = dayLine(h);
     drawSession();
