@@ -54,10 +54,12 @@ def setup_logging() -> None:
     )
 
 
-async def run_engine(engine: Engine, host: str, port: int, clock: bool) -> None:
-    """Serve until SIGINT or SIGTERM, then close the log cleanly."""
+async def run_engine(engine: Engine, host: str, port: int, clock: bool) -> int:
+    """Serve until SIGINT or SIGTERM, or until the closing bell is durable, then close the
+    log cleanly. The exit status: 0, or ``lifeline.DAY_ENDED_EXIT`` after the bell."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(_stop_after_the_bell, engine, nursery.cancel_scope)
             nursery.start_soon(lifeline.watch_supervisor, lifeline.supervisor_pid())
             address = await nursery.start(engine.serve, host, port, clock)
             logging.getLogger("tradepit.engine").info(
@@ -69,6 +71,19 @@ async def run_engine(engine: Engine, host: str, port: int, clock: bool) -> None:
                 )
                 nursery.cancel_scope.cancel()
                 break
+    return lifeline.DAY_ENDED_EXIT if engine.day_ended.is_set() else 0
+
+
+#: How long the engine stays up after the bell is durable: its answer (and any other
+#: queued reply) reaches the gateways, which are reading the log already.
+BELL_GRACE_SECONDS = 2.0
+
+
+async def _stop_after_the_bell(engine: Engine, scope: trio.CancelScope) -> None:
+    await engine.day_ended.wait()
+    logging.getLogger("tradepit.engine").info("the closing bell rang: the engine stops")
+    await trio.sleep(BELL_GRACE_SECONDS)
+    scope.cancel()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,14 +104,14 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or config.engine.host
     port = args.port if args.port is not None else config.engine.port
     try:
-        trio.run(run_engine, engine, host, port, not args.no_clock)
+        status = trio.run(run_engine, engine, host, port, not args.no_clock)
     except (EngineError, BaseExceptionGroup) as exc:  # fenced by another engine's append
         stopped = exc if isinstance(exc, EngineError) else exc.subgroup(EngineError)
         if stopped is None:
             raise
         print(f"error: {_first(stopped)}", file=sys.stderr)
         return 3
-    return 0
+    return status
 
 
 def _first(exc: BaseException) -> BaseException:

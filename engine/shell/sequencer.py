@@ -162,6 +162,9 @@ class Engine:
         self.refused_connections = 0
         self.waste = WasteBudget(config)
         self._inbox_send, self._inbox = trio.open_memory_channel[Inbox](10_000)
+        #: set once the closing bell is durable: nothing more can happen in this session,
+        #: and the process exits for ``tradepit serve`` to mark the day ended
+        self.day_ended = trio.Event()
 
     # ------------------------------------------------------------------ start
 
@@ -278,6 +281,8 @@ class Engine:
                 if clock:
                     nursery.start_soon(self._clock)
                 task_status.started(self.address)
+                if self.core is not None and self.core.ended_seq:  # resumed after the bell
+                    self.day_ended.set()
         finally:
             # the secret dies with this engine (the next start writes its own), so a
             # session directory left behind holds no secret (operations.md: safe to
@@ -406,6 +411,7 @@ class Engine:
         records: list[Record] = []
         answers: list[tuple[Answer | None, Reply]] = []
         refused: list[tuple[Answer, Refused]] = []
+        bell = False
         for command, request_id, answer in batch:
             wait = self.waste.retry_after(command, self._role(command), self.now_ns())
             if wait is not None and answer is not None:
@@ -413,6 +419,7 @@ class Engine:
                 refused.append((answer, Refused(request_id, "RATE_LIMIT_EXCEEDED", why, wait)))
                 continue
             seq, produced = self._sequence(command)
+            bell = bell or type(command) is EndCompetition
             records.extend(produced)
             events = cast(list[AnyRecord], produced[1:])
             self.waste.spend(command, events, self.last_ts)
@@ -439,6 +446,8 @@ class Engine:
         for answer, reply in answers:
             if answer is not None:
                 answer(reply)
+        if bell and self.core is not None and self.core.ended_seq:
+            self.day_ended.set()
 
     def _role(self, command: Command) -> str | None:
         team_id = getattr(command, "team_id", None)

@@ -199,7 +199,15 @@ class Gateway:
         """Forward an admin command (the caller checked the admin token)."""
         reply = await self._send(command)
         decisions.raise_rejection(reply.events)
-        return {"seq": reply.seq, "applied": [msgspec.structs.asdict(e) for e in reply.events][:50]}
+        events = reply.events
+        # at most 50 shown: the first ones (what the command did) and the last (its
+        # outcome: the bell's cancellations of every resting order end in its final seq)
+        shown = events if len(events) <= 50 else [*events[:25], *events[-25:]]
+        return {
+            "seq": reply.seq,
+            "applied": [msgspec.structs.asdict(e) for e in shown],
+            "applied_count": len(events),
+        }
 
     def own_team(self, team: TeamState, team_id: str) -> TeamState:
         if team_id != team.team_id:
@@ -211,6 +219,14 @@ class Gateway:
     # ------------------------------------------------------------------ writes
 
     async def _send(self, command: Command) -> Reply:
+        if self.projection.final_seq:
+            # after the bell the engine has stopped (its log can take nothing more): the
+            # refusal its core gave, answered from the projection
+            raise ApiError(
+                "COMPETITION_ENDED",
+                "the competition has ended: the market stays closed",
+                {"final_seq": self.projection.final_seq},
+            )
         try:
             reply = await self.engine.request(command)
         except EngineUnavailable as exc:
