@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 
 import nats.errors
@@ -21,6 +22,7 @@ import trio
 
 from engine.log.nats.client import NatsLog
 from engine.log.nats.relay import Relay, RelayStopped
+from engine.log.nats.seal import command_headers
 from engine.records import AnyRecord, Command
 from engine.wire import FrameError, Refused, Reply, Request, decode, encode
 from gateway.upstream.engine_client import EngineUnavailable
@@ -65,7 +67,7 @@ class StreamSource:
         relay, self._relay = self._relay, None
         url, session = self.log.url, self.log.names.session
         if relay is None:
-            relay = await Relay.spawn(url, session)
+            relay = await Relay.spawn(url, session, self.log.js.key, self.log.access)
         js = self.log.js
         try:
             while not await self.log.run(js.exists()):  # the engine may not have made it yet
@@ -89,7 +91,7 @@ class StreamSource:
                     log.warning("%s; another reads on from log seq %d", exc, next_seq)
                 await relay.aclose()
                 await trio.sleep(0.1 * failures)
-                relay = await Relay.spawn(url, session)
+                relay = await Relay.spawn(url, session, self.log.js.key, self.log.access)
         finally:
             await relay.aclose()
 
@@ -105,8 +107,10 @@ class NatsEngineClient:
         payload = encode(Request(next(self._ids), command))  # type: ignore[arg-type]
         nc = self.log.js.nc
         subject = self.log.names.commands_subject
+        # the proof the engine asks of every command (``seal``): no key, no command
+        headers = command_headers(self.log.js.key, self.log.names.session, time.time_ns(), payload)
         try:
-            msg = await self.log.run(nc.request(subject, payload, timeout=timeout))
+            msg = await self.log.run(nc.request(subject, payload, timeout=timeout, headers=headers))
         except nats.errors.NoRespondersError:
             raise EngineUnavailable("the engine is not reachable; retry shortly") from None
         except nats.errors.TimeoutError:

@@ -25,6 +25,7 @@ from engine.log.nats.server import LocalServer
 from engine.log.nats.writer import StreamWriter
 from engine.records import EngineStarted, Record
 from gateway.upstream.remote import StreamSource
+from tests.nats.conftest import TEST_KEY
 
 
 def batch(first: int, n: int) -> list[Record]:
@@ -38,7 +39,7 @@ def batch(first: int, n: int) -> list[Record]:
 def test_frames_come_out_whole_however_the_pipe_cuts_them(
     payloads: list[bytes], cuts: list[int]
 ) -> None:
-    sent = [(i + 1, 10 * i + 1, i + 1, p) for i, p in enumerate(payloads)]
+    sent = [(i + 1, 10 * i + 1, i + 1, p, f"{i:064x}") for i, p in enumerate(payloads)]
     data = b"".join(message_frame(*frame) for frame in sent)
     frames, got, pos, i = Frames(), [], 0, 0
     while pos < len(data):
@@ -51,14 +52,14 @@ def test_frames_come_out_whole_however_the_pipe_cuts_them(
 
 def test_an_error_frame_raises_the_childs_text() -> None:
     frames = Frames()
-    assert frames.feed(message_frame(1, 1, 1, b"x")) == [(1, 1, 1, b"x")]
+    assert frames.feed(message_frame(1, 1, 1, b"x")) == [(1, 1, 1, b"x", "")]
     with pytest.raises(LogError, match="no stream TRADEPIT_x"):
         frames.feed(error_frame("no stream TRADEPIT_x on NATS"))
 
 
 @pytest.fixture
 def nats_log(nats_server: LocalServer) -> Iterator[NatsLog]:
-    log = NatsLog(nats_server.url, "s1")
+    log = NatsLog(nats_server.url, "s1", key=TEST_KEY)
     try:
         yield log
     finally:
@@ -74,7 +75,7 @@ def test_the_relay_reads_from_any_seq_and_follows_new_messages(
 
     async def main() -> list[int]:
         seqs: list[int] = []
-        relay = await Relay.spawn(nats_server.url, "s1")
+        relay = await Relay.spawn(nats_server.url, "s1", TEST_KEY)
         try:
             with trio.fail_after(60):
                 async with contextlib.aclosing(relay.follow(250)) as batches:
@@ -93,7 +94,7 @@ def test_the_relay_reads_from_any_seq_and_follows_new_messages(
 
 def test_the_relays_error_reaches_the_gateway_with_its_text(nats_server: LocalServer) -> None:
     async def main() -> None:
-        relay = await Relay.spawn(nats_server.url, "nosuch")
+        relay = await Relay.spawn(nats_server.url, "nosuch", TEST_KEY)
         try:
             with trio.fail_after(60):
                 async with contextlib.aclosing(relay.follow(1)) as batches:

@@ -7,6 +7,11 @@ A request arrives on the asyncio thread and crosses to trio with
 ``TrioToken.run_sync_soon`` into ``offer``, which queues it or refuses it at once;
 the answer crosses back with ``call_soon`` and is published to the request's inbox.
 
+Every command carries the session key's proof (``seal``: an HMAC over the session, the
+time and the payload, in headers ``Tradepit-Mac`` and ``Tradepit-Ts``), as a TCP
+connection opens with ``Hello(secret)``: anything else, and a replay of a command
+already taken, is answered ``UNAUTHORIZED`` and never reaches the inbox.
+
 The alive subject answers "who serves this session": an engine starting on a live
 session asks it first and refuses to start (see ``Engine.open``).
 """
@@ -19,6 +24,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 
 import nats.errors
@@ -28,6 +34,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from engine.log.nats.client import NatsLog
+from engine.log.nats.seal import Replays
 from engine.records import AnyRecord
 from engine.wire import FrameError, Refused, Reply, Request, decode, encode
 
@@ -72,13 +79,21 @@ async def serve_commands(
     token = trio.lowlevel.current_trio_token()
     nc = nats_log.js.nc
     me = json.dumps(identity()).encode()
+    replays = Replays(nats_log.js.key, nats_log.names.session)
 
     def publish(reply_to: str, result: Reply | Refused) -> None:
         data = encode(result)
         # runs on the asyncio thread; a lost reply is the gateway's timeout, never a stall
         nats_log.bridge.call_soon(lambda: asyncio.ensure_future(_send(nc, reply_to, data)))
 
-    def take(data: bytes, reply_to: str) -> None:  # on the trio thread, never blocks
+    def take(data: bytes, reply_to: str, headers: dict[str, str] | None) -> None:
+        # on the trio thread (one at a time, so ``replays`` needs no lock), never blocks
+        why = replays.check(headers, data, time.time_ns())
+        if why is not None:
+            log.warning("refused a command over NATS: %s", why)
+            if reply_to:
+                publish(reply_to, Refused(0, "UNAUTHORIZED", f"command refused: {why}"))
+            return
         try:
             message = decode(data)
         except FrameError as exc:
@@ -90,7 +105,7 @@ async def serve_commands(
 
     async def on_command(msg: Msg) -> None:
         with contextlib.suppress(trio.RunFinishedError):
-            token.run_sync_soon(take, msg.data, msg.reply)
+            token.run_sync_soon(take, msg.data, msg.reply, msg.headers)
 
     async def on_alive(msg: Msg) -> None:
         with contextlib.suppress(nats.errors.Error):

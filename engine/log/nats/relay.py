@@ -9,12 +9,14 @@ pipe as a local one reads its log, and decodes and checks them itself
 (``messages.decode_span``), so nothing the child does is trusted further than the
 stream's own headers.
 
-The protocol (in ``relay_process``, the child's module). The child's stdin carries one
-line, the log seq to start from, and then stays open: its end tells the child that its
-parent is gone. The child's stdout carries frames, each ``HEADER`` then a body:
+The protocol (in ``relay_process``, the child's module). The child's stdin carries two
+lines, a JSON object with the NATS credentials and the session key (never argv: ``ps``
+shows it) and the log seq to start from, and then stays open: its end tells the child
+that its parent is gone. The child's stdout carries frames, each ``HEADER`` then a body:
 
-- ``M``: a stream message (stream seq, first log seq, count, payload length; the
-  payload as stored);
+- ``M``: a stream message (stream seq, first log seq, count, ``Tradepit-Mac``, payload
+  length; the payload as stored), forged ones included: the gateway checks every MAC
+  (``sealed_span``) and skips, naming its stream seq, what the key did not seal;
 - ``E``: an error's text; the child exits after it.
 
 The child is spawned before the gateway connects its own client, so its start-up
@@ -24,6 +26,8 @@ The child is spawned before the gateway connects its own client, so its start-up
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -33,10 +37,13 @@ from pathlib import Path
 import trio
 
 from engine.log.errors import LogError
-from engine.log.nats.messages import decode_span
+from engine.log.nats.access import NatsAccess
+from engine.log.nats.messages import COUNT, FIRST_SEQ, decode_span, forged, sealed_span
 from engine.log.nats.relay_process import Frames
+from engine.log.nats.seal import MAC
 from engine.records import AnyRecord
 
+log = logging.getLogger("tradepit.nats")
 #: Bytes the parent reads from the pipe at once.
 READ = 1 << 20
 #: The checkout this module is in: the child imports it whatever its cwd.
@@ -50,11 +57,15 @@ class RelayStopped(LogError):
 class Relay:
     """The gateway's end: the child process and the records it reads."""
 
-    def __init__(self, process: trio.Process) -> None:
+    def __init__(self, process: trio.Process, session: str, key: bytes) -> None:
         self.process = process
+        self.session = session
+        self.key = key
 
     @classmethod
-    async def spawn(cls, url: str, session: str) -> Relay:
+    async def spawn(
+        cls, url: str, session: str, key: bytes, access: NatsAccess | None = None
+    ) -> Relay:
         path = os.environ.get("PYTHONPATH")
         env = os.environ | {"PYTHONPATH": ROOT if not path else f"{ROOT}{os.pathsep}{path}"}
         process = await trio.lowlevel.open_process(
@@ -63,7 +74,10 @@ class Relay:
             stdout=subprocess.PIPE,
             env=env,
         )
-        return cls(process)
+        assert process.stdin is not None
+        secrets = {"key": key.hex(), "access": (access or NatsAccess()).to_json()}
+        await process.stdin.send_all(json.dumps(secrets).encode() + b"\n")
+        return cls(process, session, key)
 
     async def follow(self, from_seq: int) -> AsyncGenerator[list[AnyRecord], None]:
         """Each stream message's records from log seq ``from_seq`` on, forever."""
@@ -79,7 +93,11 @@ class Relay:
             if not data:
                 code = await self.process.wait()
                 raise RelayStopped(f"the stream relay stopped (exit code {code})")
-            for stream_seq, first, count, payload in frames.feed(data):
+            for stream_seq, first, count, payload, mac in frames.feed(data):
+                headers = {FIRST_SEQ: str(first), COUNT: str(count), MAC: mac}
+                if sealed_span(self.key, self.session, stream_seq, headers, payload) is None:
+                    log.warning("%s", forged(f"TRADEPIT_{self.session}", stream_seq))
+                    continue
                 records = decode_span(payload, first, count, stream_seq, expected)
                 if expected is None and first > from_seq:
                     raise LogError(f"log seq {from_seq} is not in the stream")

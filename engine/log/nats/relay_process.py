@@ -9,27 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import struct
 import sys
 
 from engine.log.errors import LogError
-from engine.log.nats.messages import span
+from engine.log.nats.messages import StreamMismatch, span
+from engine.log.nats.seal import MAC
 
-#: kind, stream seq, first log seq, count, body length
-HEADER = struct.Struct(">cQQII")
+#: kind, stream seq, first log seq, count, the message's MAC (hex), body length
+HEADER = struct.Struct(">cQQI64sI")
 MESSAGE, ERROR = b"M", b"E"
 #: Messages the child takes from nats-py per write to the pipe.
 TAKE = 256
 
 
-def message_frame(stream_seq: int, first: int, count: int, payload: bytes) -> bytes:
-    return HEADER.pack(MESSAGE, stream_seq, first, count, len(payload)) + payload
+Frame = tuple[int, int, int, bytes, str]
+
+
+def message_frame(stream_seq: int, first: int, count: int, payload: bytes, mac: str = "") -> bytes:
+    head = HEADER.pack(MESSAGE, stream_seq, first, count, mac.encode()[:64], len(payload))
+    return head + payload
 
 
 def error_frame(text: str) -> bytes:
     body = text.encode("utf-8", "replace")
-    return HEADER.pack(ERROR, 0, 0, 0, len(body)) + body
+    return HEADER.pack(ERROR, 0, 0, 0, b"", len(body)) + body
 
 
 class Frames:
@@ -38,16 +44,16 @@ class Frames:
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def feed(self, data: bytes | bytearray) -> list[tuple[int, int, int, bytes]]:
-        """The whole message frames now readable: (stream seq, first, count, payload).
+    def feed(self, data: bytes | bytearray) -> list[Frame]:
+        """The whole message frames now readable: (stream seq, first, count, payload, MAC).
 
         An error frame raises ``LogError`` with the child's text."""
         buffer = self._buffer
         buffer += data
-        out: list[tuple[int, int, int, bytes]] = []
+        out: list[Frame] = []
         pos, size, end = 0, HEADER.size, len(buffer)
         while end - pos >= size:
-            kind, stream_seq, first, count, length = HEADER.unpack_from(buffer, pos)
+            kind, stream_seq, first, count, mac, length = HEADER.unpack_from(buffer, pos)
             stop = pos + size + length
             if stop > end:
                 break
@@ -57,13 +63,15 @@ class Frames:
                 raise LogError(body.decode("utf-8", "replace"))
             if kind != MESSAGE:
                 raise LogError(f"the stream relay sent a frame of unknown kind {kind!r}")
-            out.append((stream_seq, first, count, body))
+            mac_text = mac.rstrip(b"\0").decode("ascii", "replace")
+            out.append((stream_seq, first, count, body, mac_text))
         del buffer[:pos]
         return out
 
 
 async def _relay(url: str, session: str) -> int:
     from engine.log.nats import jetstream
+    from engine.log.nats.access import NatsAccess
     from engine.log.nats.messages import Names
 
     loop = asyncio.get_running_loop()
@@ -75,8 +83,14 @@ async def _relay(url: str, session: str) -> int:
     out = asyncio.StreamWriter(transport, protocol, None, loop)
     nc = None
     try:
-        nc = await jetstream.connect(url, "tradepit-relay")
-        js = jetstream.JetStream(nc, Names(session))
+        # the secrets come on stdin, never in argv (``ps``): the parent's first line
+        secrets = json.loads(await stdin.readline() or b"null")
+        if secrets is None:
+            return 0  # the parent went before telling
+        access = NatsAccess.from_json(secrets["access"])
+        nc = await jetstream.connect(url, "tradepit-relay", access)
+        # the key finds where to start among forged messages; the gateway checks each
+        js = jetstream.JetStream(nc, Names(session), bytes.fromhex(secrets["key"]))
         line = await stdin.readline()
         if not line:
             return 0  # the parent went before asking
@@ -85,9 +99,13 @@ async def _relay(url: str, session: str) -> int:
         orphaned = asyncio.ensure_future(stdin.read())  # EOF: the parent is gone
         while not orphaned.done():
             for m in await js.take(sub, TAKE, 1.0):
-                first, count = span(m.headers, m.stream_seq)
-                out.write(HEADER.pack(MESSAGE, m.stream_seq, first, count, len(m.payload)))
-                out.write(m.payload)
+                # everything goes to the gateway, which refuses what is not sealed
+                try:
+                    first, count = span(m.headers, m.stream_seq)
+                except StreamMismatch:
+                    first, count = 0, 0
+                mac = (m.headers or {}).get(MAC, "")
+                out.write(message_frame(m.stream_seq, first, count, m.payload, mac))
             await out.drain()
         return 0
     except (BrokenPipeError, ConnectionResetError):
