@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +78,18 @@ async def connect(url: str, name: str, access: NatsAccess | None = None) -> Clie
 
     ``access`` holds the credentials and TLS files; errors name the URL without them."""
 
+    refused: list[Exception] = []  # credentials refused before we were ever connected
+    stop = asyncio.Event()
+
     async def on_error(exc: Exception) -> None:
+        # nats-py 2.16 reports the server's refusal as a plain Error with its text
+        denied = isinstance(exc, nats.errors.AuthorizationError | ssl.SSLError) or (
+            "authorization violation" in str(exc).lower()
+        )
+        if denied and not nc.is_connected:
+            refused.append(exc)  # retrying the same credentials cannot help: stop now
+            stop.set()
+            return
         log.warning("nats: %s", exc or type(exc).__name__)
 
     async def on_disconnect() -> None:
@@ -89,23 +101,36 @@ async def connect(url: str, name: str, access: NatsAccess | None = None) -> Clie
     servers = [u.strip() for u in url.split(",") if u.strip()]
     options = (access or NatsAccess()).connect_options()
     nc = Client()
-    try:
-        await asyncio.wait_for(
-            nc.connect(
-                servers=servers,
-                name=name,
-                connect_timeout=2,
-                reconnect_time_wait=0.1,  # type: ignore[arg-type]
-                max_reconnect_attempts=-1,
-                error_cb=on_error,
-                disconnected_cb=on_disconnect,
-                reconnected_cb=on_reconnect,
-                **options,
-            ),
-            10,
+    connecting = asyncio.ensure_future(
+        nc.connect(
+            servers=servers,
+            name=name,
+            connect_timeout=2,
+            reconnect_time_wait=0.1,  # type: ignore[arg-type]
+            max_reconnect_attempts=-1,
+            error_cb=on_error,
+            disconnected_cb=on_disconnect,
+            reconnected_cb=on_reconnect,
+            **options,
         )
+    )
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([connecting, stopped], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    try:
+        if refused:
+            raise refused[0]
+        if not connecting.done():
+            raise TimeoutError("no answer within 10s")
+        connecting.result()
     except (TimeoutError, OSError, nats.errors.Error) as exc:
+        connecting.cancel()
         await nc.close()
+        if refused:
+            raise LogError(
+                f"NATS at {redact(url)} refused this client ({exc}): check --nats-creds "
+                "and the TLS files"
+            ) from None
         raise LogError(f"cannot reach NATS at {redact(url)}: {exc or type(exc).__name__}") from None
     return nc
 

@@ -31,19 +31,22 @@ from engine.log.errors import LogError
 
 READY_SECONDS = 30.0
 
-#: JetStream API subjects that read a session's stream (stream info, a message by seq,
-#: an ordered consumer and its flow control): what every part needs to read the log.
-READ_STREAM = [
-    "$JS.API.INFO",
-    "$JS.API.STREAM.INFO.TRADEPIT_*",
-    "$JS.API.STREAM.MSG.GET.TRADEPIT_*",
-    "$JS.API.DIRECT.GET.TRADEPIT_*",
-    "$JS.API.DIRECT.GET.TRADEPIT_*.>",
-    "$JS.API.CONSUMER.CREATE.TRADEPIT_*",
-    "$JS.API.CONSUMER.CREATE.TRADEPIT_*.>",
-    "$JS.API.CONSUMER.DELETE.TRADEPIT_*.>",
-    "$JS.FC.>",
-]
+def read_stream(stream: str) -> list[str]:
+    """JetStream API subjects that read a stream (its info, a message by seq, an ordered
+    consumer and its flow control): what every part needs to read the log."""
+    return [
+        "$JS.API.INFO",
+        f"$JS.API.STREAM.INFO.{stream}",
+        f"$JS.API.STREAM.MSG.GET.{stream}",
+        f"$JS.API.DIRECT.GET.{stream}",
+        f"$JS.API.DIRECT.GET.{stream}.>",
+        f"$JS.API.CONSUMER.CREATE.{stream}",
+        f"$JS.API.CONSUMER.CREATE.{stream}.>",
+        f"$JS.API.CONSUMER.DELETE.{stream}.>",
+        "$JS.FC.>",
+    ]
+
+
 #: Refused to every user: the history is never removed nor its settings changed.
 NEVER = [
     "$JS.API.STREAM.DELETE.>",
@@ -51,40 +54,43 @@ NEVER = [
     "$JS.API.STREAM.UPDATE.>",
     "$JS.API.STREAM.MSG.DELETE.>",
 ]
-ENGINE_PUBLISH = [
-    "tradepit.*.log",
-    "tradepit.*.alive",
-    "$JS.API.STREAM.CREATE.TRADEPIT_*",
-    *READ_STREAM,
-]
-ENGINE_SUBSCRIBE = ["tradepit.*.commands", "tradepit.*.alive", "_INBOX.>"]
-GATEWAY_PUBLISH = ["tradepit.*.commands", *READ_STREAM]
-GATEWAY_SUBSCRIBE = ["_INBOX.>"]
 
 
 def _subjects(subjects: list[str]) -> str:
     return "[" + ", ".join(f'"{s}"' for s in subjects) + "]"
 
 
-def accounts(engine_password: str, gateway_password: str) -> str:
-    """The ``accounts`` block of nats.conf (docs/nats.md shows it): one account, two users.
+def accounts(engine_password: str, gateway_password: str, session: str = "*") -> str:
+    """The ``accounts`` block of nats.conf (docs/nats.md shows it): one account, two users,
+    for one session (``*``: any session; NATS wildcards match whole tokens only, so a
+    stream is ``TRADEPIT_NAME`` or ``*``, never ``TRADEPIT_*``).
 
     The engine answers requests (commands, "who serves") with ``allow_responses``: it may
     publish to a reply subject only while answering a request it received."""
+    stream = "*" if session == "*" else f"TRADEPIT_{session}"
+    subject = f"tradepit.{session}"
+    engine_publish = [
+        f"{subject}.log",
+        f"{subject}.alive",
+        f"$JS.API.STREAM.CREATE.{stream}",
+        *read_stream(stream),
+    ]
+    engine_subscribe = [f"{subject}.commands", f"{subject}.alive", "_INBOX.>"]
+    gateway_publish = [f"{subject}.commands", *read_stream(stream)]
     never = _subjects(NEVER)
     return f"""accounts {{
   TRADEPIT {{
     jetstream: enabled
     users: [
       {{ user: engine, password: "{engine_password}", permissions: {{
-          publish: {{ allow: {_subjects(ENGINE_PUBLISH)},
+          publish: {{ allow: {_subjects(engine_publish)},
                      deny: {never} }},
-          subscribe: {{ allow: {_subjects(ENGINE_SUBSCRIBE)} }},
+          subscribe: {{ allow: {_subjects(engine_subscribe)} }},
           allow_responses: true }} }},
       {{ user: gateway, password: "{gateway_password}", permissions: {{
-          publish: {{ allow: {_subjects(GATEWAY_PUBLISH)},
+          publish: {{ allow: {_subjects(gateway_publish)},
                      deny: {never} }},
-          subscribe: {{ allow: {_subjects(GATEWAY_SUBSCRIBE)} }} }} }}
+          subscribe: {{ allow: ["_INBOX.>"] }} }} }}
     ]
   }}
 }}
@@ -98,12 +104,13 @@ class Secured:
 
     engine_password: str
     gateway_password: str
+    session: str = "*"
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_ca: Path | None = None
 
     def config(self) -> list[str]:
-        lines = [accounts(self.engine_password, self.gateway_password)]
+        lines = [accounts(self.engine_password, self.gateway_password, self.session)]
         if self.tls_cert is not None:
             verify = f'ca_file: "{self.tls_ca}", verify: true' if self.tls_ca else ""
             lines.append(
