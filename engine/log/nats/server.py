@@ -31,6 +31,7 @@ from engine.log.errors import LogError
 
 READY_SECONDS = 30.0
 
+
 def read_stream(stream: str) -> list[str]:
     """JetStream API subjects that read a stream (its info, a message by seq, an ordered
     consumer and its flow control): what every part needs to read the log."""
@@ -237,9 +238,7 @@ PORT_ATTEMPTS = 5
 
 
 def single(directory: Path, secured: Secured | None = None) -> LocalServer:
-    return _started(
-        lambda: [LocalServer("n1", Path(directory), secured=secured)], READY_SECONDS
-    )[0]
+    return _started(lambda: [LocalServer("n1", Path(directory), secured=secured)], READY_SECONDS)[0]
 
 
 def cluster(directory: Path, size: int = 3) -> list[LocalServer]:
