@@ -205,6 +205,12 @@ def test_a_reachable_nats_port_does_not_control_the_session(
     assert verify.returncode == 0, verify.stdout + verify.stderr
     skipped = _unsealed(url, creds)
     assert len(skipped) == FORGED, skipped  # the forgeries only: nothing else got in
+    total = acked(bots)
+    print(  # RELIABILITY.md's figures (`pytest -s`)
+        f"refused: {sorted(met)}; acked before the attacks {at_attack}, after them "
+        f"{at_kill - at_attack} (engine A), {total - at_kill} (engine B); "
+        f"{total} acked, {len(logged)} orders in the rebuilt log; unsealed {skipped}"
+    )
 
 
 def _unsealed(url: str, creds: Creds) -> list[int]:
@@ -224,3 +230,9 @@ def _unsealed(url: str, creds: Creds) -> list[int]:
         return reader.sync(scan())
     finally:
         reader.close()
+
+
+def test_the_docs_show_the_accounts_the_tests_run() -> None:
+    """docs/nats.md's configuration is the one these tests prove, word for word."""
+    docs = (ROOT / "docs" / "nats.md").read_text()
+    assert server.accounts("ENGINE_PASSWORD", "GATEWAY_PASSWORD", "comp1") in docs

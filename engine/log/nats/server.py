@@ -57,8 +57,9 @@ NEVER = [
 ]
 
 
-def _subjects(subjects: list[str]) -> str:
-    return "[" + ", ".join(f'"{s}"' for s in subjects) + "]"
+def _subjects(subjects: list[str], indent: str) -> str:
+    inner = "".join(f'{indent}  "{s}"\n' for s in subjects)
+    return f"[\n{inner}{indent}]"
 
 
 def accounts(engine_password: str, gateway_password: str, session: str = "*") -> str:
@@ -78,20 +79,27 @@ def accounts(engine_password: str, gateway_password: str, session: str = "*") ->
     ]
     engine_subscribe = [f"{subject}.commands", f"{subject}.alive", "_INBOX.>"]
     gateway_publish = [f"{subject}.commands", *read_stream(stream)]
-    never = _subjects(NEVER)
+    i = " " * 10
+    never = _subjects(NEVER, i)
     return f"""accounts {{
   TRADEPIT {{
     jetstream: enabled
     users: [
       {{ user: engine, password: "{engine_password}", permissions: {{
-          publish: {{ allow: {_subjects(engine_publish)},
-                     deny: {never} }},
-          subscribe: {{ allow: {_subjects(engine_subscribe)} }},
-          allow_responses: true }} }},
+        publish: {{
+          allow: {_subjects(engine_publish, i)}
+          deny: {never}
+        }}
+        subscribe: {{ allow: {_subjects(engine_subscribe, i)} }}
+        allow_responses: true
+      }} }}
       {{ user: gateway, password: "{gateway_password}", permissions: {{
-          publish: {{ allow: {_subjects(gateway_publish)},
-                     deny: {never} }},
-          subscribe: {{ allow: ["_INBOX.>"] }} }} }}
+        publish: {{
+          allow: {_subjects(gateway_publish, i)}
+          deny: {never}
+        }}
+        subscribe: {{ allow: ["_INBOX.>"] }}
+      }} }}
     ]
   }}
 }}
