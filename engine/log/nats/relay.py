@@ -38,7 +38,7 @@ import trio
 
 from engine.log.errors import LogError
 from engine.log.nats.access import NatsAccess
-from engine.log.nats.messages import COUNT, FIRST_SEQ, decode_span, forged, sealed_span
+from engine.log.nats.messages import COUNT, FIRST_SEQ, Names, decode_span, forged, sealed_span
 from engine.log.nats.relay_process import Frames
 from engine.log.nats.seal import MAC
 from engine.records import AnyRecord
@@ -96,7 +96,7 @@ class Relay:
             for stream_seq, first, count, payload, mac in frames.feed(data):
                 headers = {FIRST_SEQ: str(first), COUNT: str(count), MAC: mac}
                 if sealed_span(self.key, self.session, stream_seq, headers, payload) is None:
-                    log.warning("%s", forged(f"TRADEPIT_{self.session}", stream_seq))
+                    log.warning("%s", forged(Names(self.session).stream, stream_seq))
                     continue
                 records = decode_span(payload, first, count, stream_seq, expected)
                 if expected is None and first > from_seq:
