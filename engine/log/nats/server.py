@@ -121,10 +121,10 @@ class Secured:
     def config(self) -> list[str]:
         lines = [accounts(self.engine_password, self.gateway_password, self.session)]
         if self.tls_cert is not None:
-            verify = f'ca_file: "{self.tls_ca}", verify: true' if self.tls_ca else ""
-            lines.append(
-                f'tls {{ cert_file: "{self.tls_cert}", key_file: "{self.tls_key}", {verify} }}'
-            )
+            tls = [f'cert_file: "{self.tls_cert}"', f'key_file: "{self.tls_key}"']
+            if self.tls_ca is not None:  # then every client presents a certificate it signed
+                tls += [f'ca_file: "{self.tls_ca}"', "verify: true"]
+            lines.append("tls { " + ", ".join(tls) + " }")
         return lines
 
 
