@@ -20,6 +20,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 import nats.errors
 import trio
 
+from engine.log.errors import LogError
 from engine.log.nats.client import NatsLog
 from engine.log.nats.relay import Relay, RelayStopped
 from engine.log.nats.seal import command_headers
@@ -73,6 +74,11 @@ class StreamSource:
             while not await self.log.run(js.exists()):  # the engine may not have made it yet
                 await trio.sleep(0.2)
             head = await self.log.run(js.head())
+            if head.stream_seq and not head.log_seq:
+                raise LogError(
+                    f"stream {self.log.names.stream} holds {head.stream_seq} messages and none "
+                    "is sealed with this session key: give the engine's (--nats-key)"
+                )
             self._head = max(self._head, head.log_seq)
             next_seq, failures = max(1, from_seq), 0
             while True:
@@ -124,6 +130,12 @@ class NatsEngineClient:
             answer = decode(msg.data)
         except FrameError as exc:
             raise EngineUnavailable(f"undecodable answer from the engine: {exc}") from None
+        if isinstance(answer, Refused) and answer.code == "UNAUTHORIZED":
+            # this gateway's proof, not the bot's key: the bot retries, the operator fixes
+            log.error("the engine refuses this gateway's commands: %s", answer.message)
+            raise EngineUnavailable(
+                "the engine refused this gateway (session key); retry on another gateway"
+            )
         if isinstance(answer, Refused):
             raise EngineUnavailable(answer.message, answer.code, answer.retry_after)
         if not isinstance(answer, Reply):

@@ -154,3 +154,21 @@ def test_a_killed_relay_is_replaced_and_nothing_is_missed_or_repeated(
 
     assert trio.run(main) == list(range(1, 201))
     assert _relay_children() == []
+
+
+def test_a_gateway_with_the_wrong_key_stops_with_why(nats_log: NatsLog) -> None:
+    StreamWriter(nats_log).append(batch(1, 10))
+    wrong = NatsLog(nats_log.url, "s1", key=bytes(32))
+
+    async def main() -> None:
+        source = StreamSource(wrong)
+        with trio.fail_after(60):
+            async with contextlib.aclosing(source.follow_batches(1)) as batches:
+                async for _ in batches:
+                    raise AssertionError("read a message the key did not seal")
+
+    try:
+        with pytest.raises(LogError, match="none is sealed with this session key"):
+            trio.run(main)
+    finally:
+        wrong.close()

@@ -228,3 +228,47 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         return [leaf for e in exc.exceptions for leaf in _leaves(e)]
     return [exc]
+
+
+def test_an_engine_resumes_and_rebuilds_over_forged_messages(
+    tmp_path: Path, nats_server: LocalServer
+) -> None:
+    """Forgeries after the engine's last message: the engine resumes its data dir (the
+    stream and the local log agree where they overlap), publishes past them, and an
+    empty data dir rebuilds to the same head."""
+    config = configmod.load(None, house={"enabled": False}, retail={"enabled": False})
+    key_file = tmp_path / "nats.key"
+    key_file.write_text(TEST_KEY.hex())
+    options = NatsOptions(nats_server.url, "resume", key_file=key_file)
+
+    def opened(data_dir: Path) -> int:
+        engine = Engine(data_dir, config, 1, nats=options)
+        engine.open()
+        try:
+            assert engine.writer is not None
+            return engine.writer.head_seq
+        finally:
+            engine.close()
+            assert engine.nats_log is not None
+            engine.nats_log.close()
+
+    first = opened(tmp_path / "a")
+    forger = NatsLog(nats_server.url, "resume", key=bytes(32))  # not the session's key
+    try:
+        for i in range(2):
+            (chunk,) = split(batch(first + 1 + i, 1), 1 << 20)
+            headers = chunk.headers("resume", 0, bytes(32))
+            del headers[EXPECTED_LAST_SEQ]
+            forger.sync(
+                forger.js.js.publish(forger.names.log_subject, chunk.payload, headers=headers)
+            )
+    finally:
+        forger.close()
+    resumed = opened(tmp_path / "a")
+    assert resumed == first + 1  # its EngineStarted, after the forgeries
+    assert opened(tmp_path / "b") == resumed + 1  # rebuilt, then its own EngineStarted
+    reader = NatsLog(nats_server.url, "resume", key=TEST_KEY)
+    try:
+        assert [r.seq for r in reader.read(1)] == list(range(1, resumed + 2))
+    finally:
+        reader.close()
