@@ -172,3 +172,38 @@ def test_a_gateway_with_the_wrong_key_stops_with_why(nats_log: NatsLog) -> None:
             trio.run(main)
     finally:
         wrong.close()
+
+
+def test_forged_messages_pass_the_relay_and_the_gateway_skips_them(
+    nats_log: NatsLog, nats_server: LocalServer
+) -> None:
+    """Headers no frame can hold, none at all, a wrong MAC: the relay goes on."""
+    writer = StreamWriter(nats_log)
+    writer.append(batch(1, 10))
+
+    async def forge() -> None:
+        js, subject = nats_log.js.js, nats_log.names.log_subject
+        for first, count in ((1 << 70, 1), (1, 1 << 40)):
+            headers = {"Tradepit-First-Seq": str(first), "Tradepit-Count": str(count)}
+            await js.publish(subject, b"x", headers=headers)
+        await js.publish(subject, b"x")
+        await js.publish(subject, b"x", headers={"Tradepit-Mac": "\u00e9" * 80})
+
+    nats_log.sync(forge())
+    writer.append(batch(11, 10))
+
+    async def main() -> list[int]:
+        seqs: list[int] = []
+        relay = await Relay.spawn(nats_server.url, "s1", TEST_KEY)
+        try:
+            with trio.fail_after(60):
+                async with contextlib.aclosing(relay.follow(1)) as batches:
+                    async for records in batches:
+                        seqs += [r.seq for r in records]
+                        if seqs[-1] == 20:
+                            break
+        finally:
+            await relay.aclose()
+        return seqs
+
+    assert trio.run(main) == list(range(1, 21))
