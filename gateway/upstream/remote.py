@@ -23,7 +23,7 @@ import trio
 from engine.log.errors import LogError
 from engine.log.nats.client import NatsLog
 from engine.log.nats.relay import Relay, RelayStopped
-from engine.log.nats.seal import command_headers
+from engine.log.nats.seal import MAC, command_headers, reply_authentic
 from engine.records import AnyRecord, Command
 from engine.wire import FrameError, Refused, Reply, Request, decode, encode
 from gateway.upstream.engine_client import EngineUnavailable
@@ -126,6 +126,15 @@ class NatsEngineClient:
             ) from None
         except nats.errors.Error as exc:
             raise EngineUnavailable(f"NATS: {exc or type(exc).__name__}; retry shortly") from None
+        if not reply_authentic(
+            self.log.js.key, self.log.names.session, headers[MAC], msg.headers, msg.data
+        ):
+            # the first answer came from a subscriber without the key: not the engine's
+            log.error("an answer on NATS not sealed with the session key: refused")
+            raise EngineUnavailable(
+                "the engine's answer could not be verified; the command may or may not have "
+                "been sequenced: check GET /orders or GET /events",
+            )
         try:
             answer = decode(msg.data)
         except FrameError as exc:

@@ -33,9 +33,9 @@ from engine.log.nats import jetstream, server
 from engine.log.nats.access import NatsAccess
 from engine.log.nats.client import NatsLog
 from engine.log.nats.messages import COUNT, FIRST_SEQ, Names, split
-from engine.log.nats.seal import MAC, command_headers
+from engine.log.nats.seal import MAC, command_headers, reply_mac
 from engine.records import DisableTeam, EngineStarted, OrderAccepted, SetClock
-from engine.wire import Refused, Request, decode, encode
+from engine.wire import Refused, Reply, Request, decode, encode
 from tests.chaos.cluster import acked, trade
 from tests.nats.conftest import TEST_KEY, _binary_or_fail
 from tests.nats.session import SESSION, nats_session, phase, register
@@ -236,3 +236,37 @@ def test_the_docs_show_the_accounts_the_tests_run() -> None:
     """docs/nats.md's configuration is the one these tests prove, word for word."""
     docs = (ROOT / "docs" / "nats.md").read_text()
     assert server.accounts("ENGINE_PASSWORD", "GATEWAY_PASSWORD", "comp1") in docs
+
+
+async def test_a_gateway_takes_only_the_engines_sealed_answer(
+    nats_server: server.LocalServer,
+) -> None:
+    """A subscriber to the commands subject without the key (a stolen engine
+    credential) that answers first does not pass for the engine."""
+    from gateway.upstream.engine_client import EngineUnavailable
+    from gateway.upstream.remote import NatsEngineClient
+
+    nats_log = NatsLog(nats_server.url, SESSION, key=TEST_KEY)
+    impostor = await nats_log.run(_as(nats_server.url, None))
+
+    async def answer(key: bytes) -> None:
+        async def respond(msg: Any) -> None:
+            data = encode(Reply(1, 99, []))
+            mac = reply_mac(key, SESSION, (msg.headers or {}).get(MAC, ""), data)
+            await impostor.publish(msg.reply, data, headers={MAC: mac})
+
+        await impostor.subscribe(NAMES.commands_subject, cb=respond)
+        await impostor.flush()
+
+    client = NatsEngineClient(nats_log)
+    try:
+        await nats_log.run(answer(bytes(32)))
+        with pytest.raises(EngineUnavailable, match="could not be verified"):
+            await client.request(SetClock(running=False), timeout=10)
+        await nats_log.run(impostor.close())
+        impostor = await nats_log.run(_as(nats_server.url, None))
+        await nats_log.run(answer(TEST_KEY))  # the key's holder: the engine's answer
+        assert (await client.request(SetClock(running=False), timeout=10)).seq == 99
+    finally:
+        await nats_log.run(impostor.close())
+        nats_log.close()

@@ -34,7 +34,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from engine.log.nats.client import NatsLog
-from engine.log.nats.seal import Replays
+from engine.log.nats.seal import MAC, Replays, reply_mac
 from engine.records import AnyRecord
 from engine.wire import FrameError, Refused, Reply, Request, decode, encode
 
@@ -81,18 +81,23 @@ async def serve_commands(
     me = json.dumps(identity()).encode()
     replays = Replays(nats_log.js.key, nats_log.names.session)
 
-    def publish(reply_to: str, result: Reply | Refused) -> None:
+    key, session = nats_log.js.key, nats_log.names.session
+
+    def publish(reply_to: str, request_mac: str, result: Reply | Refused) -> None:
         data = encode(result)
+        headers = {MAC: reply_mac(key, session, request_mac, data)}
         # runs on the asyncio thread; a lost reply is the gateway's timeout, never a stall
-        nats_log.bridge.call_soon(lambda: asyncio.ensure_future(_send(nc, reply_to, data)))
+        nats_log.bridge.call_soon(lambda: asyncio.ensure_future(_send(nc, reply_to, data, headers)))
 
     def take(data: bytes, reply_to: str, headers: dict[str, str] | None) -> None:
         # on the trio thread (one at a time, so ``replays`` needs no lock), never blocks
         why = replays.check(headers, data, time.time_ns())
+        request_mac = (headers or {}).get(MAC, "")
         if why is not None:
             log.warning("refused a command over NATS: %s", why)
             if reply_to:
-                publish(reply_to, Refused(0, "UNAUTHORIZED", f"command refused: {why}"))
+                refusal = Refused(0, "UNAUTHORIZED", f"command refused: {why}")
+                publish(reply_to, request_mac, refusal)
             return
         try:
             message = decode(data)
@@ -101,7 +106,7 @@ async def serve_commands(
             return
         if not isinstance(message, Request) or not reply_to:
             return
-        offer(message.command, message.id, lambda result: publish(reply_to, result))
+        offer(message.command, message.id, lambda result: publish(reply_to, request_mac, result))
 
     async def on_command(msg: Msg) -> None:
         with contextlib.suppress(trio.RunFinishedError):
@@ -129,9 +134,9 @@ async def serve_commands(
             nats_log.bridge.submit(_unsubscribe(sub))
 
 
-async def _send(nc: Client, subject: str, data: bytes) -> None:
+async def _send(nc: Client, subject: str, data: bytes, headers: dict[str, str]) -> None:
     with contextlib.suppress(nats.errors.Error):
-        await nc.publish(subject, data)
+        await nc.publish(subject, data, headers=headers)
 
 
 async def _unsubscribe(sub: Subscription) -> None:

@@ -14,6 +14,9 @@ gateway password) harmless: it is refused by name and skipped, never trusted.
   HMAC over the session, the time and the payload. The engine refuses a command whose
   MAC is wrong, whose time is more than ``COMMAND_WINDOW`` seconds from its own, or
   that it has seen already (a replay of a captured command), ``Replays``.
+- **Every answer** carries ``Tradepit-Mac`` over the session, the request's MAC and the
+  answer: a gateway takes the first answer to a request, so one from a subscriber that
+  is not the engine (a stolen engine credential) must not pass for it.
 
 HMAC, not a signature: the verifier of a record (a gateway) also holds the key, so a
 gateway host could forge records; but a gateway host already holds every team's
@@ -39,6 +42,7 @@ TS = "Tradepit-Ts"
 COMMAND_WINDOW = 30.0
 _RECORD = b"tradepit-record\0"
 _COMMAND = b"tradepit-command\0"
+_REPLY = b"tradepit-reply\0"
 
 
 def record_mac(
@@ -66,6 +70,19 @@ def record_authentic(
 def command_mac(key: bytes, session: str, ts_ns: int, payload: bytes) -> str:
     head = b"%s%s\0%d\0" % (_COMMAND, session.encode(), ts_ns)
     return hmac.new(key, head + payload, hashlib.sha256).hexdigest()
+
+
+def reply_mac(key: bytes, session: str, request_mac: str, payload: bytes) -> str:
+    """The engine's answer, bound to the request it answers (by that request's MAC)."""
+    head = b"%s%s\0%s\0" % (_REPLY, session.encode(), request_mac.encode())
+    return hmac.new(key, head + payload, hashlib.sha256).hexdigest()
+
+
+def reply_authentic(
+    key: bytes, session: str, request_mac: str, headers: dict[str, str] | None, payload: bytes
+) -> bool:
+    given = (headers or {}).get(MAC, "")
+    return hmac.compare_digest(given, reply_mac(key, session, request_mac, payload))
 
 
 def command_headers(key: bytes, session: str, ts_ns: int, payload: bytes) -> dict[str, str]:
