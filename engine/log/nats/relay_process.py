@@ -15,27 +15,21 @@ import struct
 import sys
 
 from engine.log.errors import LogError
-from engine.log.nats.messages import StreamMismatch, span
-from engine.log.nats.seal import MAC
 
-#: kind, stream seq, first log seq, count, the message's MAC (hex), body length
-HEADER = struct.Struct(">cQQI64sI")
+#: kind, stream seq, first log seq, count, body length
+HEADER = struct.Struct(">cQQII")
 MESSAGE, ERROR = b"M", b"E"
 #: Messages the child takes from nats-py per write to the pipe.
 TAKE = 256
 
 
-Frame = tuple[int, int, int, bytes, str]
-
-
-def message_frame(stream_seq: int, first: int, count: int, payload: bytes, mac: str = "") -> bytes:
-    head = HEADER.pack(MESSAGE, stream_seq, first, count, mac.encode()[:64], len(payload))
-    return head + payload
+def message_frame(stream_seq: int, first: int, count: int, payload: bytes) -> bytes:
+    return HEADER.pack(MESSAGE, stream_seq, first, count, len(payload)) + payload
 
 
 def error_frame(text: str) -> bytes:
     body = text.encode("utf-8", "replace")
-    return HEADER.pack(ERROR, 0, 0, 0, b"", len(body)) + body
+    return HEADER.pack(ERROR, 0, 0, 0, len(body)) + body
 
 
 class Frames:
@@ -44,16 +38,16 @@ class Frames:
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def feed(self, data: bytes | bytearray) -> list[Frame]:
-        """The whole message frames now readable: (stream seq, first, count, payload, MAC).
+    def feed(self, data: bytes | bytearray) -> list[tuple[int, int, int, bytes]]:
+        """The whole message frames now readable: (stream seq, first, count, payload).
 
         An error frame raises ``LogError`` with the child's text."""
         buffer = self._buffer
         buffer += data
-        out: list[Frame] = []
+        out: list[tuple[int, int, int, bytes]] = []
         pos, size, end = 0, HEADER.size, len(buffer)
         while end - pos >= size:
-            kind, stream_seq, first, count, mac, length = HEADER.unpack_from(buffer, pos)
+            kind, stream_seq, first, count, length = HEADER.unpack_from(buffer, pos)
             stop = pos + size + length
             if stop > end:
                 break
@@ -63,8 +57,7 @@ class Frames:
                 raise LogError(body.decode("utf-8", "replace"))
             if kind != MESSAGE:
                 raise LogError(f"the stream relay sent a frame of unknown kind {kind!r}")
-            mac_text = mac.rstrip(b"\0").decode("ascii", "replace")
-            out.append((stream_seq, first, count, body, mac_text))
+            out.append((stream_seq, first, count, body))
         del buffer[:pos]
         return out
 
@@ -89,7 +82,7 @@ async def _relay(url: str, session: str) -> int:
             return 0  # the parent went before telling
         access = NatsAccess.from_json(secrets["access"])
         nc = await jetstream.connect(url, "tradepit-relay", access)
-        # the key finds where to start among forged messages; the gateway checks each
+        # the key finds where to start among forged messages and checks each message
         js = jetstream.JetStream(nc, Names(session), bytes.fromhex(secrets["key"]))
         line = await stdin.readline()
         if not line:
@@ -99,15 +92,11 @@ async def _relay(url: str, session: str) -> int:
         orphaned = asyncio.ensure_future(stdin.read())  # EOF: the parent is gone
         while not orphaned.done():
             for m in await js.take(sub, TAKE, 1.0):
-                # everything goes to the gateway, which refuses what is not sealed
-                try:
-                    first, count = span(m.headers, m.stream_seq)
-                except StreamMismatch:
-                    first, count = 0, 0
-                if first >= 1 << 63 or count >= 1 << 32:  # a forgery's: not for the frame
-                    first, count = 0, 0
-                mac = (m.headers or {}).get(MAC, "")
-                out.write(message_frame(m.stream_seq, first, count, m.payload, mac))
+                # the MAC is checked here, on the machine's other core, not in the fold's
+                # process: about 3.5 ns a byte, 0.3-0.6 s per million records of catch-up
+                found = js.sealed(m)  # a forgery is skipped, named in a warning
+                if found is not None:
+                    out.write(message_frame(m.stream_seq, *found, m.payload))
             await out.drain()
         return 0
     except (BrokenPipeError, ConnectionResetError):
