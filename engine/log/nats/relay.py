@@ -18,7 +18,7 @@ that its parent is gone. The child's stdout carries frames, each ``HEADER`` then
   payload as stored). Only sealed ones: the child checks every message's MAC with the
   session key (``JetStream.sealed``) and skips, naming its stream seq in a warning on
   the gateway's stderr, what the key did not seal. The check is the child's because it
-  reads every byte (0.3-0.6 s per million records on the fold's core); the
+  reads every byte (0.18 s per million records on the fold's core); the
   child is this gateway's own process on a private pipe, not someone on the network;
 - ``E``: an error's text; the child exits after it.
 

@@ -93,7 +93,7 @@ async def _relay(url: str, session: str) -> int:
         while not orphaned.done():
             for m in await js.take(sub, TAKE, 1.0):
                 # the MAC is checked here, on the machine's other core, not in the fold's
-                # process: about 3.5 ns a byte, 0.3-0.6 s per million records of catch-up
+                # process: 0.18 s per million records of catch-up (83 B each, measured)
                 found = js.sealed(m)  # a forgery is skipped, named in a warning
                 if found is not None:
                     out.write(message_frame(m.stream_seq, *found, m.payload))
