@@ -26,7 +26,7 @@ from pathlib import Path
 import trio
 
 from benchmarks._support import checkout, record_session
-from benchmarks.nats import publish_log, start_gateway
+from benchmarks.nats import BENCH_KEY, publish_log, start_gateway
 from engine import config as configmod
 from engine.log.nats import server
 from engine.log.nats.client import NatsLog
@@ -76,7 +76,7 @@ def run(quick: bool) -> dict[str, object]:
         figures["records"] = records
         nats = server.single(tmp / "nats-server")
         try:
-            nats_log = NatsLog(nats.url, "recorded")
+            nats_log = NatsLog(nats.url, "recorded", key=BENCH_KEY)
             try:
                 figures["stream_messages"] = publish_log(data / "log", nats_log)
             finally:

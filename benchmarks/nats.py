@@ -28,11 +28,15 @@ from benchmarks._support import free_port, record_session, run_from, wait_http
 from benchmarks.e2e import CONFIG, cluster, latencies, pct, register, wrk, wrk_script
 from engine import log as logmod
 from engine.log.nats import server
+from engine.log.nats.access import KEY_ENV
 from engine.log.nats.client import NatsLog
 from engine.log.nats.writer import StreamWriter
 from engine.records import Command, Record
 
 PY = [sys.executable, "-m", "engine.cli"]
+#: The session key of the streams published here (a throwaway, for loopback figures);
+#: gateways get it in the environment, which a baseline checkout without keys ignores.
+BENCH_KEY = bytes(range(32))
 
 
 @contextmanager
@@ -84,7 +88,7 @@ def start_gateway(
         stderr=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         cwd=checkout,
-        env=run_from(checkout),
+        env=run_from(checkout) | {KEY_ENV: BENCH_KEY.hex()},
     )
     try:
         url = f"http://127.0.0.1:{port}/health"
@@ -103,7 +107,7 @@ def start_gateway(
 def catch_up(tmp: Path, url: str, quick: bool) -> dict[str, object]:
     data = tmp / "recorded"
     records = record_session(data / "log", 900 if quick else 12000)
-    nats_log = NatsLog(url, "recorded")
+    nats_log = NatsLog(url, "recorded", key=BENCH_KEY)
     try:
         started = time.perf_counter()
         messages = publish_log(data / "log", nats_log)

@@ -20,6 +20,8 @@ from hypercorn.trio import serve
 
 from engine import config as configmod
 from engine import lifeline
+from engine.log.nats import access as nats_access
+from engine.log.nats.access import NatsAccess
 from engine.serve import status
 from gateway.replay.paced import Replaying
 from gateway.service import CommandPort, Gateway
@@ -135,6 +137,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--nats", metavar="URL", help="follow the session's JetStream stream instead of a data dir"
     )
     parser.add_argument("--session", help="the session's name on NATS (with --nats)")
+    nats_access.add_arguments(parser)
     parser.add_argument(
         "--gateway-id", help="this gateway's name in /health and X-Gateway-Id (gw-PID)"
     )
@@ -151,20 +154,25 @@ async def serve_remote_gateway(
     session: str,
     port: int,
     *,
+    key: bytes,
+    access: NatsAccess | None = None,
     host: str | None = None,
     gateway_id: str | None = None,
     reuse_port: bool = False,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """A gateway with no data dir: the stream for records, NATS for commands."""
+    """A gateway with no data dir: the stream for records, NATS for commands.
+
+    ``key`` is the session key (``--nats-key``): it checks every stream message and
+    proves every command; ``access`` holds the NATS credentials and TLS files."""
     from engine.log.nats.client import NatsLog
     from engine.log.nats.relay import Relay
     from gateway.upstream.remote import NatsEngineClient, StreamSource
 
-    relay = await Relay.spawn(url, session)  # first: its start-up overlaps ours
+    relay = await Relay.spawn(url, session, key, access)  # first: its start-up overlaps ours
     try:
         nats_log = await trio.to_thread.run_sync(
-            lambda: NatsLog(url, session, client_name="tradepit-gateway")
+            lambda: NatsLog(url, session, key=key, access=access, client_name="tradepit-gateway")
         )
     except BaseException:
         await relay.aclose()
@@ -189,9 +197,16 @@ async def _run(config: configmod.Config, args: argparse.Namespace, port: int) ->
             nursery.start_soon(lifeline.watch_supervisor, lifeline.supervisor_pid())
             ident, reuse = args.gateway_id, args.reuse_port
             if args.nats:
+                key = nats_access.read_key(args.nats_key)
+                if key is None:
+                    raise nats_access.NatsAccessError(
+                        f"--nats needs the session key: --nats-key FILE or {nats_access.KEY_ENV} "
+                        "(the engine's DATA_DIR/nats.key)"
+                    )
                 await nursery.start(
                     partial(
-                        serve_remote_gateway, config, args.nats, args.session, port,
+                        serve_remote_gateway, config, nats_access.check_url(args.nats),
+                        args.session, port, key=key, access=NatsAccess.from_args(args),
                         host=host, gateway_id=ident, reuse_port=reuse,
                     )
                 )  # fmt: skip

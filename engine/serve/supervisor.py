@@ -31,8 +31,10 @@ from pathlib import Path
 import trio
 
 from engine import lifeline
+from engine.log.errors import LogError
+from engine.log.nats import access as nats_access
 from engine.serve import gateways as gatewaysmod
-from engine.serve import keeper, status
+from engine.serve import keeper, nats_link, status
 from engine.serve.child import Child
 from engine.serve.keeper import Keeper
 from engine.wire import ADDR_FILE
@@ -71,6 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="publish the log to NATS JetStream; alone: start a local one for a demo",
     )
+    nats_access.add_arguments(parser)
 
 
 def is_session(path: Path) -> bool:
@@ -142,16 +145,15 @@ def run(args: argparse.Namespace) -> int:
     if busy:
         print(f"error: {args.host}:{busy[0]} is in use (another tradepit?)", file=sys.stderr)
         return 2
-    nats_server = None
+    nats = None
     if args.nats:
-        url = args.nats
-        if url == "local":
-            from engine.log.nats import server
-
-            nats_server = server.single(session / "nats")
-            url = nats_server.url
-        args.nats_url = url
-        engine_cmd += ["--nats", url, "--session", session.name]
+        try:
+            nats = nats_link.link(args, session)
+        except LogError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        args.nats_link = nats
+        engine_cmd += nats.engine_args
     gateway_cmds = []
     for i in range(args.gateways):
         cmd = [*py, "gateway", "--data-dir", str(session), *layout.arguments(i)]
@@ -163,8 +165,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        if nats_server is not None:
-            nats_server.stop()
+        if nats is not None and nats.stop is not None:
+            nats.stop()
 
 
 class Supervisor:
@@ -368,14 +370,8 @@ async def _stop(procs: list[Child]) -> None:
 def _banner(session: Path, how: str, args: argparse.Namespace) -> None:
     url = f"http://{'localhost' if args.host == '127.0.0.1' else args.host}:{args.port}"
     extra = gatewaysmod.layout(args).describe(url.rsplit(":", 1)[0])
-    nats = getattr(args, "nats_url", None)
-    remote = (
-        f"""  NATS JetStream:   {nats} (stream TRADEPIT_{session.name})
-  remote gateway:   tradepit gateway --nats {nats} --session {session.name} --port 8100
-"""
-        if nats
-        else ""
-    )
+    nats = getattr(args, "nats_link", None)
+    remote = nats_link.banner(nats, session) if nats else ""
     print(
         f"""
 tradepit is running: {url}{extra}

@@ -13,6 +13,7 @@ import trio
 from engine import config as configmod
 from engine import lifeline
 from engine import log as logmod
+from engine.log.nats import access
 from engine.shell.sequencer import Engine, EngineError, NatsOptions
 
 
@@ -30,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_nats_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--nats", metavar="URL", help="also publish the log to NATS JetStream (URL[,URL...])"
+        "--nats",
+        metavar="URL",
+        help="also publish the log to NATS JetStream (URL[,URL...], no credentials in it)",
     )
     parser.add_argument(
         "--session", help="the session's name on NATS (default: the data dir's name)"
@@ -38,12 +41,19 @@ def add_nats_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--nats-replicas", type=int, default=1, help="replicas of a new stream (3 on a cluster)"
     )
+    access.add_arguments(parser)
 
 
 def nats_options(args: argparse.Namespace, data_dir: Path) -> NatsOptions | None:
     if not args.nats:
         return None
-    return NatsOptions(args.nats, args.session or Path(data_dir).resolve().name, args.nats_replicas)
+    return NatsOptions(
+        access.check_url(args.nats),
+        args.session or Path(data_dir).resolve().name,
+        args.nats_replicas,
+        key_file=args.nats_key,
+        access=access.NatsAccess.from_args(args),
+    )
 
 
 def setup_logging() -> None:

@@ -85,6 +85,7 @@ from engine.wire import (
 )
 
 if TYPE_CHECKING:
+    from engine.log.nats.access import NatsAccess
     from engine.log.nats.client import NatsLog
 
 log = logging.getLogger("tradepit.engine")
@@ -124,11 +125,17 @@ def log_dir(data_dir: Path) -> Path:
 
 @dataclass(frozen=True)
 class NatsOptions:
-    """``--nats URL --session NAME``: mirror the log to that session's stream."""
+    """``--nats URL --session NAME``: mirror the log to that session's stream.
+
+    ``key_file`` (``--nats-key``; else ``TRADEPIT_NATS_KEY``; else ``DATA_DIR/nats.key``,
+    created for a new stream) seals the stream and the commands; ``access`` holds the
+    NATS credentials and TLS files (``engine.log.nats.access``)."""
 
     url: str
     session: str
     replicas: int = 1
+    key_file: Path | None = None
+    access: NatsAccess | None = None
 
 
 class Engine:
@@ -172,7 +179,7 @@ class Engine:
         """Open (or create) the log and bring the core up to its head."""
         private_dir(self.data_dir)
         if self.nats is not None and self.nats_log is None:
-            self.nats_log = _connect(self.nats)
+            self.nats_log = _connect(self.nats, _session_key(self.nats, self.data_dir))
         self.writer = self._open_writer()
         if self.writer.head_seq == 0:
             self._start_session()
@@ -557,12 +564,43 @@ def rebuild(records: Iterable[AnyRecord]) -> tuple[Exchange, int, list[Event]]:
     return run.core, run.head, run.missing()
 
 
-def _connect(options: NatsOptions) -> NatsLog:
+#: Where an engine keeps the session key when none is given (``NatsOptions``).
+KEY_FILE = "nats.key"
+
+
+def _session_key(options: NatsOptions, data_dir: Path) -> bytes:
+    """The key given, else the data dir's, else a new one there.
+
+    A new key over a stream that another key sealed finds no message of its own there,
+    and the stream writer refuses it (``StreamWriter``): a failover engine needs the
+    session's key file, as docs/nats.md says."""
+    from engine.log.nats.access import new_key, read_key
+
+    key = read_key(options.key_file)
+    if key is not None:
+        return key
+    path = data_dir / KEY_FILE
+    if path.exists():
+        found = read_key(path)
+        assert found is not None
+        return found
+    log.info("new session key in %s: give it to the gateways (--nats-key)", path)
+    return new_key(path)
+
+
+def _connect(options: NatsOptions, key: bytes) -> NatsLog:
     """The session's stream, unless a live engine serves the session already."""
+    from engine.log.nats.access import redact
     from engine.log.nats.client import NatsLog
     from engine.log.nats.commands import who_serves
 
-    nats_log = NatsLog(options.url, options.session, client_name="tradepit-engine")
+    nats_log = NatsLog(
+        options.url,
+        options.session,
+        key=key,
+        access=options.access,
+        client_name="tradepit-engine",
+    )
     try:
         other = who_serves(nats_log)
     except BaseException:
@@ -572,6 +610,6 @@ def _connect(options: NatsOptions) -> NatsLog:
         nats_log.close()
         raise EngineError(
             f"session {options.session!r} is served by a live engine ({other}) on "
-            f"{options.url}: refusing to start a second one"
+            f"{redact(options.url)}: refusing to start a second one"
         )
     return nats_log

@@ -14,13 +14,16 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 
 import nats.errors
 import trio
 
+from engine.log.errors import LogError
 from engine.log.nats.client import NatsLog
 from engine.log.nats.relay import Relay, RelayStopped
+from engine.log.nats.seal import MAC, command_headers, reply_authentic
 from engine.records import AnyRecord, Command
 from engine.wire import FrameError, Refused, Reply, Request, decode, encode
 from gateway.upstream.engine_client import EngineUnavailable
@@ -65,12 +68,17 @@ class StreamSource:
         relay, self._relay = self._relay, None
         url, session = self.log.url, self.log.names.session
         if relay is None:
-            relay = await Relay.spawn(url, session)
+            relay = await Relay.spawn(url, session, self.log.js.key, self.log.access)
         js = self.log.js
         try:
             while not await self.log.run(js.exists()):  # the engine may not have made it yet
                 await trio.sleep(0.2)
             head = await self.log.run(js.head())
+            if head.stream_seq and not head.log_seq:
+                raise LogError(
+                    f"stream {self.log.names.stream} holds {head.stream_seq} messages and none "
+                    "is sealed with this session key: give the engine's (--nats-key)"
+                )
             self._head = max(self._head, head.log_seq)
             next_seq, failures = max(1, from_seq), 0
             while True:
@@ -89,7 +97,7 @@ class StreamSource:
                     log.warning("%s; another reads on from log seq %d", exc, next_seq)
                 await relay.aclose()
                 await trio.sleep(0.1 * failures)
-                relay = await Relay.spawn(url, session)
+                relay = await Relay.spawn(url, session, self.log.js.key, self.log.access)
         finally:
             await relay.aclose()
 
@@ -105,8 +113,10 @@ class NatsEngineClient:
         payload = encode(Request(next(self._ids), command))  # type: ignore[arg-type]
         nc = self.log.js.nc
         subject = self.log.names.commands_subject
+        # the proof the engine asks of every command (``seal``): no key, no command
+        headers = command_headers(self.log.js.key, self.log.names.session, time.time_ns(), payload)
         try:
-            msg = await self.log.run(nc.request(subject, payload, timeout=timeout))
+            msg = await self.log.run(nc.request(subject, payload, timeout=timeout, headers=headers))
         except nats.errors.NoRespondersError:
             raise EngineUnavailable("the engine is not reachable; retry shortly") from None
         except nats.errors.TimeoutError:
@@ -116,10 +126,25 @@ class NatsEngineClient:
             ) from None
         except nats.errors.Error as exc:
             raise EngineUnavailable(f"NATS: {exc or type(exc).__name__}; retry shortly") from None
+        if not reply_authentic(
+            self.log.js.key, self.log.names.session, headers[MAC], msg.headers, msg.data
+        ):
+            # the first answer came from a subscriber without the key: not the engine's
+            log.error("an answer on NATS not sealed with the session key: refused")
+            raise EngineUnavailable(
+                "the engine's answer could not be verified; the command may or may not have "
+                "been sequenced: check GET /orders or GET /events",
+            )
         try:
             answer = decode(msg.data)
         except FrameError as exc:
             raise EngineUnavailable(f"undecodable answer from the engine: {exc}") from None
+        if isinstance(answer, Refused) and answer.code == "UNAUTHORIZED":
+            # this gateway's proof, not the bot's key: the bot retries, the operator fixes
+            log.error("the engine refuses this gateway's commands: %s", answer.message)
+            raise EngineUnavailable(
+                "the engine refused this gateway (session key); retry on another gateway"
+            )
         if isinstance(answer, Refused):
             raise EngineUnavailable(answer.message, answer.code, answer.retry_after)
         if not isinstance(answer, Reply):

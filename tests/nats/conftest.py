@@ -14,6 +14,9 @@ import pytest
 from engine.log.errors import LogError
 from engine.log.nats import server
 
+#: The session key of the streams the tests write in process (``seal``).
+TEST_KEY = bytes.fromhex("5e" * 32)
+
 
 def _binary_or_fail() -> None:
     try:

@@ -15,6 +15,7 @@ from websockets.sync.client import connect
 
 from engine.log.nats.server import free_port
 from tests.chaos.cluster import CHAOS_CONFIG, Bot
+from tests.nats.conftest import TEST_KEY
 from tests.procs import Proc, wait_until
 
 SESSION = "nats-test"
@@ -28,6 +29,17 @@ class NatsSession:
     replicas: int = 1
     engines: list[Proc] = field(default_factory=list)
     gateways: list[Proc] = field(default_factory=list)
+    #: extra arguments of every engine and remote gateway: ``--nats-creds`` and TLS files
+    engine_access: list[str] = field(default_factory=list)
+    gateway_access: list[str] = field(default_factory=list)
+
+    @property
+    def key_file(self) -> Path:
+        """The session key, shared by every engine and remote gateway of the test."""
+        path = self.tmp / "session.key"
+        if not path.exists():
+            path.write_text(TEST_KEY.hex() + "\n")
+        return path
 
     def start_engine(self, data_dir: Path, *, wait: bool = True, seed: int = 3) -> Proc:
         proc = Proc.tradepit(
@@ -44,6 +56,9 @@ class NatsSession:
             SESSION,
             "--nats-replicas",
             str(self.replicas),
+            "--nats-key",
+            str(self.key_file),
+            *self.engine_access,
             log=self.tmp / f"engine-{len(self.engines)}.log",
         )
         self.engines.append(proc)
@@ -79,6 +94,9 @@ class NatsSession:
             str(port),
             "--config",
             str(self.config),
+            "--nats-key",
+            str(self.key_file),
+            *self.gateway_access,
             log=self.tmp / f"gateway-{len(self.gateways)}.log",
         )
         self.gateways.append(proc)
@@ -91,10 +109,20 @@ class NatsSession:
 
 
 @contextlib.contextmanager
-def nats_session(tmp: Path, url: str, replicas: int = 1) -> Iterator[NatsSession]:
+def nats_session(
+    tmp: Path,
+    url: str,
+    replicas: int = 1,
+    *,
+    engine_access: list[str] | None = None,
+    gateway_access: list[str] | None = None,
+) -> Iterator[NatsSession]:
     config = tmp / "chaos.toml"
     config.write_text(CHAOS_CONFIG)
-    session = NatsSession(tmp, url, config, replicas)
+    session = NatsSession(
+        tmp, url, config, replicas, engine_access=engine_access or [],
+        gateway_access=gateway_access or [],
+    )  # fmt: skip
     try:
         yield session
     finally:

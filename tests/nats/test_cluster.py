@@ -16,6 +16,7 @@ from engine.log.nats.client import NatsLog
 from engine.log.nats.server import LocalServer, urls
 from engine.records import OrderAccepted
 from tests.chaos.cluster import Bot, acked, trade
+from tests.nats.conftest import TEST_KEY
 from tests.nats.session import (
     SESSION,
     gapless,
@@ -66,7 +67,7 @@ def test_killing_one_node_of_three_loses_no_acknowledged_order(
         for t in threads:
             t.join(30)
 
-    reader = NatsLog(urls(survivors), SESSION)
+    reader = NatsLog(urls(survivors), SESSION, key=TEST_KEY)
     try:
         logged = {r.order_id for r in reader.read(1) if isinstance(r, OrderAccepted)}
     finally:
@@ -79,7 +80,7 @@ def test_killing_one_node_of_three_loses_no_acknowledged_order(
 
 
 def _stream_leader(nodes: list[LocalServer]) -> LocalServer:
-    probe = NatsLog(urls(nodes), SESSION)
+    probe = NatsLog(urls(nodes), SESSION, key=TEST_KEY)
     try:
         info = probe.sync(probe.js.js.stream_info(probe.names.stream))
     finally:

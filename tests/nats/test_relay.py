@@ -25,6 +25,7 @@ from engine.log.nats.server import LocalServer
 from engine.log.nats.writer import StreamWriter
 from engine.records import EngineStarted, Record
 from gateway.upstream.remote import StreamSource
+from tests.nats.conftest import TEST_KEY
 
 
 def batch(first: int, n: int) -> list[Record]:
@@ -58,7 +59,7 @@ def test_an_error_frame_raises_the_childs_text() -> None:
 
 @pytest.fixture
 def nats_log(nats_server: LocalServer) -> Iterator[NatsLog]:
-    log = NatsLog(nats_server.url, "s1")
+    log = NatsLog(nats_server.url, "s1", key=TEST_KEY)
     try:
         yield log
     finally:
@@ -74,7 +75,7 @@ def test_the_relay_reads_from_any_seq_and_follows_new_messages(
 
     async def main() -> list[int]:
         seqs: list[int] = []
-        relay = await Relay.spawn(nats_server.url, "s1")
+        relay = await Relay.spawn(nats_server.url, "s1", TEST_KEY)
         try:
             with trio.fail_after(60):
                 async with contextlib.aclosing(relay.follow(250)) as batches:
@@ -93,7 +94,7 @@ def test_the_relay_reads_from_any_seq_and_follows_new_messages(
 
 def test_the_relays_error_reaches_the_gateway_with_its_text(nats_server: LocalServer) -> None:
     async def main() -> None:
-        relay = await Relay.spawn(nats_server.url, "nosuch")
+        relay = await Relay.spawn(nats_server.url, "nosuch", TEST_KEY)
         try:
             with trio.fail_after(60):
                 async with contextlib.aclosing(relay.follow(1)) as batches:
@@ -153,3 +154,56 @@ def test_a_killed_relay_is_replaced_and_nothing_is_missed_or_repeated(
 
     assert trio.run(main) == list(range(1, 201))
     assert _relay_children() == []
+
+
+def test_a_gateway_with_the_wrong_key_stops_with_why(nats_log: NatsLog) -> None:
+    StreamWriter(nats_log).append(batch(1, 10))
+    wrong = NatsLog(nats_log.url, "s1", key=bytes(32))
+
+    async def main() -> None:
+        source = StreamSource(wrong)
+        with trio.fail_after(60):
+            async with contextlib.aclosing(source.follow_batches(1)) as batches:
+                async for _ in batches:
+                    raise AssertionError("read a message the key did not seal")
+
+    try:
+        with pytest.raises(LogError, match="none is sealed with this session key"):
+            trio.run(main)
+    finally:
+        wrong.close()
+
+
+def test_the_relay_skips_forged_messages_whatever_their_headers(
+    nats_log: NatsLog, nats_server: LocalServer
+) -> None:
+    """Headers no frame could hold, none at all, a wrong MAC: skipped, the relay reads on."""
+    writer = StreamWriter(nats_log)
+    writer.append(batch(1, 10))
+
+    async def forge() -> None:
+        js, subject = nats_log.js.js, nats_log.names.log_subject
+        for first, count in ((1 << 70, 1), (1, 1 << 40)):
+            headers = {"Tradepit-First-Seq": str(first), "Tradepit-Count": str(count)}
+            await js.publish(subject, b"x", headers=headers)
+        await js.publish(subject, b"x")
+        await js.publish(subject, b"x", headers={"Tradepit-Mac": "\u00e9" * 80})
+
+    nats_log.sync(forge())
+    writer.append(batch(11, 10))
+
+    async def main() -> list[int]:
+        seqs: list[int] = []
+        relay = await Relay.spawn(nats_server.url, "s1", TEST_KEY)
+        try:
+            with trio.fail_after(60):
+                async with contextlib.aclosing(relay.follow(1)) as batches:
+                    async for records in batches:
+                        seqs += [r.seq for r in records]
+                        if seqs[-1] == 20:
+                            break
+        finally:
+            await relay.aclose()
+        return seqs
+
+    assert trio.run(main) == list(range(1, 21))

@@ -11,12 +11,14 @@ import pytest
 import trio
 
 from engine import config as configmod
+from engine.log.errors import LogError
 from engine.log.nats.client import NatsLog
-from engine.log.nats.messages import Chunk, Fenced, StreamMismatch, split
+from engine.log.nats.messages import EXPECTED_LAST_SEQ, MSG_ID, Chunk, Fenced, StreamMismatch, split
 from engine.log.nats.server import LocalServer
 from engine.log.nats.writer import StreamWriter
 from engine.records import EngineStarted, Record, SetClock
 from engine.shell.sequencer import Engine, EngineError, NatsOptions
+from tests.nats.conftest import TEST_KEY
 from tests.procs import wait_until
 
 
@@ -38,7 +40,7 @@ def test_a_retry_that_meets_its_own_stored_message_is_not_fenced(nats_log: NatsL
 
 @pytest.fixture
 def nats_log(nats_server: LocalServer) -> Iterator[NatsLog]:
-    log = NatsLog(nats_server.url, "s1")
+    log = NatsLog(nats_server.url, "s1", key=TEST_KEY)
     try:
         yield log
     finally:
@@ -78,7 +80,10 @@ def test_take_hands_over_what_nats_py_holds_with_its_bookkeeping(nats_log: NatsL
 
 
 def test_a_second_writer_is_fenced_by_the_expected_sequence(nats_server: LocalServer) -> None:
-    one, two = NatsLog(nats_server.url, "s1"), NatsLog(nats_server.url, "s1")
+    one, two = (
+        NatsLog(nats_server.url, "s1", key=TEST_KEY),
+        NatsLog(nats_server.url, "s1", key=TEST_KEY),
+    )
     try:
         first = StreamWriter(one)
         first.append(batch(1, 5))
@@ -133,15 +138,45 @@ def test_publishing_through_a_server_restart_leaves_no_gap_and_no_duplicate(
     assert nats_log.head().stream_seq == writer.head_seq // 8
 
 
-def test_a_stream_that_is_not_a_tradepit_log_is_refused(nats_log: NatsLog) -> None:
-    StreamWriter(nats_log).append(batch(1, 3))
+def test_unsealed_messages_are_skipped_by_name_and_the_writer_steps_past_them(
+    nats_log: NatsLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Foreign bytes, a forged batch with plausible headers, a genuine message copied to
+    another place: each takes a stream seq, none is read, the writer is not fenced."""
+    writer = StreamWriter(nats_log)
+    writer.append(batch(1, 3))
+    genuine = nats_log.sync(nats_log.js.message(1))
+    (forged_chunk,) = split(batch(4, 2, pad=7), nats_log.js.max_payload)
+    forged_headers = {**forged_chunk.headers("s1", 1), "Tradepit-Mac": "0" * 64}
+    copied = dict(genuine.headers or {})
+    for header in (EXPECTED_LAST_SEQ, MSG_ID):  # the stream would refuse or drop the copy
+        del forged_headers[header], copied[header]
 
-    async def foreign() -> None:
-        await nats_log.js.js.publish(nats_log.names.log_subject, b"hello")
+    async def forge() -> None:
+        js, subject = nats_log.js.js, nats_log.names.log_subject
+        await js.publish(subject, b"hello")  # message 2
+        await js.publish(subject, forged_chunk.payload, headers=forged_headers)  # 3
+        await js.publish(subject, genuine.payload, headers=copied)  # 4: a copy
 
-    nats_log.sync(foreign())
-    with pytest.raises(StreamMismatch, match="stream message 2 is not a tradepit batch"):
-        list(nats_log.read(1))
+    nats_log.sync(forge())
+    assert nats_log.head().log_seq == 3  # the head is the last sealed message
+    writer.append(batch(4, 3))  # wrong last sequence, but only forgeries took those seqs
+    assert writer.stream_seq == 5
+    assert [r.seq for r in nats_log.read(1)] == [1, 2, 3, 4, 5, 6]
+    assert [r.ts for r in nats_log.read(4, 5)] == [0, 0]  # not the forged batch's
+    assert [r.seq for r in nats_log.read(5)] == [5, 6]  # located among forgeries
+    skipped = {
+        int(r.getMessage().split("message ")[1].split()[0])
+        for r in caplog.records
+        if "not sealed with the session key" in r.getMessage()
+    }
+    assert skipped == {2, 3, 4}
+    other = NatsLog(nats_log.url, "s1", key=bytes(32))  # the wrong key finds nothing
+    try:
+        with pytest.raises(LogError, match="none is sealed with this session key"):
+            StreamWriter(other)
+    finally:
+        other.close()
 
 
 def test_a_stream_missing_its_first_messages_is_refused(nats_log: NatsLog) -> None:
@@ -163,13 +198,16 @@ async def test_an_engine_whose_append_is_refused_stops(
     tmp_path: Path, nats_server: LocalServer
 ) -> None:
     config = configmod.load(None, house={"enabled": False}, retail={"enabled": False})
-    engine = Engine(tmp_path / "a", config, 1, nats=NatsOptions(nats_server.url, "fence"))
+    key_file = tmp_path / "nats.key"
+    key_file.write_text(TEST_KEY.hex())  # the usurper is an engine of the session: its key
+    options = NatsOptions(nats_server.url, "fence", key_file=key_file)
+    engine = Engine(tmp_path / "a", config, 1, nats=options)
     answers: list[object] = []
 
     async def fence_then_submit() -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.serve, "127.0.0.1", 0, False)
-            usurper = NatsLog(nats_server.url, "fence")
+            usurper = NatsLog(nats_server.url, "fence", key=TEST_KEY)
             try:
                 writer = StreamWriter(usurper)
                 writer.append(batch(writer.head_seq + 1, 1))
@@ -190,3 +228,47 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         return [leaf for e in exc.exceptions for leaf in _leaves(e)]
     return [exc]
+
+
+def test_an_engine_resumes_and_rebuilds_over_forged_messages(
+    tmp_path: Path, nats_server: LocalServer
+) -> None:
+    """Forgeries after the engine's last message: the engine resumes its data dir (the
+    stream and the local log agree where they overlap), publishes past them, and an
+    empty data dir rebuilds to the same head."""
+    config = configmod.load(None, house={"enabled": False}, retail={"enabled": False})
+    key_file = tmp_path / "nats.key"
+    key_file.write_text(TEST_KEY.hex())
+    options = NatsOptions(nats_server.url, "resume", key_file=key_file)
+
+    def opened(data_dir: Path) -> int:
+        engine = Engine(data_dir, config, 1, nats=options)
+        engine.open()
+        try:
+            assert engine.writer is not None
+            return engine.writer.head_seq
+        finally:
+            engine.close()
+            assert engine.nats_log is not None
+            engine.nats_log.close()
+
+    first = opened(tmp_path / "a")
+    forger = NatsLog(nats_server.url, "resume", key=bytes(32))  # not the session's key
+    try:
+        for i in range(2):
+            (chunk,) = split(batch(first + 1 + i, 1), 1 << 20)
+            headers = chunk.headers("resume", 0, bytes(32))
+            del headers[EXPECTED_LAST_SEQ]
+            forger.sync(
+                forger.js.js.publish(forger.names.log_subject, chunk.payload, headers=headers)
+            )
+    finally:
+        forger.close()
+    resumed = opened(tmp_path / "a")
+    assert resumed == first + 1  # its EngineStarted, after the forgeries
+    assert opened(tmp_path / "b") == resumed + 1  # rebuilt, then its own EngineStarted
+    reader = NatsLog(nats_server.url, "resume", key=TEST_KEY)
+    try:
+        assert [r.seq for r in reader.read(1)] == list(range(1, resumed + 2))
+    finally:
+        reader.close()

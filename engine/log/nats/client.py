@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 
 from engine.log.errors import LogError
 from engine.log.nats import jetstream
+from engine.log.nats.access import NatsAccess
 from engine.log.nats.bridge import AsyncioThread
 from engine.log.nats.jetstream import Head, JetStream
-from engine.log.nats.messages import Names, decode
+from engine.log.nats.messages import Names, decode_span
 from engine.records import AnyRecord
 
 T = TypeVar("T")
@@ -26,16 +27,27 @@ TAKE = 256
 
 
 class NatsLog:
-    def __init__(self, url: str, session: str, *, client_name: str = "tradepit") -> None:
+    def __init__(
+        self,
+        url: str,
+        session: str,
+        *,
+        key: bytes,
+        access: NatsAccess | None = None,
+        client_name: str = "tradepit",
+    ) -> None:
         self.url = url
+        self.access = access or NatsAccess()
         self.names = Names(session)
         self.bridge = AsyncioThread()
         try:
-            nc = self.bridge.run_sync(jetstream.connect(url, client_name), SYNC_TIMEOUT)
+            nc = self.bridge.run_sync(
+                jetstream.connect(url, client_name, self.access), SYNC_TIMEOUT
+            )
         except BaseException:
             self.bridge.stop()
             raise
-        self.js = JetStream(nc, self.names)
+        self.js = JetStream(nc, self.names, key)
 
     def sync(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.bridge.run_sync(coro, SYNC_TIMEOUT)
@@ -71,7 +83,10 @@ class NatsLog:
                         f"stream {self.names.stream} stopped delivering before log seq {last}"
                     )
                 for m in messages:
-                    records = decode(m.payload, m.headers, m.stream_seq, expected)
+                    found = self.js.sealed(m)
+                    if found is None:
+                        continue  # forged: no part of the log (warned by ``sealed``)
+                    records = decode_span(m.payload, *found, m.stream_seq, expected)
                     if expected is None and records[0].seq > from_seq:
                         raise LogError(f"log seq {from_seq} is not in {self.names.stream}")
                     expected = records[-1].seq + 1
@@ -92,7 +107,10 @@ class NatsLog:
             while True:
                 messages = await self.run(self.js.take(sub, TAKE, 1.0))
                 for m in messages:
-                    records = decode(m.payload, m.headers, m.stream_seq, expected)
+                    found = self.js.sealed(m)
+                    if found is None:
+                        continue  # forged: no part of the log (warned by ``sealed``)
+                    records = decode_span(m.payload, *found, m.stream_seq, expected)
                     if expected is None and records[0].seq > max(from_seq, 1):
                         raise LogError(f"log seq {from_seq} is not in {self.names.stream}")
                     expected = records[-1].seq + 1

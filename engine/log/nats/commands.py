@@ -7,6 +7,11 @@ A request arrives on the asyncio thread and crosses to trio with
 ``TrioToken.run_sync_soon`` into ``offer``, which queues it or refuses it at once;
 the answer crosses back with ``call_soon`` and is published to the request's inbox.
 
+Every command carries the session key's proof (``seal``: an HMAC over the session, the
+time and the payload, in headers ``Tradepit-Mac`` and ``Tradepit-Ts``), as a TCP
+connection opens with ``Hello(secret)``: anything else, and a replay of a command
+already taken, is answered ``UNAUTHORIZED`` and never reaches the inbox.
+
 The alive subject answers "who serves this session": an engine starting on a live
 session asks it first and refuses to start (see ``Engine.open``).
 """
@@ -19,6 +24,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 
 import nats.errors
@@ -28,6 +34,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from engine.log.nats.client import NatsLog
+from engine.log.nats.seal import MAC, Replays, reply_mac
 from engine.records import AnyRecord
 from engine.wire import FrameError, Refused, Reply, Request, decode, encode
 
@@ -72,13 +79,26 @@ async def serve_commands(
     token = trio.lowlevel.current_trio_token()
     nc = nats_log.js.nc
     me = json.dumps(identity()).encode()
+    replays = Replays(nats_log.js.key, nats_log.names.session)
 
-    def publish(reply_to: str, result: Reply | Refused) -> None:
+    key, session = nats_log.js.key, nats_log.names.session
+
+    def publish(reply_to: str, request_mac: str, result: Reply | Refused) -> None:
         data = encode(result)
+        headers = {MAC: reply_mac(key, session, request_mac, data)}
         # runs on the asyncio thread; a lost reply is the gateway's timeout, never a stall
-        nats_log.bridge.call_soon(lambda: asyncio.ensure_future(_send(nc, reply_to, data)))
+        nats_log.bridge.call_soon(lambda: asyncio.ensure_future(_send(nc, reply_to, data, headers)))
 
-    def take(data: bytes, reply_to: str) -> None:  # on the trio thread, never blocks
+    def take(data: bytes, reply_to: str, headers: dict[str, str] | None) -> None:
+        # on the trio thread (one at a time, so ``replays`` needs no lock), never blocks
+        why = replays.check(headers, data, time.time_ns())
+        request_mac = (headers or {}).get(MAC, "")
+        if why is not None:
+            log.warning("refused a command over NATS: %s", why)
+            if reply_to:
+                refusal = Refused(0, "UNAUTHORIZED", f"command refused: {why}")
+                publish(reply_to, request_mac, refusal)
+            return
         try:
             message = decode(data)
         except FrameError as exc:
@@ -86,11 +106,11 @@ async def serve_commands(
             return
         if not isinstance(message, Request) or not reply_to:
             return
-        offer(message.command, message.id, lambda result: publish(reply_to, result))
+        offer(message.command, message.id, lambda result: publish(reply_to, request_mac, result))
 
     async def on_command(msg: Msg) -> None:
         with contextlib.suppress(trio.RunFinishedError):
-            token.run_sync_soon(take, msg.data, msg.reply)
+            token.run_sync_soon(take, msg.data, msg.reply, msg.headers)
 
     async def on_alive(msg: Msg) -> None:
         with contextlib.suppress(nats.errors.Error):
@@ -114,9 +134,9 @@ async def serve_commands(
             nats_log.bridge.submit(_unsubscribe(sub))
 
 
-async def _send(nc: Client, subject: str, data: bytes) -> None:
+async def _send(nc: Client, subject: str, data: bytes, headers: dict[str, str]) -> None:
     with contextlib.suppress(nats.errors.Error):
-        await nc.publish(subject, data)
+        await nc.publish(subject, data, headers=headers)
 
 
 async def _unsubscribe(sub: Subscription) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,17 @@ from nats.js import api
 from nats.js.client import JetStreamContext
 
 from engine.log.errors import LogError
-from engine.log.nats.messages import MSG_ID, Chunk, Fenced, Names, StreamMismatch, span
+from engine.log.nats.access import NatsAccess, redact
+from engine.log.nats.messages import (
+    MSG_ID,
+    Chunk,
+    Fenced,
+    Names,
+    StreamMismatch,
+    forged,
+    sealed_span,
+    span,
+)
 
 log = logging.getLogger("tradepit.nats")
 
@@ -30,6 +41,8 @@ log = logging.getLogger("tradepit.nats")
 WRONG_LAST_SEQUENCE = 10071
 #: How long a publish is retried (a reconnect, a cluster electing a new stream leader).
 PUBLISH_DEADLINE = 30.0
+#: Unsealed messages walked over in a row before a reader concludes the key is wrong.
+WALK = 10_000
 #: Errors after which the same publish (same Nats-Msg-Id) is safely retried.
 RETRIABLE = (
     nats.errors.TimeoutError,
@@ -60,10 +73,23 @@ class JsMessage:
     payload: bytes
 
 
-async def connect(url: str, name: str) -> Client:
-    """One connection to a NATS server or cluster (``URL[,URL...]``), reconnecting forever."""
+async def connect(url: str, name: str, access: NatsAccess | None = None) -> Client:
+    """One connection to a NATS server or cluster (``URL[,URL...]``), reconnecting forever.
+
+    ``access`` holds the credentials and TLS files; errors name the URL without them."""
+
+    refused: list[Exception] = []  # credentials refused before we were ever connected
+    stop = asyncio.Event()
 
     async def on_error(exc: Exception) -> None:
+        # nats-py 2.16 reports the server's refusal as a plain Error with its text
+        denied = isinstance(exc, nats.errors.AuthorizationError | ssl.SSLError) or (
+            "authorization violation" in str(exc).lower()
+        )
+        if denied and not nc.is_connected:
+            refused.append(exc)  # retrying the same credentials cannot help: stop now
+            stop.set()
+            return
         log.warning("nats: %s", exc or type(exc).__name__)
 
     async def on_disconnect() -> None:
@@ -73,34 +99,76 @@ async def connect(url: str, name: str) -> Client:
         log.info("nats: reconnected to %s", nc.connected_url.netloc if nc.connected_url else "?")
 
     servers = [u.strip() for u in url.split(",") if u.strip()]
+    options = (access or NatsAccess()).connect_options()
     nc = Client()
-    try:
-        await asyncio.wait_for(
-            nc.connect(
-                servers=servers,
-                name=name,
-                connect_timeout=2,
-                reconnect_time_wait=0.1,  # type: ignore[arg-type]
-                max_reconnect_attempts=-1,
-                error_cb=on_error,
-                disconnected_cb=on_disconnect,
-                reconnected_cb=on_reconnect,
-            ),
-            10,
+    connecting = asyncio.ensure_future(
+        nc.connect(
+            servers=servers,
+            name=name,
+            connect_timeout=2,
+            reconnect_time_wait=0.1,  # type: ignore[arg-type]
+            max_reconnect_attempts=-1,
+            error_cb=on_error,
+            disconnected_cb=on_disconnect,
+            reconnected_cb=on_reconnect,
+            **options,
         )
+    )
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([connecting, stopped], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    try:
+        if refused:
+            raise refused[0]
+        if not connecting.done():
+            raise TimeoutError("no answer within 10s")
+        connecting.result()
     except (TimeoutError, OSError, nats.errors.Error) as exc:
+        connecting.cancel()
         await nc.close()
-        raise LogError(f"cannot reach NATS at {url}: {exc or type(exc).__name__}") from None
+        if refused:
+            raise LogError(
+                f"NATS at {redact(url)} refused this client ({exc}): check --nats-creds "
+                "and the TLS files"
+            ) from None
+        raise LogError(f"cannot reach NATS at {redact(url)}: {exc or type(exc).__name__}") from None
     return nc
 
 
 class JetStream:
-    """One connection and one session's stream."""
+    """One connection and one session's stream, sealed with the session's ``key``."""
 
-    def __init__(self, nc: Client, names: Names) -> None:
+    def __init__(self, nc: Client, names: Names, key: bytes) -> None:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream(timeout=5.0)
         self.names = names
+        self.key = key
+
+    def sealed(self, m: JsMessage) -> tuple[int, int] | None:
+        """(first log seq, count) of a message of ours; ``None`` (and a warning) if not."""
+        found = sealed_span(self.key, self.names.session, m.stream_seq, m.headers, m.payload)
+        if found is None:
+            log.warning("%s", forged(self.names.stream, m.stream_seq))
+        return found
+
+    async def sealed_at_or_below(self, stream_seq: int, floor: int) -> tuple[int, int, int] | None:
+        """(stream seq, first, count) of the last sealed message in floor..stream_seq."""
+        seq = stream_seq
+        while seq >= floor:
+            if stream_seq - seq >= WALK:
+                raise LogError(
+                    f"stream {self.names.stream}: messages {seq}..{stream_seq} are not sealed "
+                    "with this session key: the wrong --nats-key, or not this session's stream"
+                )
+            try:
+                m = await self.message(seq)
+            except nats.js.errors.NotFoundError:
+                m = None
+            found = self.sealed(m) if m is not None else None
+            if found is not None:
+                return seq, found[0], found[1]
+            seq -= 1
+        return None
 
     @property
     def max_payload(self) -> int:
@@ -160,9 +228,10 @@ class JetStream:
         state = info.state
         if state.last_seq == 0 or state.messages == 0:
             return Head(0, 0, state.first_seq or 1)
-        last = await self.message(state.last_seq)
-        first, count = span(last.headers, last.stream_seq)
-        return Head(state.last_seq, first + count - 1, state.first_seq)
+        # the stream's last message may be a forgery: the log ends at the last sealed one
+        last = await self.sealed_at_or_below(state.last_seq, state.first_seq)
+        log_seq = 0 if last is None else last[1] + last[2] - 1
+        return Head(state.last_seq, log_seq, state.first_seq)
 
     async def message(self, stream_seq: int) -> JsMessage:
         raw = await self.js.get_msg(self.names.stream, seq=stream_seq)
@@ -180,16 +249,18 @@ class JetStream:
             return 1, head
         if log_seq > head.log_seq:
             return head.stream_seq + 1, head
+        # the first log seq of the last sealed message at or below a stream seq only
+        # grows with it, so a binary search on it steps over forged messages
         lo, hi = 1, head.stream_seq
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            msg = await self.message(mid)
-            first, _ = span(msg.headers, mid)
-            if first <= log_seq:
+            found = await self.sealed_at_or_below(mid, lo)
+            if found is None or found[1] <= log_seq:
                 lo = mid
             else:
                 hi = mid - 1
-        return lo, head
+        found = await self.sealed_at_or_below(lo, 1)
+        return (1 if found is None else found[0]), head
 
     async def publish(self, chunk: Chunk, expected_last: int) -> int:
         """Store one message after stream seq ``expected_last``; its stream seq.
@@ -197,10 +268,10 @@ class JetStream:
         Retried with the same ``Nats-Msg-Id`` until acknowledged, so a lost ack (a
         reconnect, a leader change) neither skips nor duplicates it.
         """
-        headers = chunk.headers(self.names.session, expected_last)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + PUBLISH_DEADLINE
         while True:
+            headers = chunk.headers(self.names.session, expected_last, self.key)
             try:
                 ack = await self.js.publish(
                     self.names.log_subject, chunk.payload, timeout=2.0, headers=dict(headers)
@@ -217,6 +288,10 @@ class JetStream:
                 if exc.err_code == WRONG_LAST_SEQUENCE and await self._stored(chunk, expected_last):
                     return expected_last + 1  # an earlier try was stored; its ack was lost
                 if exc.err_code == WRONG_LAST_SEQUENCE:
+                    after = await self._forged_after(expected_last)
+                    if after is not None and loop.time() < deadline:
+                        expected_last = after  # only forgeries took those seqs: step past
+                        continue
                     raise Fenced(
                         f"stream {self.names.stream} refused log seqs {chunk.first}..{chunk.last} "
                         f"after stream message {expected_last}: another engine appended "
@@ -230,6 +305,23 @@ class JetStream:
             )
         return ack.seq
 
+    async def _forged_after(self, expected_last: int) -> int | None:
+        """The stream's last seq if every message after ``expected_last`` is unsealed.
+
+        A message that someone without the key slipped into the stream takes a stream
+        seq, so the engine's next publish meets "wrong last sequence". That is no other
+        engine (whose messages are sealed, and would fence this one): the engine steps
+        past it and publishes again, sealed for the new place. ``None``: a sealed
+        message is there, another engine's; this one is fenced.
+        """
+        info = await self.js.stream_info(self.names.stream)
+        last = info.state.last_seq
+        if last <= expected_last or last - expected_last > WALK:
+            return None
+        if await self.sealed_at_or_below(last, expected_last + 1) is not None:
+            return None
+        return last
+
     async def _stored(self, chunk: Chunk, expected_last: int) -> bool:
         """Is the message after ``expected_last`` this very chunk?
 
@@ -242,8 +334,9 @@ class JetStream:
         except nats.js.errors.NotFoundError:
             return False
         headers = there.headers or {}
+        ours = chunk.headers(self.names.session, expected_last, self.key)[MSG_ID]
         return (
-            headers.get(MSG_ID) == f"{self.names.session}:{chunk.first}"
+            headers.get(MSG_ID) == ours
             and span(headers, there.stream_seq) == (chunk.first, chunk.count)
             and there.payload == chunk.payload
         )

@@ -15,8 +15,12 @@ split into several messages, each a contiguous run of records). Hence stream seq
   in stream message 1).
 
 Anything else is a ``StreamMismatch`` naming the stream seq and both log seqs.
-``Nats-Msg-Id`` is ``session:first_seq`` so a publish retried after a lost ack is
-dropped by JetStream as a duplicate instead of stored twice.
+``Nats-Msg-Id`` is ``session:first_seq:MAC-head`` so a publish retried after a lost
+ack is dropped by JetStream as a duplicate instead of stored twice.
+
+Every message is sealed (``seal``: header ``Tradepit-Mac``); a message that is not
+(``sealed_span`` is ``None``) is no part of the log: readers skip it with a warning
+naming its stream seq, so the checks above apply to the sealed messages only.
 
 Pure: no I/O, no clock.
 """
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 import msgspec
 
 from engine.log.errors import LogError
+from engine.log.nats import seal
 from engine.records import AnyRecord, Record
 
 FIRST_SEQ = "Tradepit-First-Seq"
@@ -92,13 +97,27 @@ class Chunk:
     def last(self) -> int:
         return self.first + self.count - 1
 
-    def headers(self, session: str, expected_last_stream_seq: int) -> dict[str, str]:
-        return {
+    def headers(
+        self, session: str, expected_last_stream_seq: int, key: bytes | None = None
+    ) -> dict[str, str]:
+        """With ``key``, sealed for stream seq ``expected_last_stream_seq + 1`` (``seal``).
+
+        The MAC's head is in ``Nats-Msg-Id`` too: no one without the key can publish a
+        message first under the id of the engine's next batch and so have JetStream drop
+        the engine's as a duplicate."""
+        headers = {
             MSG_ID: f"{session}:{self.first}",
             EXPECTED_LAST_SEQ: str(expected_last_stream_seq),
             FIRST_SEQ: str(self.first),
             COUNT: str(self.count),
         }
+        if key is not None:
+            mac = seal.record_mac(
+                key, session, expected_last_stream_seq + 1, self.first, self.count, self.payload
+            )
+            headers[seal.MAC] = mac
+            headers[MSG_ID] = f"{session}:{self.first}:{mac[:16]}"
+        return headers
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -149,6 +168,33 @@ def span(headers: Mapping[str, str] | None, stream_seq: int) -> tuple[int, int]:
     if first < 1 or count < 1:
         raise StreamMismatch(f"stream message {stream_seq} claims log seqs {first}+{count}")
     return first, count
+
+
+def sealed_span(
+    key: bytes,
+    session: str,
+    stream_seq: int,
+    headers: Mapping[str, str] | None,
+    payload: bytes,
+) -> tuple[int, int] | None:
+    """(first log seq, count) of a message the session key sealed at ``stream_seq``;
+    ``None`` for anything else (forged, foreign, copied from another place): readers
+    skip it, naming its stream seq (``forged``), and never stop on it."""
+    try:
+        first, count = span(headers, stream_seq)
+    except StreamMismatch:
+        return None
+    found = dict(headers or {})
+    if not seal.record_authentic(key, session, stream_seq, found, first, count, payload):
+        return None
+    return first, count
+
+
+def forged(stream: str, stream_seq: int) -> str:
+    return (
+        f"stream {stream} message {stream_seq} is not sealed with the session key "
+        "(forged, or published by someone else): skipped"
+    )
 
 
 def decode(

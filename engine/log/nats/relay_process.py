@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import struct
 import sys
 
 from engine.log.errors import LogError
-from engine.log.nats.messages import span
 
 #: kind, stream seq, first log seq, count, body length
 HEADER = struct.Struct(">cQQII")
@@ -64,6 +64,7 @@ class Frames:
 
 async def _relay(url: str, session: str) -> int:
     from engine.log.nats import jetstream
+    from engine.log.nats.access import NatsAccess
     from engine.log.nats.messages import Names
 
     loop = asyncio.get_running_loop()
@@ -75,8 +76,14 @@ async def _relay(url: str, session: str) -> int:
     out = asyncio.StreamWriter(transport, protocol, None, loop)
     nc = None
     try:
-        nc = await jetstream.connect(url, "tradepit-relay")
-        js = jetstream.JetStream(nc, Names(session))
+        # the secrets come on stdin, never in argv (``ps``): the parent's first line
+        secrets = json.loads(await stdin.readline() or b"null")
+        if secrets is None:
+            return 0  # the parent went before telling
+        access = NatsAccess.from_json(secrets["access"])
+        nc = await jetstream.connect(url, "tradepit-relay", access)
+        # the key finds where to start among forged messages and checks each message
+        js = jetstream.JetStream(nc, Names(session), bytes.fromhex(secrets["key"]))
         line = await stdin.readline()
         if not line:
             return 0  # the parent went before asking
@@ -85,9 +92,11 @@ async def _relay(url: str, session: str) -> int:
         orphaned = asyncio.ensure_future(stdin.read())  # EOF: the parent is gone
         while not orphaned.done():
             for m in await js.take(sub, TAKE, 1.0):
-                first, count = span(m.headers, m.stream_seq)
-                out.write(HEADER.pack(MESSAGE, m.stream_seq, first, count, len(m.payload)))
-                out.write(m.payload)
+                # the MAC is checked here, on the machine's other core, not in the fold's
+                # process: 0.18 s per million records of catch-up (83 B each, measured)
+                found = js.sealed(m)  # a forgery is skipped, named in a warning
+                if found is not None:
+                    out.write(message_frame(m.stream_seq, *found, m.payload))
             await out.drain()
         return 0
     except (BrokenPipeError, ConnectionResetError):

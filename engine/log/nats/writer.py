@@ -40,6 +40,13 @@ class StreamWriter:
             raise LogError(
                 f"stream {nats_log.names.stream} no longer starts at message 1: refusing it"
             )
+        if head.stream_seq and not head.log_seq:
+            # a new session over a stream of someone else's: gateways would skip it all
+            raise LogError(
+                f"stream {nats_log.names.stream} holds {head.stream_seq} messages and none is "
+                "sealed with this session key: give the session's key (--nats-key), or use "
+                "another session name"
+            )
         self.stream_seq = head.stream_seq
         self.head_seq = head.log_seq
         self.max_payload = nats_log.sync(_max_payload(nats_log))
