@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import get_args
 
+from engine.records import CancelReason
 from engine.records import OrderType as OrderTypeName
 
 
@@ -31,7 +32,7 @@ class OrderType:
         *,
         needs_price: bool,
         rests: bool,
-        remainder_reason: str | None,
+        remainder_reason: CancelReason | None,
         continuous_only: bool,
     ) -> None:
         assert rests == (remainder_reason is None), name

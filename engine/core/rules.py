@@ -15,12 +15,10 @@ from engine.core.orders import BUY, SIDES
 from engine.instruments import Instrument
 from engine.money import to_dollars
 from engine.order_types import ORDER_TYPES
+from engine.vocabulary import OPEN_PHASES
 
 NANOS = 1_000_000_000
 Details = dict[str, str | int | float | bool | None]
-
-#: Phases in which orders may be submitted or cancelled.
-OPEN_PHASES = ("pre_open", "continuous")
 
 
 class Refusal:

@@ -32,6 +32,7 @@ from engine.order_types import ORDER_TYPES
 from engine.records import (
     CancelAll,
     CancelOrder,
+    CancelReason,
     OrderAccepted,
     OrderCancelled,
     SubmitOrder,
@@ -278,7 +279,7 @@ class Trading(CoreState):
             self.client_ids.pop((order.team_id, order.client_order_id), None)
 
     def _cancelled(
-        self, order: Order, quantity: int, reason: str, request_id: str | None = None
+        self, order: Order, quantity: int, reason: CancelReason, request_id: str | None = None
     ) -> None:
         seq, ts = self._next()
         self._emit(
@@ -296,7 +297,7 @@ class Trading(CoreState):
             )
         )
 
-    def _pull(self, order: Order, reason: str, request_id: str | None = None) -> None:
+    def _pull(self, order: Order, reason: CancelReason, request_id: str | None = None) -> None:
         """Cancel a resting order."""
         self.books[order.instrument_id].side(order.is_buy).remove(order)
         self.teams[order.team_id].rest(order, -order.remaining)

@@ -33,8 +33,10 @@ from engine.core import rules
 from engine.instruments import Instrument
 from engine.market import MarketView, SimOrder
 from engine.market.limits import Budget
+from engine.vocabulary import OPEN_PHASES
 
-SUBMIT_PHASES = ("pre_open", "continuous")
+#: The simulated flow sends where teams may (the phase table's ``takes_orders``).
+SUBMIT_PHASES = OPEN_PHASES
 
 
 def team_ids(config: Config) -> tuple[str, ...]:
