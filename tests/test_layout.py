@@ -166,7 +166,7 @@ RINGS: list[set[str]] = [
     # vocabulary, shared by both packages
     {"engine.records", "engine.config", "engine.instruments", "engine.money",
      "engine.order_types", "engine.wire", "engine.access", "engine.lifeline",
-     "engine.native", "engine.vocabulary", "gateway.errors"},
+     "engine.native", "engine.ports", "engine.vocabulary", "gateway.errors"},
     {"engine.core", "engine.market"},  # the pure core and the simulated market it runs
     {"engine.log"},  # the log: files or JetStream
     {"engine.replay"},  # re-execution of a log through the core
