@@ -1,6 +1,7 @@
 """The admission rules: may this team place this order now? One function per rule.
 
-Each check returns ``None`` (allowed) or a ``Refusal`` with a SPEC error code, a message
+Each check returns ``None`` (allowed) or a ``Refusal`` with an error code of
+``gateway/errors.py`` CODES (docs/protocol.md, Error codes), a message
 for people and ``details`` for programs (current position, limit, retry_after, ...).
 The checks run in a fixed order, so the first refusal is always the same one.
 """

@@ -1,6 +1,6 @@
 """Orders and quotes: admission, matching in price-time priority, fills, cancels.
 
-Matching (SPEC "Matching"): partial fills; trades at the resting (maker) order's price;
+Matching (docs/rules.md, Orders): partial fills; trades at the resting (maker) order's price;
 a market order never rests (its unfilled rest is cancelled ``no_liquidity``).
 
 Self-trades: "a fill between two orders of the same team carries no fee and no rebate

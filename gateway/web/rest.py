@@ -1,4 +1,4 @@
-"""The REST API on quart-trio: thin handlers over ``Gateway``, SPEC's envelope everywhere.
+"""The REST API on quart-trio: thin handlers over ``Gateway``, the envelope everywhere.
 
 Every path is served bare and under ``/exchange`` (the reference API's prefix; the seed
 posts to the bare ``/orders``). Every answer, success or not, is
