@@ -90,3 +90,11 @@ def test_a_new_row_reaches_the_docs_by_regeneration(
     assert new != doc, "the stale table would pass test_generated_blocks_are_current"
     assert "a halt" in extract.generated_blocks(new)[table]
     assert word.get(table, "`halted`") in extract.generated_blocks(new)[table]
+
+
+def test_the_bot_kit_names_only_codes_the_server_sends() -> None:
+    # the bot kit is its own distribution and cannot import the table: pinned here instead
+    from tradepit import errors as kit
+
+    unknown = set(kit._BY_CODE) - set(errors.CODES)
+    assert not unknown, f"bots/tradepit/errors.py maps codes the server never sends: {unknown}"
