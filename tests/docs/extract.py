@@ -31,8 +31,9 @@ DOCS = ROOT / "docs"
 CODE = re.compile(r"[A-Z][A-Z]*(?:_[A-Z]+)*")
 #: Calls whose string arguments are error codes a client can receive.
 ERROR_CALLS = {"ApiError", "Refusal", "Refused", "EngineUnavailable"}
-#: Dicts whose string keys and values are error codes.
-ERROR_TABLES = {"CODES", "HTTP_CODES", "FIELD_CODES"}
+#: Dicts whose string keys and values are error codes a client can receive. Not
+#: ``gateway/errors.py`` CODES: that is the table the codes found here are checked against.
+ERROR_TABLES = {"HTTP_CODES", "FIELD_CODES"}
 #: The error codes that are a single word.
 WORDS = {"UNAUTHORIZED", "FORBIDDEN"}
 BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(<!-- end generated -->)", re.S)
