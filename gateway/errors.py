@@ -1,10 +1,11 @@
 """API errors and WebSocket close codes, each stated once with what it means.
 
 ``CODES`` is every error code a client can receive, with its HTTP status and when it is
-sent; ``CLOSE_CODES`` is every close code of ``/ws``. docs/protocol.md's tables are
-rendered from them (``python -m tests.docs.extract --write``), and ``tests/docs`` fails
-when the code sends a code these tables lack or a table in the docs is stale. A new
-code is one row: ``"NAME": Code(status, "when, in the docs' words"),``.
+sent; ``CLOSE_CODES`` is every close code of ``/ws``. docs/protocol.md's tables (and the
+README's codes by status) are rendered from them (``python -m tests.docs.extract
+--write``), and ``tests/docs`` fails when the code sends a code these tables lack or a
+table in the docs is stale. A new code is one row: ``"NAME": Code(status, "when, in the
+docs' words"),``.
 
 The code in the envelope is what a bot should branch on; the status follows it: 400 a
 body that is not JSON, 401/403 who may not, 404 what does not exist, 409 a valid

@@ -7,7 +7,7 @@ the vocabulary's tables (error codes, close codes, cancel reasons, phases) from 
 tables that define them (``gateway/errors.py``, ``engine/vocabulary.py``).
 
 ``python -m tests.docs.extract`` prints what was found; ``--write`` regenerates the
-generated blocks of ``docs/*.md`` (between ``<!-- generated: NAME -->`` and
+generated blocks of ``README.md`` and ``docs/*.md`` (between ``<!-- generated: NAME -->`` and
 ``<!-- end generated -->``) in place.
 """
 
@@ -237,6 +237,15 @@ def render_errors() -> str:
     return _table(["code", "HTTP status", "when"], rows)
 
 
+def render_statuses() -> str:
+    """The error codes by HTTP status, in short (the README's table)."""
+    by_status: dict[int, list[str]] = {}
+    for code, row in errors.CODES.items():
+        by_status.setdefault(row.status, []).append(f"`{code}`")
+    rows = [[str(status), ", ".join(codes)] for status, codes in sorted(by_status.items())]
+    return _table(["status", "codes"], rows)
+
+
 def render_close_codes() -> str:
     rows = [[f"`{code}`", row.meaning, row.todo] for code, row in errors.CLOSE_CODES.items()]
     return _table(["code", "meaning", "what to do"], rows)
@@ -263,6 +272,7 @@ GENERATED = {
     "config": render_config,
     "roles": render_roles,
     "errors": render_errors,
+    "statuses": render_statuses,
     "close_codes": render_close_codes,
     "cancel_reasons": render_cancel_reasons,
     "phases": render_phases,
@@ -281,9 +291,14 @@ def generated_blocks(text: str) -> dict[str, str]:
     return {m.group(2): m.group(3) for m in BLOCK.finditer(text)}
 
 
+def documents() -> list[Path]:
+    """The files that may hold generated blocks: the README and docs/*.md."""
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
 def main(argv: list[str]) -> int:
     if argv == ["--write"]:
-        for path in sorted(DOCS.glob("*.md")):
+        for path in documents():
             text = path.read_text(encoding="utf-8")
             new = regenerate(text)
             if new != text:
