@@ -31,25 +31,20 @@ CANCEL_REASONS: dict[CancelReason, str] = {
 
 
 class PhaseRules(NamedTuple):
-    """``takes_orders``: submits, quotes and cancels are accepted (else ``MARKET_CLOSED``);
-    ``orders``: what may be sent, when it is more than everything; ``matching``: how
-    orders meet."""
+    """``takes_orders``: submits, quotes and cancels are accepted (else ``MARKET_CLOSED``;
+    which order types, outside continuous trading, is the order-type table's
+    ``continuous_only``); ``matching``: how orders meet."""
 
     takes_orders: bool
-    orders: str
     matching: str
 
 
 #: The session's phases, in the order a trading day passes through them.
 PHASES: dict[Phase, PhaseRules] = {
-    "closed": PhaseRules(False, "", "no"),
-    "pre_open": PhaseRules(
-        True,
-        "limit orders and quotes; market orders are refused",
-        "no: orders rest, even when they cross",
-    ),
-    "opening_auction": PhaseRules(False, "", "one uncross when the phase begins"),
-    "continuous": PhaseRules(True, "", "price-time priority, immediately on arrival"),
+    "closed": PhaseRules(False, "no"),
+    "pre_open": PhaseRules(True, "no: orders rest, even when they cross"),
+    "opening_auction": PhaseRules(False, "one uncross when the phase begins"),
+    "continuous": PhaseRules(True, "price-time priority, immediately on arrival"),
 }
 
 #: The phases in which teams (and the simulated flow) may send orders.

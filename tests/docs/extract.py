@@ -24,6 +24,7 @@ import msgspec
 
 from engine import config as configmod
 from engine import vocabulary
+from engine.order_types import ORDER_TYPES
 from gateway import errors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -257,11 +258,19 @@ def render_cancel_reasons() -> str:
 
 
 def render_phases() -> str:
+    # outside continuous trading the order types marked continuous_only are refused
+    anywhere = [name for name, spec in ORDER_TYPES.items() if not spec.continuous_only]
+    refused = [name for name in ORDER_TYPES if name not in anywhere]
     rows = []
     for phase, rules in vocabulary.PHASES.items():
         orders = "no (`MARKET_CLOSED`)"
         if rules.takes_orders:
-            orders = f"yes ({rules.orders})" if rules.orders else "yes"
+            orders = "yes"
+            if phase != "continuous" and refused:
+                orders += (
+                    f" ({', '.join(anywhere)} orders and quotes; "
+                    f"{', '.join(refused)} orders are refused)"
+                )
         rows.append([f"`{phase}`", orders, rules.matching])
     return _table(["phase", "submit and cancel", "matching"], rows)
 

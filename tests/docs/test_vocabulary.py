@@ -82,7 +82,7 @@ def test_a_new_row_reaches_the_docs_by_regeneration(
     elif table == "close_codes":
         monkeypatch.setitem(errors.CLOSE_CODES, 4999, errors.Close("a halt", "wait"))
     else:
-        rules = vocabulary.PhaseRules(False, "", "a halt")
+        rules = vocabulary.PhaseRules(False, "a halt")
         monkeypatch.setitem(
             cast(dict[str, vocabulary.PhaseRules], vocabulary.PHASES), "halted", rules
         )
@@ -99,3 +99,20 @@ def test_the_bot_kit_names_only_codes_the_server_sends() -> None:
 
     unknown = set(kit._BY_CODE) - set(errors.CODES)
     assert not unknown, f"bots/tradepit/errors.py maps codes the server never sends: {unknown}"
+
+
+def test_a_new_continuous_only_order_type_reaches_the_phase_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from engine.order_types import ORDER_TYPES, OrderType
+
+    kind = OrderType(
+        "fill_or_kill",
+        needs_price=True,
+        rests=False,
+        remainder_reason="no_liquidity",
+        continuous_only=True,
+    )
+    monkeypatch.setitem(ORDER_TYPES, kind.name, kind)
+    phases = extract.render_phases()
+    assert "market, fill_or_kill orders are refused" in phases
