@@ -1,6 +1,8 @@
 """What each order type is, stated once: the core, the projection, validation and the
 tests read this table, so a new order type is one row here plus its core test,
-its validation message and its docs.
+its validation message and its docs. A new column (a way a type differs that no field
+says yet) is a field of ``OrderType`` given in every row, read where it acts, never by
+the type's name: docs/architecture.md, Where a change goes.
 
 An order's lifecycle status is stated here too, for the same reason: the core's live
 orders, the projection's open orders and the gateway's decisions all name it.
