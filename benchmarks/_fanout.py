@@ -22,10 +22,11 @@ from pathlib import Path
 
 import websockets
 
-from benchmarks._support import free_port, wait_http
+from benchmarks._support import wait_http
 from engine import config as configmod
 from engine import log as logmod
 from engine.core.exchange import Exchange
+from engine.ports import free_port
 from engine.records import (
     ChangePhase,
     ClockTick,

@@ -4,7 +4,6 @@ another commit's sources to measure against."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tarfile
@@ -48,13 +47,6 @@ def run_from(tree: Path | None) -> dict[str, str]:
     if tree is None:
         return dict(os.environ)
     return {**os.environ, "PYTHONPATH": str(tree)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_http(url: str, timeout: float = 60, proc: subprocess.Popen[bytes] | None = None) -> None:

@@ -37,7 +37,8 @@ import httpx
 import websockets
 
 from benchmarks import _fanout
-from benchmarks._support import free_port, record_session, run_from, wait_http
+from benchmarks._support import record_session, run_from, wait_http
+from engine.ports import free_port
 from engine.records import RegisterTeam
 
 BARE_APP = """

@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import websockets
 
-from benchmarks._support import free_port, wait_http
+from benchmarks._support import wait_http
+from engine.ports import free_port
 
 CLIENTS = 10_000
 TEAMS = 50

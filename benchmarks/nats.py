@@ -24,13 +24,14 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks._support import free_port, record_session, run_from, wait_http
+from benchmarks._support import record_session, run_from, wait_http
 from benchmarks.e2e import CONFIG, cluster, latencies, pct, register, wrk, wrk_script
 from engine import log as logmod
 from engine.log.nats import server
 from engine.log.nats.access import KEY_ENV
 from engine.log.nats.client import NatsLog
 from engine.log.nats.writer import StreamWriter
+from engine.ports import free_port
 from engine.records import Command, Record
 
 PY = [sys.executable, "-m", "engine.cli"]

@@ -31,8 +31,9 @@ from random import Random
 import httpx
 import websockets
 
-from benchmarks._support import free_port, record_session, wait_http
+from benchmarks._support import record_session, wait_http
 from benchmarks.e2e import pct
+from engine.ports import free_port
 from engine.records import RegisterTeam
 from gateway.replay import index
 from gateway.web.dashboard import seek

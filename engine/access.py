@@ -1,12 +1,12 @@
 """A session directory and the engine's command port belong to the user who runs them.
 
-The directory holds the seed (it predicts the market) and every team's orders, so it
-is created 0700 and its files 0600 (ARCHITECTURE rule 7). The engine's port is on
-loopback, where any local user can connect: each engine start writes a fresh random
-secret to ``engine.secret`` (0600) and refuses every connection whose first frame is
-not ``Hello(secret)``. A secret over TCP rather than a Unix socket, because a gateway
-is a TCP client of the engine by design (``engine.addr`` names a host and a port);
-file permissions decide who can read the secret either way.
+The directory holds the seed (it predicts the market) and every team's orders, so it is
+created 0700 and its files 0600 (docs/architecture.md, The contract, rule 7). The
+engine's port is on loopback, where any local user can connect: each engine start writes
+a fresh random secret to ``engine.secret`` (0600) and refuses every connection whose
+first frame is not ``Hello(secret)``. A secret over TCP rather than a Unix socket,
+because a gateway is a TCP client of the engine by design (``engine.addr`` names a host
+and a port); file permissions decide who can read the secret either way.
 """
 
 from __future__ import annotations

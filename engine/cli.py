@@ -8,29 +8,50 @@ import os
 import signal
 import sys
 
+#: What ``tradepit --help`` says first: for someone running a competition, not its code.
+DESCRIPTION = """\
+tradepit runs a trading competition: teams' bots trade simulated options on
+SPX and SPY over REST and a WebSocket stream. Every order, fill and tick is
+kept in the session's log, so a session can be resumed, replayed and scored."""
+
+EPILOG = """\
+Start here:
+  tradepit serve                  a new session on http://localhost:8000
+  tradepit serve --resume         resume the latest session under ./data
+  tradepit results DIR            the standings of the session in DIR
+  tradepit replay serve DIR       serve a recorded session to bots again
+
+Each command has its own help: tradepit serve --help. Organisers: read
+docs/operations.md; bot authors: docs/bots.md and docs/protocol.md."""
+
 # subcommand -> (module, help); each module has ``add_arguments(parser)`` and ``run(args) -> int``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("engine.serve.supervisor", "run an engine and gateways on one data dir"),
-    "engine": ("engine.shell.main", "run the engine alone"),
-    "gateway": ("gateway.main", "run one gateway over a log"),
-    "replay": ("gateway.replay.cli", "verify, serve, inspect or export a recorded session"),
-    "results": ("gateway.offline.results", "final standings per role: table, CSV or JSON"),
+    "serve": ("engine.serve.supervisor", "run a session: the exchange and its web gateways"),
+    "engine": ("engine.shell.main", "run only the exchange's engine (advanced)"),
+    "gateway": ("gateway.main", "run one more web gateway for a running session (advanced)"),
+    "replay": ("gateway.replay.cli", "check, serve, inspect or export a recorded session"),
+    "results": ("gateway.offline.results", "a session's standings per role: table, CSV or JSON"),
     "tournament": (
         "gateway.offline.tournament",
         "heats of bots on fresh sessions, ranked across heats",
     ),
     "admin": (
         "gateway.offline.admin",
-        "the organiser's admin actions (halt, resume, end, ...) against a running server",
+        "the organiser's actions (halt, resume, the closing bell, ...) on a running server",
     ),
-    "log": ("engine.log.cli", "inspect a log: verify, dump"),
-    "native": ("engine.native", "compile the core with mypyc when it changed, or say if it is"),
+    "log": ("engine.log.cli", "check a session's log for damage, or print its records"),
+    "native": ("engine.native", "build the faster compiled core, or say which one runs"),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tradepit", description=__doc__)
-    subs = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="tradepit",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subs = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         try:
             module = importlib.import_module(module_name)

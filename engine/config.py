@@ -1,7 +1,7 @@
 """The session config: TOML decoded by msgspec into typed structs.
 
-Every number of the game lives here, with SPEC's values as defaults, so an empty file
-is a valid config. A bad config fails at start with the key path and the reason
+Every number of the game lives here, with the values docs/rules.md states as defaults,
+so an empty file is a valid config. A bad config fails at start with the key path and the reason
 (msgspec names it: ``Expected `int`, got `str` - at `$.roles[...].max_order_size```).
 Money is in integer cents. Each section belongs to one part of the system; add new
 fields with defaults, at the end of their section.
@@ -259,7 +259,7 @@ class AdminConfig(_Section, frozen=True, kw_only=True):
 
 
 class PriceLimitsConfig(_Section, frozen=True, kw_only=True):
-    """The price band (SPEC "Matching"): how far from fair value an order may be priced.
+    """The price band (docs/rules.md, The price band): how far from fair value an order may go.
 
     The band of an instrument is its fair value +- ``max_deviation_percent`` of it, and
     for an option never narrower than +- ``option_min_deviation_cents`` (20% of a cheap
@@ -288,7 +288,7 @@ class TeamsConfig(_Section, frozen=True, kw_only=True):
 
 
 class ScoringConfig(_Section, frozen=True, kw_only=True):
-    """SPEC "Scoring": every weight, threshold and window. Money in integer cents.
+    """docs/scoring.md: every weight, threshold and window. Money in integer cents.
 
     Per-tick figures (coverage, penalties) count only on ticks whose phase is in
     ``phases``; P&L, drawdown and Sharpe use every tick.

@@ -1,6 +1,8 @@
 """What each order type is, stated once: the core, the projection, validation and the
 tests read this table, so a new order type is one row here plus its core test,
-its validation message and its docs.
+its validation message and its docs. A new column (a way a type differs that no field
+says yet) is a field of ``OrderType`` given in every row, read where it acts, never by
+the type's name: docs/architecture.md, Where a change goes.
 
 An order's lifecycle status is stated here too, for the same reason: the core's live
 orders, the projection's open orders and the gateway's decisions all name it.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from typing import get_args
 
+from engine.records import CancelReason
 from engine.records import OrderType as OrderTypeName
 
 
@@ -31,7 +34,7 @@ class OrderType:
         *,
         needs_price: bool,
         rests: bool,
-        remainder_reason: str | None,
+        remainder_reason: CancelReason | None,
         continuous_only: bool,
     ) -> None:
         assert rests == (remainder_reason is None), name

@@ -20,7 +20,7 @@ that is why field order matters and new fields go last.
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, get_args
 
 import msgspec
 
@@ -32,6 +32,7 @@ OrderType = Literal["limit", "market"]
 Role = Literal["market_maker", "hedge_fund", "arbitrage", "retail"]
 Phase = Literal["closed", "pre_open", "opening_auction", "continuous"]
 Regime = Literal["low", "medium", "high"]
+#: What each reason means: ``engine/vocabulary.py``, which the docs' table is made from.
 CancelReason = Literal[
     "user",
     "cancel_all",
@@ -46,7 +47,7 @@ CancelReason = Literal[
 Liquidity = Literal["maker", "taker"]
 
 ROLES: tuple[Role, ...] = ("market_maker", "hedge_fund", "arbitrage", "retail")
-PHASES: tuple[Phase, ...] = ("closed", "pre_open", "opening_auction", "continuous")
+PHASES: tuple[Phase, ...] = get_args(Phase)
 
 
 class Record(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag_field="k", gc=False):

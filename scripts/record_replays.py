@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+from engine.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLAYS = ROOT / "replays"
@@ -40,13 +41,6 @@ SCENARIOS: dict[str, tuple[str, int]] = {
     "news-signals": (COMMON + "[news]\nmean_gap_sim_seconds = 120.0\n", 12),
     "crash-restart": (COMMON + "[news]\nmean_gap_sim_seconds = 1800.0\n", 13),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def tradepit(*args: str) -> subprocess.Popen[bytes]:

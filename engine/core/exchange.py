@@ -2,12 +2,12 @@
 
 Theory of operation
 -------------------
-A deterministic state machine (ARCHITECTURE rule 1). No sockets, files, clock,
-threads or global randomness: time is the command's ``ts``, randomness is the
-market's RNG seeded from the session record, and ids are counters. Events get the
+A deterministic state machine (docs/architecture.md, The contract, rule 1). No sockets,
+files, clock, threads or global randomness: time is the command's ``ts``, randomness is
+the market's RNG seeded from the session record, and ids are counters. Events get the
 seqs after their command's (``command.seq + 1, + 2, ...``) and the command's ``ts``.
 
-Matching (SPEC "Matching"): price-time priority, partial fills, trades at the resting
+Matching (docs/rules.md, Orders): price-time priority, partial fills, trades at the resting
 (maker) order's price; a market order never rests (its unfilled rest is cancelled
 ``no_liquidity``); self-trades pay and earn nothing, and prices stay within the band
 around fair value (``trading.py`` says how). Phases gate what is

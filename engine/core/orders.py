@@ -1,9 +1,8 @@
 """A live order and its lifecycle. Everything about order states lives here.
 
     new -> partially_filled -> filled
-    new | partially_filled -> cancelled          (user, cancel_all, replaced, no_liquidity,
-                                                  market_close, team_disabled, expired,
-                                                  out_of_band, self_trade_prevented)
+    new | partially_filled -> cancelled          (a reason of engine/vocabulary.py
+                                                  CANCEL_REASONS)
     (refused commands never become orders: they are OrderRejected events)
 
 An order is live while it has remaining quantity in a book. ``filled + remaining +

@@ -1,6 +1,7 @@
 """The admission rules: may this team place this order now? One function per rule.
 
-Each check returns ``None`` (allowed) or a ``Refusal`` with a SPEC error code, a message
+Each check returns ``None`` (allowed) or a ``Refusal`` with an error code of
+``gateway/errors.py`` CODES (docs/protocol.md, Error codes), a message
 for people and ``details`` for programs (current position, limit, retry_after, ...).
 The checks run in a fixed order, so the first refusal is always the same one.
 """
@@ -15,12 +16,10 @@ from engine.core.orders import BUY, SIDES
 from engine.instruments import Instrument
 from engine.money import to_dollars
 from engine.order_types import ORDER_TYPES
+from engine.vocabulary import OPEN_PHASES
 
 NANOS = 1_000_000_000
 Details = dict[str, str | int | float | bool | None]
-
-#: Phases in which orders may be submitted or cancelled.
-OPEN_PHASES = ("pre_open", "continuous")
 
 
 class Refusal:

@@ -1,6 +1,6 @@
 """Orders and quotes: admission, matching in price-time priority, fills, cancels.
 
-Matching (SPEC "Matching"): partial fills; trades at the resting (maker) order's price;
+Matching (docs/rules.md, Orders): partial fills; trades at the resting (maker) order's price;
 a market order never rests (its unfilled rest is cancelled ``no_liquidity``).
 
 Self-trades: "a fill between two orders of the same team carries no fee and no rebate
@@ -32,6 +32,7 @@ from engine.order_types import ORDER_TYPES
 from engine.records import (
     CancelAll,
     CancelOrder,
+    CancelReason,
     OrderAccepted,
     OrderCancelled,
     SubmitOrder,
@@ -282,7 +283,7 @@ class Trading(CoreState):
             self.client_ids.pop((order.team_id, order.client_order_id), None)
 
     def _cancelled(
-        self, order: Order, quantity: int, reason: str, request_id: str | None = None
+        self, order: Order, quantity: int, reason: CancelReason, request_id: str | None = None
     ) -> None:
         seq, ts = self._next()
         self._emit(
@@ -300,7 +301,7 @@ class Trading(CoreState):
             )
         )
 
-    def _pull(self, order: Order, reason: str, request_id: str | None = None) -> None:
+    def _pull(self, order: Order, reason: CancelReason, request_id: str | None = None) -> None:
         """Cancel a resting order."""
         self.books[order.instrument_id].side(order.is_buy).remove(order)
         self.teams[order.team_id].rest(order, -order.remaining)

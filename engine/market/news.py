@@ -1,16 +1,17 @@
 """News: when a headline arrives, which one, and what it does to the market.
 
-Theory of operation. SPEC gives two things that must both hold: the mix of kinds
-(regime shift 40%, price jump 30%, no effect 30%) and, per headline, its published
-probabilities of a regime shift and of a jump. So a headline is chosen first and its
-effect is then drawn with *its* probabilities (shift with ``regime_shift``, jump with
-``jump``, otherwise none), and the headlines' weights are chosen so that the resulting
-mix of kinds is exactly the configured one. Many weightings do that; we take the one
-of maximum entropy (``w_h`` proportional to ``exp(a * shift_h + b * jump_h)``, solved by
-Newton's method at start), which spreads arrivals over as many headlines as possible.
-If the configured mix cannot be reached with the configured headlines (it lies outside
-what any weighting gives), we fall back to drawing the kind first with the configured
-mix and then a headline in proportion to its probability of that kind.
+Theory of operation. docs/rules.md (The simulation) gives two things that must both
+hold: the mix of kinds (regime shift 40%, price jump 30%, no effect 30%) and, per
+headline, its published probabilities of a regime shift and of a jump. So a headline is
+chosen first and its effect is then drawn with *its* probabilities (shift with
+``regime_shift``, jump with ``jump``, otherwise none), and the headlines' weights are
+chosen so that the resulting mix of kinds is exactly the configured one. Many weightings
+do that; we take the one of maximum entropy (``w_h`` proportional to ``exp(a * shift_h +
+b * jump_h)``, solved by Newton's method at start), which spreads arrivals over as many
+headlines as possible. If the configured mix cannot be reached with the configured
+headlines (it lies outside what any weighting gives), we fall back to drawing the kind
+first with the configured mix and then a headline in proportion to its probability of
+that kind.
 
 Arrivals: a Bernoulli draw per tick with ``p = 1 - exp(-tick / mean_gap)``, the
 discrete-time Poisson process (at most one headline per tick), so the mean gap is the

@@ -1,12 +1,13 @@
 """Automated retail flow: small, noisy option orders spread over a few retail teams.
 
-Per tick (SPEC): Poisson(``orders_per_tick``) orders, at most ``max_orders_per_tick``;
-each from a retail team chosen uniformly, on an option of an underlying chosen
-uniformly, a call with ``call_share`` (else a put), out of the money with ``otm_share``
-(a call with strike above spot, a put below; else in the money), size exponential of
-mean ``size_mean`` rounded and clipped to [size_min, size_max], a buy with ``buy_share``,
-a market order with ``market_share`` (in pre-open, where the core takes no market order,
-it becomes an aggressive limit), otherwise a limit order priced:
+Per tick (docs/rules.md, Simulated participants): Poisson(``orders_per_tick``) orders,
+at most ``max_orders_per_tick``; each from a retail team chosen uniformly, on an option
+of an underlying chosen uniformly, a call with ``call_share`` (else a put), out of the
+money with ``otm_share`` (a call with strike above spot, a put below; else in the
+money), size exponential of mean ``size_mean`` rounded and clipped to [size_min,
+size_max], a buy with ``buy_share``, a market order with ``market_share`` (in pre-open,
+where the core takes no market order, it becomes an aggressive limit), otherwise a limit
+order priced:
 
 - aggressive (``limit_aggressive``): crossing the touch (a buy at the best ask, or at fair
   when no ask rests) plus 0-1% more, likely to trade at once;
@@ -33,8 +34,10 @@ from engine.core import rules
 from engine.instruments import Instrument
 from engine.market import MarketView, SimOrder
 from engine.market.limits import Budget
+from engine.vocabulary import OPEN_PHASES
 
-SUBMIT_PHASES = ("pre_open", "continuous")
+#: The simulated flow sends where teams may (the phase table's ``takes_orders``).
+SUBMIT_PHASES = OPEN_PHASES
 
 
 def team_ids(config: Config) -> tuple[str, ...]:

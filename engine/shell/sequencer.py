@@ -2,12 +2,12 @@
 
 Theory of operation
 -------------------
-One sequencer task owns the core and the log writer. Gateways (and the clock task)
-put commands into one bounded inbox. The sequencer takes whatever is waiting (up to
-``engine.max_batch``), stamps each command with the next ``seq`` and the sequencer
-time, applies it to the core, and appends the command plus its events to the log as
-one batch with one fsync (group commit). Only after the append returned does it
-answer the callers: an answered command is durable (ARCHITECTURE rule 2).
+One sequencer task owns the core and the log writer. Gateways (and the clock task) put
+commands into one bounded inbox. The sequencer takes whatever is waiting (up to
+``engine.max_batch``), stamps each command with the next ``seq`` and the sequencer time,
+applies it to the core, and appends the command plus its events to the log as one batch
+with one fsync (group commit). Only after the append returned does it answer the
+callers: an answered command is durable (docs/architecture.md, The contract, rule 2).
 
 If an append fails (disk full, read-only dir), the core has run ahead of the log, so
 the engine refuses the batch with ``SERVICE_UNAVAILABLE``, then rebuilds the core

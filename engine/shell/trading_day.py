@@ -1,11 +1,12 @@
 """The competition profile's day on the wall clock: when the engine's clock ticks.
 
-SPEC: 09:30-15:00 America/Chicago, a tick every 5 minutes. ``next_slot`` says when the
-next tick is due, on the grid ``open_time + n * tick_seconds`` of the day, and when the
-session closes. A session started or resumed late takes the next point of the grid,
-never a burst of missed ticks, and closes at ``close_time`` whatever tick it reached.
-Kept out of the pure core: it reads the time zone database. (The demo profile ticks
-every ``tick_seconds`` from the engine's start instead.)
+docs/rules.md, Phases: 09:30-15:00 America/Chicago, a tick every 5 minutes.
+``next_slot`` says when the next tick is due, on the grid ``open_time + n *
+tick_seconds`` of the day, and when the session closes. A session started or resumed
+late takes the next point of the grid, never a burst of missed ticks, and closes at
+``close_time`` whatever tick it reached. Kept out of the pure core: it reads the time
+zone database. (The demo profile ticks every ``tick_seconds`` from the engine's start
+instead.)
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Theory of operation
 -------------------
-ARCHITECTURE rule 4: "A pure function from log records to (audience, message) pairs,
-with a counter per team: the team's seq. Any gateway that reads the same log computes
-the same messages with the same seqs, so a bot can reconnect to any gateway and resume."
+docs/architecture.md, The contract, rule 4: a pure function from log records to
+(audience, message) pairs, with a counter per team: the team's seq. Any gateway that
+reads the same log computes the same messages with the same seqs, so a bot can
+reconnect to any gateway and resume.
 
 ``Projection.apply(record)`` folds one record into the state (teams, positions, cash,
 fees, open orders, aggregated books, last trades, marks) and returns the messages it
@@ -21,8 +22,8 @@ messages plus its role's broadcasts since it joined. ``step`` expands them per t
 A team's stream starts at its registration: ``TeamRegistered`` is the team's message
 seq 1, a ``position_snapshot`` of its empty state. So a new team's first snapshot is
 seq 1 and the seed's ``SequenceTracker`` sees no false gap. Rejections produce no
-message (the REST answer carries them; SPEC: "Validation failures come back here and
-never on the WebSocket"). No I/O, no clock, no set iteration: time comes from the
+message (the REST answer carries them; docs/protocol.md, Error codes: "refusals never
+appear on the WebSocket"). No I/O, no clock, no set iteration: time comes from the
 record's ``ts``, order from the log.
 """
 

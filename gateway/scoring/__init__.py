@@ -1,4 +1,4 @@
-"""Scoring: a pure fold of the log into standings (SPEC "Scoring"), beside the projection."""
+"""Scoring: a pure fold of the log into standings (docs/scoring.md), beside the projection."""
 
 from gateway.scoring.fold import Scorer as Scorer
 from gateway.scoring.views import figures as figures

@@ -2,8 +2,8 @@
 
 Theory of operation
 -------------------
-SPEC "Scoring": "Scores are a pure fold of the log: the live server, a replay at any
-seq and the final results agree exactly." ``Scorer.apply(record)`` folds one record;
+docs/scoring.md: every figure is a pure fold of the log, so the live server, a replay at
+any seq and the final results agree exactly. ``Scorer.apply(record)`` folds one record;
 the gateway's projection calls it for every record it folds, ``replay inspect`` folds to
 a seq, ``tradepit results`` to the end. No I/O, no clock, no randomness.
 

@@ -1,6 +1,6 @@
 """The per-role figures of one tick, as pure functions of a team's state and the marks.
 
-SPEC "Scoring": a market maker's *good quote* on an instrument is both sides resting,
+docs/scoring.md, Per role: a market maker's *good quote* on an instrument is both sides resting,
 spread <= 10% of mid and >= 1 contract a side; coverage is the share of the instruments
 it must cover where it holds one. Inventory: net contracts per product family beyond
 +-50. A hedge fund's portfolio delta is Black-Scholes delta x position x multiplier

@@ -1,6 +1,7 @@
 """Ranks within a role: by score, best first; ties share a rank and the next one skips.
 
-SPEC: "Ties share a rank and the next rank skips (1, 2, 2, 4)." Equal means equal in
+docs/scoring.md, Figures for every team: ties share a rank and the next rank skips
+(1, 2, 2, 4). Equal means equal in
 cents. Tied teams are listed by team id, so every reader lists them the same way.
 """
 

@@ -38,7 +38,7 @@ def uptime(scorer: Scorer, team: TeamScore) -> float | None:
 
 
 def unmet(scorer: Scorer, team: TeamScore) -> list[str]:
-    """Requirements not met, shown beside the rank (SPEC): a market maker's uptime."""
+    """Requirements not met, shown beside the rank: a market maker's uptime (docs/scoring.md)."""
     if team.role != "market_maker" or not team.kpi_ticks:
         return []
     total = team.kpi_ticks * len(scorer.cover)

@@ -3,11 +3,12 @@
 Theory of operation
 -------------------
 A gateway keeps the last ``[gateway] events_history`` messages of each team's stream
-(``gateway/service/streams.py``). Anything older is still in the log, and ARCHITECTURE rule 4
-says the fold is a pure function of it: a fresh ``Projection`` folding the log from
-seq 1 makes every team's messages again, with the same bodies and the same seqs, byte
-for byte, because it is the very code the live gateway runs. So a resume older than
-memory is a fold of the log, from which the asking team's messages are kept.
+(``gateway/service/streams.py``). Anything older is still in the log, and
+docs/architecture.md (rule 4) says the fold is a pure function of it: a fresh
+``Projection`` folding the log from seq 1 makes every team's messages again, with the
+same bodies and the same seqs, byte for byte, because it is the very code the live
+gateway runs. So a resume older than memory is a fold of the log, from which the asking
+team's messages are kept.
 
 Cost, and who pays it. A fold from seq 1 to a point deep in a long session is seconds
 of CPU; the live stream must not wait for it. So:

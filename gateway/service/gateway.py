@@ -151,11 +151,12 @@ class Gateway:
     async def read_barrier(self) -> int:
         """Before a request: wait until every record committed when it arrived is applied.
 
-        ARCHITECTURE rule 8: with gateways behind one address, a bot's write through one
-        gateway and its read through another must still agree. The engine answers a
-        write only after publishing its commit, so the committed seq read here (one
-        ``pread`` of the log's COMMITTED file) covers every write already answered.
-        Returns the seq the read reflects; 503 if this gateway cannot get there in time.
+        docs/scaling.md (and rule 4 of docs/architecture.md): with gateways behind one
+        address, a bot's write through one gateway and its read through another must
+        still agree. The engine answers a write only after publishing its commit, so the
+        committed seq read here (one ``pread`` of the log's COMMITTED file) covers every
+        write already answered. Returns the seq the read reflects; 503 if this gateway
+        cannot get there in time.
         """
         target = self.source.head()
         if not await self.wait_applied(target, READ_WAIT_SECONDS):

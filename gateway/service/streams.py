@@ -2,10 +2,10 @@
 
 Theory of operation
 -------------------
-ARCHITECTURE rule 5: "resumes after N with no gap and no duplicate ... A slow
-WebSocket client gets a bounded buffer, then a close with a clear code, and resumes
-by seq: it never stalls the gateway or other clients." Rule 9: "What one team can
-cost is bounded."
+docs/architecture.md, The contract, rule 5: a stream resumes after any seq with no
+gap and no duplicate; a slow WebSocket client gets a bounded buffer, then a close with
+a clear code, and resumes by seq: it never stalls the gateway or other clients. Rule
+8: what one team can cost is bounded.
 
 Storage. A broadcast (market_data, tick_start, news, a role's signals) is kept once per
 gateway, in the ``Window`` of each role it reaches; a team's stream is its role's

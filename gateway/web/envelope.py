@@ -1,4 +1,8 @@
-"""SPEC's response envelope, as bytes: success, request_id, order_id, data, error, timestamp."""
+"""The response envelope, as bytes: success, request_id, order_id, data, error, timestamp
+(docs/protocol.md, The envelope).
+
+Both ways in answer through here: Quart's routes (``rest.py``) and the order-entry fast
+path (``fastpath.py``), so an error looks the same whichever served it."""
 
 from __future__ import annotations
 
@@ -35,3 +39,13 @@ def envelope_body(
             "timestamp": iso_timestamp(time.time_ns()),
         }
     )
+
+
+def error_answer(error: ApiError, request_id: str) -> tuple[int, bytes, dict[str, str]]:
+    """An ``ApiError``'s answer: its HTTP status, its envelope and its headers."""
+    return error.status, envelope_body(None, request_id, error=error), error.headers()
+
+
+def internal_error() -> ApiError:
+    """What a bug is answered with: the details stay in the server's log."""
+    return ApiError("INTERNAL_ERROR", "internal error; the request may be retried")

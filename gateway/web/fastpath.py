@@ -14,7 +14,7 @@ from typing import Any
 from gateway.errors import ApiError
 from gateway.service import Gateway
 from gateway.web import validate
-from gateway.web.envelope import envelope_body, new_request_id
+from gateway.web.envelope import envelope_body, error_answer, internal_error, new_request_id
 
 log = logging.getLogger("tradepit.gateway")
 
@@ -48,12 +48,11 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
         order_id = data["order_id"]
         status, payload = 200, envelope_body(data, request_id, order_id=order_id)
     except ApiError as error:
-        status, payload = error.status, envelope_body(None, request_id, error=error)
-        extra = [(k.lower().encode(), v.encode()) for k, v in error.headers().items()]
+        status, payload, headers = error_answer(error, request_id)
+        extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     except Exception:
         log.exception("unhandled error in POST /orders")
-        internal = ApiError("INTERNAL_ERROR", "internal error; the request may be retried")
-        status, payload = 500, envelope_body(None, request_id, error=internal)
+        status, payload, _ = error_answer(internal_error(), request_id)
     seq = gw.projection.applied_seq  # the answer was built since the last await
     await send(
         {

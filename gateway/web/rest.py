@@ -1,4 +1,4 @@
-"""The REST API on quart-trio: thin handlers over ``Gateway``, SPEC's envelope everywhere.
+"""The REST API on quart-trio: thin handlers over ``Gateway``, the envelope everywhere.
 
 Every path is served bare and under ``/exchange`` (the reference API's prefix; the seed
 posts to the bare ``/orders``). Every answer, success or not, is
@@ -41,7 +41,7 @@ from gateway.projection.messages import encode
 from gateway.replay.paced import ReplayControl, Replaying
 from gateway.service import Gateway, hash_key, new_api_key
 from gateway.web import dashboard, openapi, validate
-from gateway.web.envelope import envelope_body, new_request_id
+from gateway.web.envelope import envelope_body, error_answer, internal_error, new_request_id
 
 PREFIXES = ("", "/exchange")
 HTTP_CODES = {
@@ -85,21 +85,16 @@ def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
             "X-Log-Seq": str(gw.projection.applied_seq),
         }
 
-    def envelope(
-        data: Any = None,
-        *,
-        status: int = 200,
-        order_id: str | None = None,
-        error: ApiError | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Response:
-        body = envelope_body(data, _request_id(), order_id=order_id, error=error)
+    def answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
         return Response(
             body, status=status, headers=seq_headers(headers), content_type="application/json"
         )
 
+    def envelope(data: Any = None, *, order_id: str | None = None) -> Response:
+        return answer(200, envelope_body(data, _request_id(), order_id=order_id))
+
     def failure(error: ApiError) -> Response:
-        return envelope(status=error.status, error=error, headers=error.headers())
+        return answer(*error_answer(error, _request_id()))
 
     @app.before_request
     async def read_barrier() -> None:
@@ -352,9 +347,9 @@ def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
         return failure(ApiError(code, error.description or error.name, status=status))
 
     @app.errorhandler(Exception)
-    async def internal_error(error: Exception) -> Response:
+    async def unhandled_error(error: Exception) -> Response:
         app.logger.exception("unhandled error", exc_info=error)
-        return failure(ApiError("INTERNAL_ERROR", "internal error; the request may be retried"))
+        return failure(internal_error())
 
     dashboard.register(app, gw, replay)
     return app

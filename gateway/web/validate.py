@@ -1,7 +1,7 @@
 """Inbound REST bodies: strict types, then the checks that need no exchange state.
 
 Bodies decode into msgspec structs with ``forbid_unknown_fields`` (a typo is a 422,
-not a silent default). A type error is reported with the SPEC code of its field
+not a silent default). A type error is reported with the error code of its field
 (``$.quantity`` -> ``INVALID_QUANTITY``). JSON's non-standard ``NaN``/``Infinity``
 literals, which Python's ``json.dumps`` emits, are read by a fallback decoder so they
 are refused as ``INVALID_PRICE`` rather than as malformed JSON. Everything that

@@ -1,6 +1,6 @@
 """``/ws?api_key=K[&last_seq=N]``: a thin pure-ASGI WebSocket handler over ``Gateway``.
 
-ARCHITECTURE measured the WebSocket layer as the fan-out bottleneck (quart-trio's
+The design measured the WebSocket layer as the fan-out bottleneck (quart-trio's
 websocket ~22k msgs/s, pure ASGI on hypercorn ~27k), so ``/ws`` bypasses Quart.
 This task is the connection's one sender: it pulls from its ``Subscription`` (history,
 then a bounded channel the fan-out fills without waiting) and awaits each send. Where

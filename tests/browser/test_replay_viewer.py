@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route
 
+from engine.ports import free_port
 from tests.browser.conftest import screenshot
-from tests.e2e.server import free_port
 from tests.procs import ROOT, Proc, tradepit_output
 
 RECORDING = ROOT / "replays" / "news-signals"

@@ -16,8 +16,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from engine import log as logmod
+from engine.ports import free_port
 from engine.records import OrderAccepted
-from tests.e2e.server import free_port
 from tests.procs import Proc, wait_until
 
 CHAOS_CONFIG = """

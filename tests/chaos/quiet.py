@@ -17,8 +17,8 @@ import httpx
 from engine import config as configmod
 from engine import log as logmod
 from engine.core.exchange import Exchange
+from engine.ports import free_port
 from engine.records import AnyRecord, StartSession
-from tests.e2e.server import free_port
 from tests.procs import Proc
 
 TOKEN = "chaos-organiser-token"

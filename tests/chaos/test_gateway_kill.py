@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
+from engine.ports import free_port
 from tests.chaos.cluster import Cluster, fair
-from tests.e2e.server import free_port
 from tests.procs import Proc
 
 

@@ -19,6 +19,7 @@ import httpx
 from engine import config as configmod
 from engine import log as logmod
 from engine.instruments import build
+from engine.ports import free_port
 from engine.records import (
     MarketData,
     Record,
@@ -27,7 +28,6 @@ from engine.records import (
     TickStarted,
     stamp,
 )
-from tests.e2e.server import free_port
 from tests.procs import Proc, wait_until
 
 TICKS = 6 * 3600  # one a second, the default tick_seconds

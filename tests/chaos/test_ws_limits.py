@@ -20,9 +20,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from engine.ports import free_port
 from gateway.errors import WS_GATEWAY_FULL, WS_TOO_MANY_CONNECTIONS
 from tests.chaos.cluster import CHAOS_CONFIG, Bot, Cluster
-from tests.e2e.server import free_port
 from tests.procs import wait_until
 
 BUSY = """

@@ -2,10 +2,12 @@
 
 Message types, error codes, close codes and routes are found by walking the syntax trees
 of ``engine/`` and ``gateway/`` (so a module moving or a new one appearing changes
-nothing here); the config reference is rendered from the config structs themselves.
+nothing here); the config reference is rendered from the config structs themselves, and
+the vocabulary's tables (error codes, close codes, cancel reasons, phases) from the
+tables that define them (``gateway/errors.py``, ``engine/vocabulary.py``).
 
 ``python -m tests.docs.extract`` prints what was found; ``--write`` regenerates the
-generated blocks of ``docs/*.md`` (between ``<!-- generated: NAME -->`` and
+generated blocks of ``README.md`` and ``docs/*.md`` (between ``<!-- generated: NAME -->`` and
 ``<!-- end generated -->``) in place.
 """
 
@@ -21,14 +23,18 @@ from typing import Any
 import msgspec
 
 from engine import config as configmod
+from engine import vocabulary
+from engine.order_types import ORDER_TYPES
+from gateway import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 CODE = re.compile(r"[A-Z][A-Z]*(?:_[A-Z]+)*")
 #: Calls whose string arguments are error codes a client can receive.
 ERROR_CALLS = {"ApiError", "Refusal", "Refused", "EngineUnavailable"}
-#: Dicts whose string keys and values are error codes.
-ERROR_TABLES = {"STATUS", "HTTP_CODES", "FIELD_CODES"}
+#: Dicts whose string keys and values are error codes a client can receive. Not
+#: ``gateway/errors.py`` CODES: that is the table the codes found here are checked against.
+ERROR_TABLES = {"HTTP_CODES", "FIELD_CODES"}
 #: The error codes that are a single word.
 WORDS = {"UNAUTHORIZED", "FORBIDDEN"}
 BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(<!-- end generated -->)", re.S)
@@ -216,7 +222,70 @@ def render_roles() -> str:
     return "\n".join(lines) + "\n"
 
 
-GENERATED = {"config": render_config, "roles": render_roles}
+# --------------------------------------------------------------------------- vocabulary
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for row in rows:
+        assert not any("|" in cell for cell in row), f"a table cell holds a '|': {row}"
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_errors() -> str:
+    rows = [[f"`{code}`", str(row.status), row.when] for code, row in errors.CODES.items()]
+    return _table(["code", "HTTP status", "when"], rows)
+
+
+def render_statuses() -> str:
+    """The error codes by HTTP status, in short (the README's table)."""
+    by_status: dict[int, list[str]] = {}
+    for code, row in errors.CODES.items():
+        by_status.setdefault(row.status, []).append(f"`{code}`")
+    rows = [[str(status), ", ".join(codes)] for status, codes in sorted(by_status.items())]
+    return _table(["status", "codes"], rows)
+
+
+def render_close_codes() -> str:
+    rows = [[f"`{code}`", row.meaning, row.todo] for code, row in errors.CLOSE_CODES.items()]
+    return _table(["code", "meaning", "what to do"], rows)
+
+
+def render_cancel_reasons() -> str:
+    rows = [[f"`{reason}`", why] for reason, why in vocabulary.CANCEL_REASONS.items()]
+    return _table(["`reason`", "why"], rows)
+
+
+def render_phases() -> str:
+    # outside continuous trading the order types marked continuous_only are refused
+    anywhere = [name for name, spec in ORDER_TYPES.items() if not spec.continuous_only]
+    refused = [name for name in ORDER_TYPES if name not in anywhere]
+    rows = []
+    for phase, rules in vocabulary.PHASES.items():
+        orders = "no (`MARKET_CLOSED`)"
+        if rules.takes_orders:
+            orders = "yes"
+            if phase != "continuous" and refused:
+                orders += (
+                    f" ({', '.join(anywhere)} orders and quotes; "
+                    f"{', '.join(refused)} orders are refused)"
+                )
+        rows.append([f"`{phase}`", orders, rules.matching])
+    return _table(["phase", "submit and cancel", "matching"], rows)
+
+
+#: Block name -> what renders it. A doc holds a block as
+#: ``<!-- generated: NAME -->`` ... ``<!-- end generated -->``.
+GENERATED = {
+    "config": render_config,
+    "roles": render_roles,
+    "errors": render_errors,
+    "statuses": render_statuses,
+    "close_codes": render_close_codes,
+    "cancel_reasons": render_cancel_reasons,
+    "phases": render_phases,
+}
 
 
 def regenerate(text: str) -> str:
@@ -231,9 +300,14 @@ def generated_blocks(text: str) -> dict[str, str]:
     return {m.group(2): m.group(3) for m in BLOCK.finditer(text)}
 
 
+def documents() -> list[Path]:
+    """The files that may hold generated blocks: the README and docs/*.md."""
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
 def main(argv: list[str]) -> int:
     if argv == ["--write"]:
-        for path in sorted(DOCS.glob("*.md")):
+        for path in documents():
             text = path.read_text(encoding="utf-8")
             new = regenerate(text)
             if new != text:

@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,8 @@ from typing import Any
 
 import httpx
 
+# re-exported: tests replace ``server.free_port`` to hand serve a taken port first
+from engine.ports import free_port as free_port
 from tests.procs import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,13 +34,6 @@ def inside_band(fair: float, fraction: float) -> float:
     """``fraction`` of a fair value, to the cent: 0.9 is a bid that rests (the house
     quotes closer) and stays inside a 20% band while fair value drifts a little."""
     return max(round(fair * fraction, 2), 0.01)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Server:

@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from engine import log as logmod
+from engine.ports import free_port
 from engine.records import OrderAccepted
 from engine.serve.supervisor import ENDED_FILE
-from tests.e2e.server import FAST_CONFIG, free_port
+from tests.e2e.server import FAST_CONFIG
 from tests.procs import Proc, wait_until
 
 

@@ -18,13 +18,12 @@ import httpx
 import msgspec
 import pytest
 
-from engine.config import Config
 from gateway.service import Gateway
 from gateway.upstream.source import MemoryLog
 from gateway.web import dashboard, fastpath, openapi, shapes
 from gateway.web.rest import PREFIXES, create_app
 from tests.e2e.server import Server, running_server
-from tests.gateway.core_engine import CoreEngine
+from tests.gateway.core_engine import CoreEngine, quiet_config
 
 
 @dataclass
@@ -192,8 +191,8 @@ def test_the_table_the_document_and_the_routes_name_the_same_endpoints(
     assert tabled == documented - not_enveloped
     served = {(m, path) for path, ops in document["paths"].items() for m in ops}
     assert served == {(m, prefix + p) for m, p in documented for prefix in PREFIXES}
-    log = MemoryLog([])
-    app = create_app(Gateway(Config(), CoreEngine(log), log))
+    log, config = MemoryLog([]), quiet_config()
+    app = create_app(Gateway(config, CoreEngine(log, config), log))
     routes = {
         (method.lower(), rule.rule.replace("<", "{").replace(">", "}"))
         for rule in app.url_map.iter_rules()

@@ -83,8 +83,9 @@ class Log:
         self.records.append(stamped)
         return stamped
 
-    def start(self) -> None:
-        config = configmod.Config()
+    def start(self, config: configmod.Config | None = None) -> None:
+        """The session's first record, carrying ``config`` (the default config if None)."""
+        config = config or configmod.Config()
         self.add(
             StartSession(
                 session_id="s1",

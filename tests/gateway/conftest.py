@@ -15,7 +15,7 @@ from gateway.main import serve_app
 from gateway.service import Gateway
 from gateway.upstream.source import MemoryLog
 from tests.gateway.builders import Log
-from tests.gateway.core_engine import CoreEngine
+from tests.gateway.core_engine import CoreEngine, quiet_config
 
 
 @dataclass
@@ -38,16 +38,16 @@ class Server:
 
 
 def gateway_config(**gateway: Any) -> Config:
-    from engine import config as configmod
-
-    return configmod.load(None, gateway=gateway) if gateway else Config()
+    """The tests' config (``quiet_config``) with these ``[gateway]`` settings."""
+    return quiet_config(gateway=gateway) if gateway else quiet_config()
 
 
 async def start(nursery: trio.Nursery, config: Config) -> AsyncIterator[Server]:
+    """A gateway on ``config`` over a log started with it, the core running it too."""
     seed = Log()
-    seed.start()
+    seed.start(config)
     log = MemoryLog(seed.records)
-    engine = CoreEngine(log)
+    engine = CoreEngine(log, config)
     gw = Gateway(config, engine, log)
     port = await nursery.start(serve_app, gw, "127.0.0.1", 0)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
@@ -57,5 +57,5 @@ async def start(nursery: trio.Nursery, config: Config) -> AsyncIterator[Server]:
 @pytest.fixture
 async def server(nursery: trio.Nursery) -> AsyncIterator[Server]:
     with trio.fail_after(30):
-        async for s in start(nursery, Config()):
+        async for s in start(nursery, gateway_config()):
             yield s

@@ -2,13 +2,15 @@
 
 The gateway is tested against the same matching, rules and ids as production, so the
 two can never drift apart; only the shell (sockets, fsync, clock) is left out. The core
-runs with the house and retail off over the core tests' flat fake market, and with the
-price band off: these tests price freely, the band has its own tests.
+runs over the core tests' flat fake market with the config the gateway is given, the
+one the log's ``StartSession`` carries, as in production: ``quiet_config`` is that config
+for these tests, with the house and retail off and the price band off (these tests
+price freely; the band has its own tests).
 """
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import trio
 
@@ -22,6 +24,16 @@ from tests.core.fakes import FakeMarket
 from tests.gateway.builders import T0
 
 
+def quiet_config(**sections: Any) -> configmod.Config:
+    """The gateway tests' config: house, retail and price band off, ``sections`` over it."""
+    base: dict[str, Any] = {
+        "house": {"enabled": False},
+        "retail": {"enabled": False},
+        "price_limits": {"enabled": False},
+    }
+    return configmod.load(None, **{**base, **sections})
+
+
 class CoreEngine:
     """Answers like the engine's command port: a ``Reply`` once the records are in the log.
 
@@ -29,14 +41,15 @@ class CoreEngine:
     opens continuous trading, so orders meet a live market.
     """
 
-    def __init__(self, log: MemoryLog) -> None:
+    def __init__(self, log: MemoryLog, config: configmod.Config) -> None:
+        """``config`` is the gateway's: the core runs it, and the log's start carries it."""
         starts = [r for r in log.records if isinstance(r, StartSession)]
-        self.config = configmod.load(
-            None,
-            house={"enabled": False},
-            retail={"enabled": False},
-            price_limits={"enabled": False},
-        )
+        if starts:
+            assert starts[0].config == configmod.canonical_json(config), (
+                "the log was started with another config than the gateway's: "
+                "start it with Log().start(config)"
+            )
+        self.config = config
         self.log = log
         self.down = False  # the port refuses, as an engine that is restarting does
         self.requests: list[Command] = []

@@ -318,19 +318,19 @@ async def test_health_metrics_instruments_openapi(server: Server) -> None:
 
 
 async def test_serve_gateway_reports_its_port(nursery: trio.Nursery, tmp_path: Path) -> None:
-    from engine.config import Config
     from gateway.main import serve_gateway
     from gateway.upstream.source import MemoryLog
     from tests.gateway.builders import Log
-    from tests.gateway.core_engine import CoreEngine
+    from tests.gateway.core_engine import CoreEngine, quiet_config
 
+    config = quiet_config()
     seed = Log()
-    seed.start()
+    seed.start(config)
     log = MemoryLog(seed.records)
     with trio.fail_after(10):
         port = await nursery.start(
             functools.partial(
-                serve_gateway, Config(), tmp_path, 0, engine=CoreEngine(log), source=log
+                serve_gateway, config, tmp_path, 0, engine=CoreEngine(log, config), source=log
             )
         )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:

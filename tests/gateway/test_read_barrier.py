@@ -14,7 +14,6 @@ import pytest
 import trio
 import trio.testing
 
-from engine.config import Config
 from engine.records import AnyRecord, RegisterTeam, SubmitOrder
 from gateway.errors import WS_TRY_AGAIN
 from gateway.service import Gateway
@@ -23,7 +22,7 @@ from gateway.upstream.source import MemoryLog
 from gateway.web import fastpath, ws
 from gateway.web.rest import create_app
 from tests.gateway.builders import Log, key_hash
-from tests.gateway.core_engine import CoreEngine
+from tests.gateway.core_engine import CoreEngine, quiet_config
 
 KEY = "barrier-key"
 
@@ -61,15 +60,16 @@ class Lagging:
 
 
 async def lagging_gateway(nursery: trio.Nursery) -> tuple[Gateway, CoreEngine, Lagging]:
+    config = quiet_config()
     seed = Log()
-    seed.start()
+    seed.start(config)
     log = MemoryLog(seed.records)
-    engine = CoreEngine(log)
+    engine = CoreEngine(log, config)
     await engine.request(
         RegisterTeam(team_name="name-TEAM_0001", role="hedge_fund", api_key_hash=key_hash(KEY))
     )
     lagging = Lagging(log)
-    gw = Gateway(Config(), engine, lagging, gateway_id="gw-test")
+    gw = Gateway(config, engine, lagging, gateway_id="gw-test")
     await nursery.start(gw.follow)
     await gw.caught_up.wait()
     return gw, engine, lagging

@@ -13,7 +13,7 @@ import httpx
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from engine.log.nats.server import free_port
+from engine.ports import free_port
 from tests.chaos.cluster import CHAOS_CONFIG, Bot
 from tests.nats.conftest import TEST_KEY
 from tests.procs import Proc, wait_until

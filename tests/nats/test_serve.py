@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from engine.log.nats.server import free_port
+from engine.ports import free_port
 from tests.e2e.server import running_server
 from tests.procs import Proc, wait_until
 

@@ -10,6 +10,7 @@ import pytest
 
 from engine.log.errors import LogError
 from engine.log.nats import server
+from engine.ports import free_port
 from tests.nats.conftest import _binary_or_fail
 
 
@@ -29,7 +30,7 @@ def test_a_server_whose_port_was_taken_starts_again_on_fresh_ports(
     made: list[server.LocalServer] = []
 
     def make() -> list[server.LocalServer]:
-        port = taken if not made else server.free_port()  # the first choice was unlucky
+        port = taken if not made else free_port()  # the first choice was unlucky
         made.append(server.LocalServer("n1", tmp_path / "nats", http_port=port))
         return made[-1:]
 

@@ -21,9 +21,10 @@ from websockets.sync.client import connect
 from engine import config as configmod
 from engine import log as logmod
 from engine.log.framing import record_spans
+from engine.ports import free_port
 from engine.records import StartSession, TeamRegistered, Trade
 from engine.replay.verify import verify
-from tests.e2e.server import ROOT, free_port, running_server
+from tests.e2e.server import ROOT, running_server
 from tests.procs import Proc, wait_until
 
 SHORT = """

@@ -14,12 +14,12 @@ import msgspec
 import pytest
 
 from engine import log as logmod
+from engine.ports import free_port
 from engine.records import AnyRecord, TeamRegistered
 from gateway.projection.fold import Projection
 from gateway.replay import index
 from gateway.replay.background import Indexing
 from gateway.replay.inspect import state_at, view
-from tests.e2e.server import free_port
 from tests.procs import ROOT, Proc, tradepit_output, wait_until
 
 SESSION = ROOT / "replays" / "quiet-demo"

