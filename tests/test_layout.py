@@ -34,7 +34,7 @@ PURE_STDLIB = {
 }
 VOCABULARY = {
     "msgspec", "engine.records", "engine.config", "engine.instruments", "engine.money",
-    "engine.order_types",
+    "engine.order_types", "engine.quote_width",
 }  # fmt: skip
 CORE_ALLOWED = PURE_STDLIB | VOCABULARY | {"engine.core", "engine.market"}
 #: The scorer is a pure fold beside the projection, which runs it
@@ -165,7 +165,7 @@ def test_the_guards_catch_a_forbidden_import(tmp_path: Path) -> None:
 RINGS: list[set[str]] = [
     # vocabulary, shared by both packages
     {"engine.records", "engine.config", "engine.instruments", "engine.money",
-     "engine.order_types", "engine.wire", "engine.access", "engine.lifeline",
+     "engine.order_types", "engine.quote_width", "engine.wire", "engine.access", "engine.lifeline",
      "engine.native", "gateway.errors"},
     {"engine.core", "engine.market"},  # the pure core and the simulated market it runs
     {"engine.log"},  # the log: files or JetStream

@@ -104,6 +104,7 @@ class Scorer:
             1, round(s.mm_window_seconds / config.schedule.sim_seconds_per_tick)
         )
         self.kpi_phases = frozenset(s.phases)
+        self.quote_rule = config.quotes  # the exchange's own quote width rule
 
     # ------------------------------------------------------------------ the fold
 
@@ -313,7 +314,7 @@ class Scorer:
         coverage = NAN
         if kpi:
             if role == "market_maker":
-                covered = kpis.covered(team.quotes, self.cover, s.mm_max_spread_bps, s.mm_min_size)
+                covered = kpis.covered(team.quotes, self.cover, self.quote_rule, s.mm_min_size)
                 team.kpi_ticks += 1
                 team.covered += covered
                 team.coverage = coverage = covered / len(self.cover)

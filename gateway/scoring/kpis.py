@@ -1,22 +1,26 @@
 """The per-role figures of one tick, as pure functions of a team's state and the marks.
 
 SPEC "Scoring": a market maker's *good quote* on an instrument is both sides resting,
-spread <= 10% of mid and >= 1 contract a side; coverage is the share of the instruments
-it must cover where it holds one. Inventory: net contracts per product family beyond
-+-50. A hedge fund's portfolio delta is Black-Scholes delta x position x multiplier
-(underlyings count 1 a unit), in SPX terms. An arbitrage desk is out of balance when
-the larger family exposure (contracts, in SPX terms) exceeds twice the smaller.
+a spread the exchange's quote rule allows (``engine/quote_width.py``: the rule that
+admits a quote is the one that counts it) and >= 1 contract a side; coverage is the
+share of the instruments it must cover where it holds one. Inventory: net contracts per
+product family beyond +-50. A hedge fund's portfolio delta is Black-Scholes delta x
+position x multiplier (underlyings count 1 a unit), in SPX terms. An arbitrage desk is
+out of balance when the larger family exposure (contracts, in SPX terms) exceeds twice
+the smaller.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 
+from engine.config import QuotesConfig
 from engine.instruments import Instrument
+from engine.quote_width import allows
 from gateway.scoring.team_score import Quotes
 
 
-def covered(quotes: Quotes, cover: dict[str, int], max_spread_bps: int, min_size: int) -> int:
+def covered(quotes: Quotes, cover: dict[str, int], rule: QuotesConfig, min_size: int) -> int:
     """How many instruments of ``cover`` (id -> any) hold a good quote among ``quotes``."""
     count = 0
     asks = quotes.asks
@@ -25,13 +29,7 @@ def covered(quotes: Quotes, cover: dict[str, int], max_spread_bps: int, min_size
         if offers is None or iid not in cover:
             continue
         bid, ask = max(bids), min(offers)
-        if (
-            bids[bid] >= min_size
-            and offers[ask] >= min_size
-            and ask > bid > 0
-            # spread <= bps/10000 of mid (ask + bid) / 2, in integers
-            and (ask - bid) * 20_000 <= max_spread_bps * (ask + bid)
-        ):
+        if bids[bid] >= min_size and offers[ask] >= min_size and bid > 0 and allows(bid, ask, rule):
             count += 1
     return count
 
