@@ -341,6 +341,10 @@ class ScoringConfig(_Section, frozen=True, kw_only=True):
     arb_signal_ticks: int = 3  # trades this many ticks after a tracking_error are signal trades
     arb_bonus_ticks: int = 1  # a trade within this many ticks of a signal earns the bonus
     arb_signal_bonus: int = 5_000  # per signal traded on, once
+    # what an unmet requirement (a market maker's uptime) does to the rank within the
+    # role: "rank_after" ranks the team after every team that met its requirements,
+    # "flag" only shows it (unmet, requirements_met) beside a rank by score
+    unmet_requirement: Literal["flag", "rank_after"] = "rank_after"
 
 
 class Config(_Section, frozen=True, kw_only=True):

@@ -50,7 +50,8 @@ def test_every_instrument_can_be_covered_at_every_fair_value(iid: str, fair: int
     assert band is not None
     bid = band[0] if fair < band[0] else fair  # the narrowest quote at fair, in the band
     ask = bid + CONFIG.instruments.tick
-    assert rules.in_band(bid, band) and rules.in_band(ask, band)
+    assert rules.in_band(bid, band)
+    assert rules.in_band(ask, band)
     assert admitted(bid, ask, CONFIG)
     assert good(bid, ask, CONFIG.quotes, iid)
 
@@ -60,8 +61,7 @@ rows = st.lists(
     max_size=3,
 ).map(
     lambda pairs: tuple(
-        QuoteWidth(below=below, spread=spread)
-        for below, spread in sorted({b: s for b, s in pairs}.items())
+        QuoteWidth(below=below, spread=spread) for below, spread in sorted(dict(pairs).items())
     )
 )
 valid_rules = st.builds(
