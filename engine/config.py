@@ -345,6 +345,9 @@ class ScoringConfig(_Section, frozen=True, kw_only=True):
     # role: "rank_after" ranks the team after every team that met its requirements,
     # "flag" only shows it (unmet, requirements_met) beside a rank by score
     unmet_requirement: Literal["flag", "rank_after"] = "rank_after"
+    # a good quote the band sweep cancelled (fair values jumped) counts covered for this
+    # many KPI ticks while the maker re-quotes (0: no grace)
+    mm_sweep_grace_ticks: int = 2
 
 
 class Config(_Section, frozen=True, kw_only=True):
@@ -534,7 +537,7 @@ def _check_scoring(config: Config) -> None:
     for key in ("mm_breach_penalty", "mm_inventory_penalty", "hf_delta_penalty",
                 "arb_balance_penalty", "arb_signal_bonus", "mm_inventory_limit",
                 "mm_max_spread_bps", "hf_forecast_ticks", "arb_signal_ticks",
-                "arb_bonus_ticks"):  # fmt: skip
+                "arb_bonus_ticks", "mm_sweep_grace_ticks"):  # fmt: skip
         if getattr(s, key) < 0:
             raise bad(key, "must be >= 0")
     if s.mm_min_size < 1:

@@ -20,9 +20,11 @@ from engine.quote_width import allows
 from gateway.scoring.team_score import Quotes
 
 
-def covered(quotes: Quotes, cover: dict[str, int], rule: QuotesConfig, min_size: int) -> int:
-    """How many instruments of ``cover`` (id -> any) hold a good quote among ``quotes``."""
-    count = 0
+def good_quotes(
+    quotes: Quotes, cover: dict[str, int], rule: QuotesConfig, min_size: int
+) -> set[str]:
+    """The instruments of ``cover`` (id -> any) that hold a good quote among ``quotes``."""
+    good: set[str] = set()
     asks = quotes.asks
     for iid, bids in quotes.bids.items():
         offers = asks.get(iid)
@@ -30,8 +32,13 @@ def covered(quotes: Quotes, cover: dict[str, int], rule: QuotesConfig, min_size:
             continue
         bid, ask = max(bids), min(offers)
         if bids[bid] >= min_size and offers[ask] >= min_size and bid > 0 and allows(bid, ask, rule):
-            count += 1
-    return count
+            good.add(iid)
+    return good
+
+
+def covered(quotes: Quotes, cover: dict[str, int], rule: QuotesConfig, min_size: int) -> int:
+    """How many instruments of ``cover`` hold a good quote among ``quotes``."""
+    return len(good_quotes(quotes, cover, rule, min_size))
 
 
 def family_nets(positions: dict[str, int], instruments: dict[str, Instrument]) -> dict[str, int]:

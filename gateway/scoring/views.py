@@ -58,6 +58,7 @@ def role_kpis(scorer: Scorer, team: TeamScore) -> dict[str, Any]:
             "instruments_to_cover": len(scorer.cover),
             "window_ticks": scorer.window_ticks,
             "breaches": team.breaches,
+            "relieved": team.relieved,
             "breach_penalty": _dollars(team.breach_penalty),
             "inventory_penalty": _dollars(team.inventory_penalty),
             "fee_revenue": _dollars(team.fees),
