@@ -1,6 +1,7 @@
 """``tradepit tournament``: heats of bots against fresh sessions, ranked across heats.
 
-Each heat is a new ``tradepit serve`` session (embedded defaults, or ``--config``) with
+Each heat is a new ``tradepit serve`` session (embedded defaults with ``PRE_OPEN_TICKS``
+pre-open ticks for the bots to register in, or ``--config``) with
 its own seed (``--seed`` + heat number), its own data directory and port. The bots (the
 four example bots of the bot kit by default, or ``--bot`` files) run as separate
 processes for ``--ticks`` ticks each, then the session is stopped cleanly and scored
@@ -108,10 +109,28 @@ def _tick(url: str) -> int:
         return tick
 
 
+#: Without ``--config``, the heats open after this many pre-open ticks: the bots are
+#: started with the server and take a few seconds to register; with the defaults' two
+#: ticks they joined a market already trading, and a market maker's first rolling
+#: window held ticks before it could quote anything (as teams of a real competition
+#: do, they register before the open)
+PRE_OPEN_TICKS = 10
+
+
+def _heat_config(args: argparse.Namespace, folder: Path) -> Path | None:
+    if args.config is not None:
+        return Path(args.config)
+    path = folder / "tournament.toml"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"[schedule]\npre_open_ticks = {PRE_OPEN_TICKS}\n", encoding="utf-8")
+    return path
+
+
 def run_heat(number: int, args: argparse.Namespace, root: Path) -> Heat:
     seed = args.seed + number
     port = _free_port()
-    server = _Server(root / f"heat-{number}", port, seed, args.config)
+    folder = root / f"heat-{number}"
+    server = _Server(folder, port, seed, _heat_config(args, folder))
     url = f"http://127.0.0.1:{port}"
     codes: dict[str, int] = {}
     try:
@@ -127,7 +146,8 @@ def run_heat(number: int, args: argparse.Namespace, root: Path) -> Heat:
             bots[name] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
             out.close()
         # each bot stops after its ticks; allow their length twice over, then stop them
-        deadline = time.monotonic() + 60 + 2 * args.ticks * args.tick_seconds
+        ticks = args.ticks + (PRE_OPEN_TICKS if args.config is None else 0)
+        deadline = time.monotonic() + 60 + 2 * ticks * args.tick_seconds
         for name, proc in bots.items():
             try:
                 codes[name] = proc.wait(max(1.0, deadline - time.monotonic()))
