@@ -346,7 +346,7 @@ class ScoringConfig(_Section, frozen=True, kw_only=True):
     # "flag" only shows it (unmet, requirements_met) beside a rank by score
     unmet_requirement: Literal["flag", "rank_after"] = "rank_after"
     # a good quote the band sweep cancelled (fair values jumped) counts covered for this
-    # many KPI ticks while the maker re-quotes (0: no grace)
+    # many ticks while the maker re-quotes (0: no grace)
     mm_sweep_grace_ticks: int = 2
 
 
