@@ -18,6 +18,7 @@ from typing import Literal
 
 import msgspec
 
+from engine import quote_width
 from engine.order_types import ORDER_TYPES, QUOTE
 
 
@@ -276,6 +277,24 @@ class PriceLimitsConfig(_Section, frozen=True, kw_only=True):
     through_band: Literal["trade_within", "refuse"] = "trade_within"
 
 
+class QuoteWidth(_Section, frozen=True, kw_only=True):
+    below: int  # cents: the row applies to a quote whose bid is under this
+    spread: int  # cents: the widest spread the row allows
+
+
+class QuotesConfig(_Section, frozen=True, kw_only=True):
+    """How wide a two-sided quote may be (``engine/quote_width.py``): the larger of
+    ``max_spread_bps`` of its mid and the width of the first ``widths`` row whose
+    ``below`` exceeds its bid. The exchange refuses a wider quote and the scorer counts
+    a market maker's good quotes by the same rule. Ten percent alone leaves an option
+    under ten cents with no valid quote at all; under $1.00 the default allows 10 cents,
+    which is 10% of a $1.00 mid, so the allowance never shrinks as a price rises.
+    """
+
+    max_spread_bps: int = 1000  # of the mid
+    widths: tuple[QuoteWidth, ...] = (QuoteWidth(below=100, spread=10),)
+
+
 class ExecutionConfig(_Section, frozen=True, kw_only=True):
     # a fill between two orders of one team: "allow" (no fee, no rebate, marked
     # self_trade) or "prevent" (the incoming order's remainder is cancelled instead)
@@ -303,7 +322,9 @@ class ScoringConfig(_Section, frozen=True, kw_only=True):
     )
     # market maker
     mm_instruments: tuple[str, ...] = ()  # the instruments to cover; empty: all of them
-    mm_max_spread_bps: int = 1000  # a good quote's spread, in basis points of its mid
+    # retired: a good quote's width is the exchange's quote rule, ``[quotes]``; kept so
+    # that the logs recorded before it still decode (a config file may not set it)
+    mm_max_spread_bps: int = 1000
     mm_min_size: int = 1  # contracts resting at a good quote's best price, each side
     mm_min_uptime: float = 0.80  # coverage required over every window
     mm_window_seconds: float = 300.0  # market time of a rolling uptime window
@@ -320,6 +341,13 @@ class ScoringConfig(_Section, frozen=True, kw_only=True):
     arb_signal_ticks: int = 3  # trades this many ticks after a tracking_error are signal trades
     arb_bonus_ticks: int = 1  # a trade within this many ticks of a signal earns the bonus
     arb_signal_bonus: int = 5_000  # per signal traded on, once
+    # what an unmet requirement (a market maker's uptime) does to the rank within the
+    # role: "rank_after" ranks the team after every team that met its requirements,
+    # "flag" only shows it (unmet, requirements_met) beside a rank by score
+    unmet_requirement: Literal["flag", "rank_after"] = "rank_after"
+    # a good quote the band sweep cancelled (fair values jumped) counts covered for this
+    # many ticks while the maker re-quotes (0: no grace)
+    mm_sweep_grace_ticks: int = 2
 
 
 class Config(_Section, frozen=True, kw_only=True):
@@ -341,6 +369,7 @@ class Config(_Section, frozen=True, kw_only=True):
     execution: ExecutionConfig = ExecutionConfig()
     teams: TeamsConfig = TeamsConfig()
     scoring: ScoringConfig = ScoringConfig()
+    quotes: QuotesConfig = QuotesConfig()
 
 
 COMPETITION: dict[str, object] = {
@@ -364,6 +393,18 @@ def _merge(base: dict[str, object], over: dict[str, object]) -> dict[str, object
         else:
             out[key] = value
     return out
+
+
+#: Keys a config file may no longer set, and the key that took over their meaning. The
+#: structs keep them, so that a log recorded before the change still decodes.
+RETIRED = {("scoring", "mm_max_spread_bps"): "[quotes] max_spread_bps"}
+
+
+def _refuse_retired(data: dict[str, object]) -> None:
+    for (section, key), instead in RETIRED.items():
+        values = data.get(section)
+        if isinstance(values, dict) and key in values:
+            raise ConfigError(f"invalid config: retired, set {instead} - at `$.{section}.{key}`")
 
 
 def from_dict(data: dict[str, object]) -> Config:
@@ -391,6 +432,7 @@ def load(path: str | Path | None = None, **overrides: object) -> Config:
         if isinstance(profile, dict) and profile.get("profile") == "competition":
             data = _merge(COMPETITION, data)
     data = _merge(data, dict(overrides))
+    _refuse_retired(data)
     # overlay onto the full defaults, so a file may set one key of a role or section
     return from_dict(_merge(msgspec.to_builtins(Config()), data))
 
@@ -456,6 +498,34 @@ def _check(config: Config) -> None:
     if times["open_time"] >= times["close_time"]:
         raise ConfigError("invalid config: must be after open_time - at `$.schedule.close_time`")
     _check_scoring(config)
+    _check_quotes(config)
+
+
+def _check_quotes(config: Config) -> None:
+    q = config.quotes
+
+    def bad(key: str, why: str) -> ConfigError:
+        return ConfigError(f"invalid config: {why} - at `$.quotes.{key}`")
+
+    if q.max_spread_bps < 0:
+        raise bad("max_spread_bps", "must be >= 0")
+    if config.house.enabled and q.max_spread_bps < 1000:
+        # a refused house quote would leave its previous one standing at a stale price
+        raise bad("max_spread_bps", "must be >= 1000 (the house quotes up to 10% of mid)")
+    below = 0
+    for i, row in enumerate(q.widths):
+        if row.below <= below:
+            raise bad(f"widths[{i}].below", "must be > 0 and above the previous row's")
+        if row.spread < 0:
+            raise bad(f"widths[{i}].spread", "must be >= 0")
+        below = row.below
+    hole = quote_width.gap(q, config.instruments.tick)
+    if hole is not None:
+        raise bad(
+            "widths",
+            f"no quote is valid at a bid of {hole} cents (not even one tick wide):"
+            " widen a row or extend the table",
+        )
 
 
 def _check_scoring(config: Config) -> None:
@@ -467,7 +537,7 @@ def _check_scoring(config: Config) -> None:
     for key in ("mm_breach_penalty", "mm_inventory_penalty", "hf_delta_penalty",
                 "arb_balance_penalty", "arb_signal_bonus", "mm_inventory_limit",
                 "mm_max_spread_bps", "hf_forecast_ticks", "arb_signal_ticks",
-                "arb_bonus_ticks"):  # fmt: skip
+                "arb_bonus_ticks", "mm_sweep_grace_ticks"):  # fmt: skip
         if getattr(s, key) < 0:
             raise bad(key, "must be >= 0")
     if s.mm_min_size < 1:

@@ -34,7 +34,7 @@ PURE_STDLIB = {
 }
 VOCABULARY = {
     "msgspec", "engine.records", "engine.config", "engine.instruments", "engine.money",
-    "engine.order_types", "engine.vocabulary",
+    "engine.order_types", "engine.vocabulary", "engine.quote_width",
 }  # fmt: skip
 CORE_ALLOWED = PURE_STDLIB | VOCABULARY | {"engine.core", "engine.market"}
 #: The scorer is a pure fold beside the projection, which runs it
@@ -166,7 +166,8 @@ RINGS: list[set[str]] = [
     # vocabulary, shared by both packages
     {"engine.records", "engine.config", "engine.instruments", "engine.money",
      "engine.order_types", "engine.wire", "engine.access", "engine.lifeline",
-     "engine.native", "engine.ports", "engine.vocabulary", "gateway.errors"},
+     "engine.native", "engine.ports", "engine.vocabulary", "engine.quote_width",
+     "gateway.errors"},
     {"engine.core", "engine.market"},  # the pure core and the simulated market it runs
     {"engine.log"},  # the log: files or JetStream
     {"engine.replay"},  # re-execution of a log through the core

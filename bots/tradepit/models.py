@@ -157,6 +157,7 @@ class StandingRow(msgspec.Struct):
     delta: float | None = None
     ticks: int = 0
     kpis: dict[str, Any] = {}
+    disabled: bool = False  # disqualified by the organisers: ranked last in its role
 
 
 class Leaderboard(msgspec.Struct):

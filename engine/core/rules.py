@@ -16,6 +16,8 @@ from engine.core.orders import BUY, SIDES
 from engine.instruments import Instrument
 from engine.money import to_dollars
 from engine.order_types import ORDER_TYPES
+from engine.quote_width import allows as width_allows
+from engine.quote_width import widest
 from engine.vocabulary import OPEN_PHASES
 
 NANOS = 1_000_000_000
@@ -202,7 +204,7 @@ class RateLimiter:
 
 
 def quote_fields(
-    bid: int, bid_size: int, ask: int, ask_size: int, rules: RoleRules
+    bid: int, bid_size: int, ask: int, ask_size: int, rules: RoleRules, config: Config
 ) -> Refusal | None:
     if bid_size < 1 or ask_size < 1:
         return Refusal("INVALID_QUANTITY", "a quote needs at least one contract per side")
@@ -216,12 +218,12 @@ def quote_fields(
         return Refusal(
             "INVALID_PRICE", "the bid must be below the ask", {"bid_cents": bid, "ask_cents": ask}
         )
-    # spread <= 10% of mid  <=>  (ask - bid) <= (ask + bid) / 20
-    if (ask - bid) * 20 > ask + bid:
+    # the one width rule, shared with the scorer's good quote (engine/quote_width.py)
+    if not width_allows(bid, ask, config.quotes):
         return Refusal(
             "INVALID_PRICE",
-            "quote spread exceeds 10% of mid",
-            {"spread_cents": ask - bid, "max_spread_cents": (ask + bid) // 20},
+            "quote spread exceeds the widest allowed at its price",
+            {"spread_cents": ask - bid, "max_spread_cents": widest(bid, ask, config.quotes)},
         )
     return None
 

@@ -404,7 +404,9 @@ class Trading(CoreState):
                 "limit",
                 c.ask_price,
             )
-            or rules.quote_fields(c.bid_price, c.bid_size, c.ask_price, c.ask_size, rule)
+            or rules.quote_fields(
+                c.bid_price, c.bid_size, c.ask_price, c.ask_size, rule, self.config
+            )
             or self._band_refusal(c.instrument_id, True, c.bid_price, False)
             or self._band_refusal(c.instrument_id, False, c.ask_price, False)
         )

@@ -1,11 +1,13 @@
 """The house liquidity provider: a two-sided quote around fair value on every instrument.
 
 Half spread ``max(min_half_spread, fair * half_spread_bps / 10_000)`` cents, capped so the
-spread stays within the core's quote rule (spread <= 10% of mid). A symmetric quote a
-cent or more either side of fair needs a fair value of 20 cents; from 10 to 19 cents the
-house quotes fair / fair + 1 (the narrowest valid quote); under 10 cents no valid quote
-exists at all (even a one-cent spread is over 10% of such a mid), so the house asks for
-its quote there to be withdrawn (``TickOutput.withdrawn``): a stale quote at yesterday's
+spread stays within 10% of mid (the share part of the core's quote width rule,
+``engine/quote_width.py``, which the config keeps at 10% or more while the house quotes).
+A symmetric quote a cent or more either side of fair needs a fair value of 20 cents;
+from 10 to 19 cents the house quotes fair / fair + 1 (the narrowest quote); under 10
+cents even a one-cent spread is over 10% of such a mid, and the house, which does not
+use the width table's allowance for cheap prices (that is the market makers' room),
+asks for its quote there to be withdrawn (``TickOutput.withdrawn``): a stale quote at yesterday's
 price would give money away. A quote replaces the house's previous one on its
 instrument, so re-quoting every tick follows fair value.
 """

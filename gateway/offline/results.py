@@ -20,7 +20,13 @@ from engine.records import CompetitionEnded
 from gateway import scoring
 
 COLUMNS = ("role", "rank", "team_id", "team_name", "score", "pnl", "penalties", "bonuses",
-           "requirements_met", "unmet", "max_drawdown", "sharpe", "volume")  # fmt: skip
+           "requirements_met", "unmet", "disabled", "max_drawdown", "sharpe",
+           "volume")  # fmt: skip
+#: What the ranks mean under each ``[scoring] unmet_requirement``, for the table's header
+POLICY = {
+    "rank_after": "an unmet requirement ranks after every team that met its requirements",
+    "flag": "an unmet requirement is flagged, the rank is by score",
+}
 KPI_COLUMNS = ("uptime", "breaches", "delta_penalty", "balance_breaches", "signal_pnl")
 
 
@@ -61,6 +67,8 @@ def render(board: dict[str, Any], out: TextIO) -> None:
         f"session {board['session_id']}  seed {board['seed']}  config {board['config_hash']}\n"
         f"as of seq {board['seq']}, tick {board['tick_number']}\n"
     )
+    policy = POLICY.get(board.get("unmet_requirement", "flag"), "")
+    out.write(f"ranks: {policy}; a disabled team ranks last in its role\n")
     for role, teams in board["roles"].items():
         if not teams:
             continue
@@ -78,6 +86,8 @@ def render(board: dict[str, Any], out: TextIO) -> None:
             else:
                 kpi = ""
             flag = "" if t["requirements_met"] else f"  UNMET: {', '.join(t['unmet'])}"
+            if t.get("disabled"):
+                flag += "  DISABLED"
             out.write(
                 f"  {t['rank']:>4}  {t['team_name'][:24]:<24} {t['score']:>14.2f} {t['pnl']:>14.2f}"
                 f" {t['penalties']:>11.2f} {t['bonuses']:>9.2f}  {kpi}{flag}\n"
@@ -89,7 +99,8 @@ def write(board: dict[str, Any], fmt: str, out: TextIO) -> None:
         out.write(json.dumps(board, indent=1) + "\n")
     elif fmt == "csv":
         out.write(f"# session {board['session_id']} seed {board['seed']} "
-                  f"config {board['config_hash']} seq {board['seq']}\n")  # fmt: skip
+                  f"config {board['config_hash']} seq {board['seq']} "
+                  f"unmet_requirement {board.get('unmet_requirement')}\n")  # fmt: skip
         writer = csv.DictWriter(out, fieldnames=[*COLUMNS, *KPI_COLUMNS], lineterminator="\n")
         writer.writeheader()
         writer.writerows(flat(board))

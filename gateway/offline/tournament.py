@@ -1,10 +1,12 @@
 """``tradepit tournament``: heats of bots against fresh sessions, ranked across heats.
 
-Each heat is a new ``tradepit serve`` session (embedded defaults, or ``--config``) with
+Each heat is a new ``tradepit serve`` session (embedded defaults with ``PRE_OPEN_TICKS``
+pre-open ticks for the bots to register in, or ``--config``) with
 its own seed (``--seed`` + heat number), its own data directory and port. The bots (the
 four example bots of the bot kit by default, or ``--bot`` files) run as separate
 processes for ``--ticks`` ticks each, then the session is stopped cleanly and scored
-by the same scorer as ``tradepit results``. Teams are ranked within their role in each
+by the same scorer as ``tradepit results``, as of the seq at which the first bot finished
+its ticks (``_first_exit``). Teams are ranked within their role in each
 heat; the tournament ranks them by the sum of their ranks across heats (lowest first,
 as in the Rotman competitions). Every heat's session directory is printed, so any of
 them can be replayed (``tradepit replay verify DIR``).
@@ -108,10 +110,28 @@ def _tick(url: str) -> int:
         return tick
 
 
+#: Without ``--config``, the heats open after this many pre-open ticks: the bots are
+#: started with the server and take a few seconds to register; with the defaults' two
+#: ticks they joined a market already trading, and a market maker's first rolling
+#: window held ticks before it could quote anything (as teams of a real competition
+#: do, they register before the open)
+PRE_OPEN_TICKS = 10
+
+
+def _heat_config(args: argparse.Namespace, folder: Path) -> Path | None:
+    if args.config is not None:
+        return Path(args.config)
+    path = folder / "tournament.toml"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"[schedule]\npre_open_ticks = {PRE_OPEN_TICKS}\n", encoding="utf-8")
+    return path
+
+
 def run_heat(number: int, args: argparse.Namespace, root: Path) -> Heat:
     seed = args.seed + number
     port = _free_port()
-    server = _Server(root / f"heat-{number}", port, seed, args.config)
+    folder = root / f"heat-{number}"
+    server = _Server(folder, port, seed, _heat_config(args, folder))
     url = f"http://127.0.0.1:{port}"
     codes: dict[str, int] = {}
     try:
@@ -127,19 +147,43 @@ def run_heat(number: int, args: argparse.Namespace, root: Path) -> Heat:
             bots[name] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
             out.close()
         # each bot stops after its ticks; allow their length twice over, then stop them
-        deadline = time.monotonic() + 60 + 2 * args.ticks * args.tick_seconds
+        ticks = args.ticks + (PRE_OPEN_TICKS if args.config is None else 0)
+        deadline = time.monotonic() + 60 + 2 * ticks * args.tick_seconds
+        end_seq = _first_exit(bots, deadline, url)
         for name, proc in bots.items():
             try:
                 codes[name] = proc.wait(max(1.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.terminate()
                 codes[name] = proc.wait()
-        print(f"heat {number}: tick {_tick(url)}, bots exited {codes}", flush=True)
+        print(f"heat {number}: tick {_tick(url)}, bots exited {codes}, scored at seq {end_seq}",
+              flush=True)  # fmt: skip
     finally:
         server.stop()
     session = server.session
-    board = results.standings(results.score(session))
+    board = results.standings(results.score(session, end_seq))
     return Heat(number, seed, session, board, codes)
+
+
+def _first_exit(bots: dict[str, subprocess.Popen[bytes]], deadline: float, url: str) -> int:
+    """The log seq when the first bot finished its ticks (exit 0): the heat is scored there.
+
+    The bots started together but registered a few seconds apart, and each counts its
+    ticks from its own start; a team that stopped trading would otherwise be scored over
+    the ticks the slowest bot still ran (a market maker's quotes swept and never
+    replaced, its last window breached)."""
+    while time.monotonic() < deadline:
+        states = [p.poll() for p in bots.values()]
+        if 0 in states or None not in states:  # one finished (a failed one does not count)
+            break
+        time.sleep(0.05)  # a runner's wait on child processes, not a test's
+    return _seq(url)
+
+
+def _seq(url: str) -> int:
+    """The log seq the server's answers reflect (every answer's ``X-Log-Seq``)."""
+    with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
+        return int(r.headers["X-Log-Seq"])
 
 
 def overall(heats: list[Heat]) -> list[dict[str, Any]]:

@@ -104,6 +104,7 @@ class Scorer:
             1, round(s.mm_window_seconds / config.schedule.sim_seconds_per_tick)
         )
         self.kpi_phases = frozenset(s.phases)
+        self.quote_rule = config.quotes  # the exchange's own quote width rule
 
     # ------------------------------------------------------------------ the fold
 
@@ -167,7 +168,7 @@ class Scorer:
             and r.order_type in RESTING
             and not r.duplicate
         ):
-            order = Resting(r.instrument_id, r.side == "buy", r.price, r.quantity)
+            order = Resting(r.instrument_id, r.side == "buy", r.price, r.quantity, r.seq)
             team.orders[r.order_id] = order
             team.quotes.add(order)
         return False
@@ -178,6 +179,12 @@ class Scorer:
             order = team.orders.pop(r.order_id, None)
             if order is not None:
                 team.quotes.remove(order, order.remaining)
+                if (
+                    r.reason == "out_of_band"
+                    and order.seq < self.sample_seq  # resting at the sample: a band sweep
+                    and order.instrument_id in team.good
+                ):
+                    team.swept[order.instrument_id] = self.tick_number
         return False
 
     def _trade(self, r: Trade) -> bool:
@@ -315,7 +322,9 @@ class Scorer:
         coverage = NAN
         if kpi:
             if role == "market_maker":
-                covered = kpis.covered(team.quotes, self.cover, s.mm_max_spread_bps, s.mm_min_size)
+                good = kpis.good_quotes(team.quotes, self.cover, self.quote_rule, s.mm_min_size)
+                covered = len(good) + self._relieved(team, good, tick)
+                team.good = good
                 team.kpi_ticks += 1
                 team.covered += covered
                 team.coverage = coverage = covered / len(self.cover)
@@ -332,8 +341,12 @@ class Scorer:
                 if kpis.out_of_balance(positions, instruments, self.exact_weights, self.max_ratio):
                     team.balance_breaches += 1
                     team.balance_penalty += s.arb_balance_penalty
-        elif role == "market_maker" and team.coverage is not None:
-            coverage = team.coverage
+        elif role == "market_maker":
+            # what a sweep in a phase that does not count (the opening auction, where no
+            # one may quote) pulls, is relieved at the first tick that counts
+            team.good = kpis.good_quotes(team.quotes, self.cover, self.quote_rule, s.mm_min_size)
+            if team.coverage is not None:
+                coverage = team.coverage
         series = team.series
         series.tick.append(tick)
         series.seq.append(seq)
@@ -342,6 +355,28 @@ class Scorer:
         series.position.append(sum(abs(q) for q in positions.values()))
         series.delta.append(team.delta)
         series.coverage.append(coverage)
+
+    def _relieved(self, team: TeamScore, good: set[str], tick: int) -> int:
+        """Instruments counted covered by the sweep grace: a good quote that the band
+        sweep cancelled at most ``mm_sweep_grace_ticks`` ticks ago and not yet replaced.
+
+        When fair values jump (a volatility regime change moves every option's value by
+        half or more), the band sweep pulls nearly every quote at once, and a maker at
+        the role's 10 quotes a second cannot re-quote 20 instruments within a one-second
+        tick: the exchange pulled them, so the obligation waits for the re-quote, as
+        exchanges relieve makers' obligations in a fast market."""
+        swept = team.swept
+        if not swept:
+            return 0
+        grace = self.settings.mm_sweep_grace_ticks
+        relieved = 0
+        for iid, at in list(swept.items()):
+            if tick - at > grace:
+                del swept[iid]
+            elif iid not in good:
+                relieved += 1
+        team.relieved += relieved
+        return relieved
 
     def _window(self, team: TeamScore, covered: int) -> None:
         """The rolling window of the last ``window_ticks`` KPI ticks; under the bar: a breach."""

@@ -1,39 +1,44 @@
 """The per-role figures of one tick, as pure functions of a team's state and the marks.
 
 docs/scoring.md, Per role: a market maker's *good quote* on an instrument is both sides resting,
-spread <= 10% of mid and >= 1 contract a side; coverage is the share of the instruments
-it must cover where it holds one. Inventory: net contracts per product family beyond
-+-50. A hedge fund's portfolio delta is Black-Scholes delta x position x multiplier
-(underlyings count 1 a unit), in SPX terms. An arbitrage desk is out of balance when
-the larger family exposure (contracts, in SPX terms) exceeds twice the smaller.
+a spread the exchange's quote rule allows (``engine/quote_width.py``: the rule that
+admits a quote is the one that counts it) and >= 1 contract a side; coverage is the
+share of the instruments it must cover where it holds one. Inventory: net contracts per
+product family beyond +-50. A hedge fund's portfolio delta is Black-Scholes delta x
+position x multiplier (underlyings count 1 a unit), in SPX terms. An arbitrage desk is
+out of balance when the larger family exposure (contracts, in SPX terms) exceeds twice
+the smaller.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 
+from engine.config import QuotesConfig
 from engine.instruments import Instrument
+from engine.quote_width import allows
 from gateway.scoring.team_score import Quotes
 
 
-def covered(quotes: Quotes, cover: dict[str, int], max_spread_bps: int, min_size: int) -> int:
-    """How many instruments of ``cover`` (id -> any) hold a good quote among ``quotes``."""
-    count = 0
+def good_quotes(
+    quotes: Quotes, cover: dict[str, int], rule: QuotesConfig, min_size: int
+) -> set[str]:
+    """The instruments of ``cover`` (id -> any) that hold a good quote among ``quotes``."""
+    good: set[str] = set()
     asks = quotes.asks
     for iid, bids in quotes.bids.items():
         offers = asks.get(iid)
         if offers is None or iid not in cover:
             continue
         bid, ask = max(bids), min(offers)
-        if (
-            bids[bid] >= min_size
-            and offers[ask] >= min_size
-            and ask > bid > 0
-            # spread <= bps/10000 of mid (ask + bid) / 2, in integers
-            and (ask - bid) * 20_000 <= max_spread_bps * (ask + bid)
-        ):
-            count += 1
-    return count
+        if bids[bid] >= min_size and offers[ask] >= min_size and bid > 0 and allows(bid, ask, rule):
+            good.add(iid)
+    return good
+
+
+def covered(quotes: Quotes, cover: dict[str, int], rule: QuotesConfig, min_size: int) -> int:
+    """How many instruments of ``cover`` hold a good quote among ``quotes``."""
+    return len(good_quotes(quotes, cover, rule, min_size))
 
 
 def family_nets(positions: dict[str, int], instruments: dict[str, Instrument]) -> dict[str, int]:

@@ -25,6 +25,7 @@ class Resting:
     buy: bool
     price: int
     remaining: int
+    seq: int = 0  # of its acceptance: resting at a tick sample when below the sample's seq
 
 
 @dataclass(slots=True)
@@ -110,6 +111,9 @@ class TeamScore:
     window: deque[int] = field(default_factory=deque)
     window_sum: int = 0
     breaches: int = 0
+    good: set[str] = field(default_factory=set)  # instruments with a good quote, last sample
+    swept: dict[str, int] = field(default_factory=dict)  # good quotes the band pulled: tick
+    relieved: int = 0  # instrument-ticks counted covered by the sweep grace
     spread_captured: int = 0  # maker fills: price vs mark, in the team's favour
     # hedge fund
     hedge_cash: int = 0  # cash of underlying (rehedging) trades

@@ -11,7 +11,7 @@ from typing import Any
 from engine.money import to_dollars as _dollars
 from engine.records import ROLES
 from gateway.scoring.fold import Scorer
-from gateway.scoring.ranking import ranked
+from gateway.scoring.ranking import ranked, standing
 from gateway.scoring.team_score import TeamScore
 
 
@@ -58,6 +58,7 @@ def role_kpis(scorer: Scorer, team: TeamScore) -> dict[str, Any]:
             "instruments_to_cover": len(scorer.cover),
             "window_ticks": scorer.window_ticks,
             "breaches": team.breaches,
+            "relieved": team.relieved,
             "breach_penalty": _dollars(team.breach_penalty),
             "inventory_penalty": _dollars(team.inventory_penalty),
             "fee_revenue": _dollars(team.fees),
@@ -114,16 +115,21 @@ def figures(scorer: Scorer, team: TeamScore, rank: int | None) -> dict[str, Any]
     }
 
 
-def ranks(scorer: Scorer) -> dict[str, int]:
-    """Every team's rank within its role."""
+def ranked_by_role(scorer: Scorer) -> dict[str, list[tuple[int, str, int]]]:
+    """Per role, (rank, team id, score) best first: by standing (requirements met, unmet
+    under ``[scoring] unmet_requirement = "rank_after"``, disabled last), then score."""
+    policy = scorer.settings.unmet_requirement
     by_role: dict[str, list[tuple[str, int]]] = {}
+    groups: dict[str, int] = {}
     for team in scorer.teams.values():
         by_role.setdefault(team.role, []).append((team.team_id, scorer.score(team)))
-    out: dict[str, int] = {}
-    for pairs in by_role.values():
-        for rank, team_id, _ in ranked(pairs):
-            out[team_id] = rank
-    return out
+        groups[team.team_id] = standing(not unmet(scorer, team), team.disabled, policy)
+    return {role: ranked(pairs, groups) for role, pairs in by_role.items()}
+
+
+def ranks(scorer: Scorer) -> dict[str, int]:
+    """Every team's rank within its role."""
+    return {team_id: rank for rows in ranked_by_role(scorer).values() for rank, team_id, _ in rows}
 
 
 def _as_of(scorer: Scorer) -> dict[str, Any]:
@@ -139,14 +145,14 @@ def _as_of(scorer: Scorer) -> dict[str, Any]:
 def leaderboard(scorer: Scorer) -> dict[str, Any]:
     """Per role, the teams by rank with their figures, as of the scorer's seq and tick."""
     roles: dict[str, list[dict[str, Any]]] = {role: [] for role in ROLES}
-    by_role: dict[str, list[tuple[str, int]]] = {}
-    for team in scorer.teams.values():
-        by_role.setdefault(team.role, []).append((team.team_id, scorer.score(team)))
-    for role, pairs in by_role.items():
+    for role, rows in ranked_by_role(scorer).items():
         roles.setdefault(role, [])
-        for rank, team_id, _ in ranked(pairs):
+        for rank, team_id, _ in rows:
             roles[role].append(figures(scorer, scorer.teams[team_id], rank))
-    return {**_as_of(scorer), "roles": roles}
+    # the ranking policy rides along, so that a reader of any copy can tell what the
+    # ranks mean: disabled teams always rank last in their role
+    policy = scorer.settings.unmet_requirement
+    return {**_as_of(scorer), "unmet_requirement": policy, "roles": roles}
 
 
 def series(team: TeamScore) -> dict[str, list[Any]]:

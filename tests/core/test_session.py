@@ -139,6 +139,26 @@ def test_a_quote_spread_of_exactly_ten_percent_of_mid_is_the_widest_allowed() ->
     assert refused.details == {"spread_cents": 260, "max_spread_cents": 250}
 
 
+def test_a_cheap_option_can_be_quoted_within_the_width_table() -> None:
+    """Issue 32: a one-cent spread on an option near 0.05 was refused (10% of its mid is
+    0.00); the default table lets a bid under 1.00 quote 0.10 wide."""
+    d = Driver(house={"enabled": False}, retail={"enabled": False})
+    mm = d.team("maker", "market_maker")
+
+    def quote(bid: int, ask: int) -> list[Event]:
+        return d.run(
+            SubmitQuote(
+                team_id=mm, instrument_id=CALL, bid_price=bid, bid_size=1, ask_price=ask, ask_size=1
+            )
+        )
+
+    assert not any(isinstance(e, OrderRejected) for e in quote(5, 6))
+    assert not any(isinstance(e, OrderRejected) for e in quote(1, 11))
+    [refused] = quote(1, 12)
+    assert isinstance(refused, OrderRejected)
+    assert refused.details == {"spread_cents": 11, "max_spread_cents": 10}
+
+
 def test_a_tick_starts_with_its_digest_then_prices_then_changed_market_data() -> None:
     d = Driver(house={"enabled": False}, retail={"enabled": False})
     digest = d.core.digest()

@@ -192,6 +192,8 @@ def config_rows() -> list[tuple[str, str]]:
         if section.name == "roles":
             continue
         for key, value in defaults[section.name].items():
+            if (section.name, key) in configmod.RETIRED:  # a config file may not set it
+                continue
             if section.name == "news" and key == "headlines":
                 shown = f"{len(value)} headlines (the table in rules.md)"
             else:

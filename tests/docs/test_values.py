@@ -72,3 +72,18 @@ def test_the_regime_table_of_rules_md_is_the_default_config() -> None:
     regimes = configmod.Config().regimes
     table = {row[0]: [float(x) for x in row[1:]] for row in rows if row[0] in regimes.vols}
     assert table == {name: list(row) for name, row in regimes.transitions.items()}
+
+
+def test_the_quote_width_table_of_rules_md_is_the_default_config() -> None:
+    rows = table_rows(section(RULES.read_text(), "### Quote width"))[1:]  # past the header
+    quotes = configmod.Config().quotes
+    share = f"{quotes.max_spread_bps / 100:g}% of the mid"
+    expected = []
+    low = "under"
+    for row in quotes.widths:
+        expected.append(
+            [f"{low} {row.below / 100:.2f}", f"{row.spread / 100:.2f}, or {share} if wider"]
+        )
+    last = quotes.widths[-1].below if quotes.widths else 0
+    expected.append([f"{last / 100:.2f} and above", share])
+    assert rows == expected

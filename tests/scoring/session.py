@@ -26,24 +26,24 @@ SEED = 11
 
 
 class Session:
-    def __init__(self, **overrides: Any) -> None:
+    def __init__(self, seed: int = SEED, phase: str = "continuous", **overrides: Any) -> None:
         base: dict[str, Any] = {"house": {"enabled": False}, "retail": {"enabled": False}}
         for key, value in overrides.items():
             base[key] = {**base.get(key, {}), **value}
         self.config = configmod.load(None, **base)
-        self.core = Exchange(self.config, SEED, "golden")
+        self.core = Exchange(self.config, seed, "golden")
         self.records: list[Any] = []  # the log's records, in seq order
         self.seq = 0
         self.now = 1_700_000_000 * NANOS
         self.run(
             StartSession(
                 session_id="golden",
-                seed=SEED,
+                seed=seed,
                 config=configmod.canonical_json(self.config),
                 config_hash=configmod.config_hash(self.config),
             )
         )
-        self.run(ChangePhase(phase="continuous"))
+        self.run(ChangePhase(phase=phase))
 
     def run(self, command: Command) -> list[Any]:
         self.seq += 1

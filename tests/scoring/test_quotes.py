@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.config import QuotesConfig, QuoteWidth
 from gateway.scoring import kpis
 from gateway.scoring.team_score import Quotes, Resting
 
@@ -28,7 +29,7 @@ def levels_of(orders: dict[int, Resting]) -> Quotes:
     return quotes
 
 
-def covered_by_orders(orders: dict[int, Resting], max_spread_bps: int, min_size: int) -> int:
+def covered_by_orders(orders: dict[int, Resting], rule: QuotesConfig, min_size: int) -> int:
     """Coverage as SPEC words it: best bid and ask of the orders, size at each best."""
     count = 0
     for iid in COVER:
@@ -40,8 +41,11 @@ def covered_by_orders(orders: dict[int, Resting], max_spread_bps: int, min_size:
         ask = min(o.price for o in asks)
         bid_size = sum(o.remaining for o in bids if o.price == bid)
         ask_size = sum(o.remaining for o in asks if o.price == ask)
-        mid_bps = (ask - bid) * 20_000 <= max_spread_bps * (ask + bid)
-        if bid_size >= min_size and ask_size >= min_size and ask > bid and mid_bps:
+        share = (ask - bid) * 20_000 <= rule.max_spread_bps * (ask + bid)
+        table = any(bid < row.below for row in rule.widths[:1]) and (
+            ask - bid <= rule.widths[0].spread
+        )  # the tests' tables have one row
+        if bid_size >= min_size and ask_size >= min_size and ask > bid and (share or table):
             count += 1
     return count
 
@@ -60,10 +64,18 @@ step = st.one_of(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(step, max_size=60), st.integers(min_value=0, max_value=2000))
+@given(
+    st.lists(step, max_size=60),
+    st.integers(min_value=0, max_value=2000),
+    st.integers(min_value=0, max_value=6),
+)
 def test_levels_are_the_resting_orders_and_coverage_reads_them(
-    steps: list[tuple[Any, ...]], max_spread_bps: int
+    steps: list[tuple[Any, ...]], max_spread_bps: int, floor: int
 ) -> None:
+    # a width table row across the prices the steps use: bids under 100 may be ``floor`` wide
+    rule = QuotesConfig(
+        max_spread_bps=max_spread_bps, widths=(QuoteWidth(below=100, spread=floor),)
+    )
     orders: dict[int, Resting] = {}
     quotes = Quotes()
     for number, action in enumerate(steps):
@@ -86,7 +98,7 @@ def test_levels_are_the_resting_orders_and_coverage_reads_them(
                 del orders[key]
         assert quotes == levels_of(orders)
         for min_size in (1, 3):
-            expected = covered_by_orders(orders, max_spread_bps, min_size)
-            assert kpis.covered(quotes, COVER, max_spread_bps, min_size) == expected
+            expected = covered_by_orders(orders, rule, min_size)
+            assert kpis.covered(quotes, COVER, rule, min_size) == expected
     if not orders:
         assert quotes == Quotes()  # nothing empty is kept

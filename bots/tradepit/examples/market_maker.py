@@ -51,18 +51,24 @@ async def fair_values(client: Client, instruments: list[Instrument], tick: int) 
     return fair
 
 
-def prices(fair: float, position: int) -> tuple[float, float] | None:
-    """Bid and ask around ``fair``, moved against the position; None if no valid quote."""
+def widest(bid: float, ask: float) -> float:
+    """The exchange's quote width rule with its default config (docs/rules.md, "Quote
+    width"): 10% of the mid, and never less than 0.10 under a bid of 1.00."""
+    return max((ask + bid) / 20, 0.10 if bid < 1.00 else 0.0)
+
+
+def prices(fair: float, position: int) -> tuple[float, float]:
+    """Bid and ask around ``fair``, moved against the position. Every price has a valid
+    quote (the width rule allows a cent everywhere), so every instrument is quoted."""
     half = max(0.005, fair * EDGE)
     # long: lower both prices so we sell sooner, by up to half the half spread
     centre = fair - max(-0.5, min(0.5, position / 10)) * half
-    bid = math.floor((centre - half) * 100) / 100
-    ask = math.ceil((centre + half) * 100) / 100
-    if ask - bid > (ask + bid) / 20:  # the exchange's rule: spread at most 10% of mid
+    bid = max(0.01, math.floor((centre - half) * 100) / 100)
+    ask = max(bid + 0.01, math.ceil((centre + half) * 100) / 100)
+    if ask - bid > widest(bid, ask) + 1e-9:  # rounding made it too wide: one cent wide
+        bid = max(0.01, math.floor(centre * 100) / 100)
         ask = round(bid + 0.01, 2)
-    if bid < 0.01 or ask - bid > (ask + bid) / 20 + 1e-9:
-        return None  # too cheap to quote within the rule
-    return bid, ask
+    return round(bid, 2), round(ask, 2)
 
 
 def sizes(position: int) -> tuple[int, int]:
@@ -98,8 +104,6 @@ async def step(bot: Bot) -> None:
     for iid in order[:QUOTES_PER_TICK]:
         position = s.positions.get(iid, 0)
         quote = prices(fair[iid], position)
-        if quote is None:
-            continue
         bid_size, ask_size = sizes(position)
         new = worst_case(position, bid_size, ask_size)
         if sum(standing.values()) - standing[iid] + new > TOTAL:
