@@ -63,15 +63,25 @@ class KeepAliveTimer:
     request arrives. Same behaviour as its own: an idle connection is closed after
     ``keep_alive_timeout``, or at once when the server shuts down; a busy one finishes
     its request first.
+
+    Unlike hypercorn's, ``stop`` leaves the task running, so the connection's end must
+    end it: ``close`` (``ContainedTCPServer`` calls it once the connection stops
+    reading). Without it, a connection that ended busy (``Connection: close``, a client
+    gone before its answer, a WebSocket) kept its task, and with it the connection's
+    nursery and every object of the connection, for good (issue 38 point 1: ~11 KB a
+    connection), and the task's wait for an answer that never came held up shutdown.
     """
 
     def __init__(self, server: TCPServer) -> None:
         self.server = server
         self.scope: trio.CancelScope | None = None
         self.busy = False
+        self.closed = False
         self.idle = trio.Event()
 
     async def restart(self, task_group: Any, action: Callable[..., Any]) -> None:
+        if self.closed:
+            return  # the stream's last events may come after the connection ended
         self.busy = False
         self.idle.set()
         deadline = trio.current_time() + self.server.config.keep_alive_timeout
@@ -87,11 +97,19 @@ class KeepAliveTimer:
         if self.scope is not None:
             self.scope.deadline = math.inf
 
+    def close(self) -> None:
+        """The connection has ended: end the task without closing anything more."""
+        self.closed = True
+        if self.scope is not None:
+            self.scope.cancel()
+
     async def _run(self, scope: trio.CancelScope) -> None:
         with scope:
             await self.server.context.terminated.wait()
             while self.busy:  # shutting down mid-request: close once it is answered
                 await self.idle.wait()
+        if self.closed:
+            return
         with trio.CancelScope(shield=True):
             await self.server._initiate_server_close()
 
@@ -152,7 +170,8 @@ def _abort(stream: Any) -> None:
 class ContainedTCPServer(TCPServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.idle_task = KeepAliveTimer(self)  # type: ignore[assignment]
+        self.timer = KeepAliveTimer(self)
+        self.idle_task = self.timer  # type: ignore[assignment]
         self.guard: WriteGuard | None = getattr(self.config, GUARD_ATTRIBUTE, None)
 
     async def run(self) -> None:
@@ -160,6 +179,15 @@ class ContainedTCPServer(TCPServer):
             await super().run()
         except Exception as exc:  # a peer's malformed bytes: one line, rate-limited
             refusals.refused("a connection hypercorn could not handle", repr(exc))
+
+    async def _read_data(self) -> None:
+        # reading ends when the connection does, however it ends (the client's FIN or
+        # RST, or our close, which wakes the read with ClosedResourceError): the
+        # connection's nursery can then exit once its app task is done
+        try:
+            await super()._read_data()
+        finally:
+            self.timer.close()
 
     def _websocket(self) -> bool:
         protocol = getattr(self, "protocol", None)

@@ -127,3 +127,33 @@ async def test_shutdown_lets_a_busy_connection_finish_its_request(
         assert server.closed_at is None
         await timer.restart(Spawner(nursery), lambda: None)
     assert server.closed_at == start + 2
+
+
+async def test_a_connection_that_ends_busy_ends_its_timer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # issue 38 point 1: the task waited for an answer that never came, and kept the
+    # connection's nursery (and every object of the connection) for good
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        timer, server = await started_timer(nursery)
+        await timer.stop()  # a request (Connection: close, a WebSocket, ...)
+        await trio.sleep(1)
+        timer.close()  # the connection ended before it was idle again
+        await timer.restart(Spawner(nursery), lambda: None)  # a late event: no new task
+    assert trio.current_time() == start + 1  # the nursery did not wait
+    assert server.closed_at is None  # nothing left to close
+
+
+async def test_a_connection_that_ends_busy_during_shutdown_ends_its_timer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        timer, server = await started_timer(nursery)
+        await timer.stop()
+        server.context.terminated.set()  # SIGTERM: the timer waits for the answer
+        await trio.sleep(1)
+        timer.close()  # which never comes: the client went
+    assert trio.current_time() == start + 1
+    assert server.closed_at is None
