@@ -48,6 +48,7 @@ def hypercorn_config(
     hc.accesslog = None
     hc.loglevel = "WARNING"
     hc.graceful_timeout = 1.0  # SIGTERM to exit within 2 s, whatever the clients do
+    hc.websocket_max_message_size = hypercorn_tuning.CLIENT_MESSAGE_BYTES
     setattr(hc, hypercorn_tuning.GUARD_ATTRIBUTE, guard)
     return hc
 

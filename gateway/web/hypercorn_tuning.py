@@ -46,10 +46,16 @@ import trio
 from hypercorn.events import Closed, Event, RawData
 from hypercorn.protocol.events import Data
 from hypercorn.protocol.h11 import H11Protocol
-from hypercorn.protocol.ws_stream import ASGIWebsocketState, WSStream
+from hypercorn.protocol.ws_stream import (
+    ASGIWebsocketState,
+    FrameTooLargeError,
+    WebsocketBuffer,
+    WSStream,
+)
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.typing import H11SendableEvent
 from wsproto.connection import ConnectionState
+from wsproto.events import Message
 
 from gateway.web.refusals import UpgradeRefused, refusals
 
@@ -234,7 +240,33 @@ def text_frames(payloads: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
+#: The largest message a client may send on a WebSocket (``Config.websocket_max_message_size``).
+#: The gateway's streams read nothing from the client (the handlers drop what comes),
+#: so this only bounds what one costs: hypercorn's default of 16 MiB let 20 sockets take
+#: 218 MB (issue 38 point 6). A larger message is closed 1009 (message too big).
+CLIENT_MESSAGE_BYTES = 4096
+
+
+class BoundedBuffer(WebsocketBuffer):
+    """hypercorn's buffer of the message being received, emptied when it overflows.
+
+    hypercorn sends the 1009 close on overflow but keeps the buffer, and every later
+    piece of the message is still written to it before the next check: a client that
+    goes on sending after the close grew it without bound."""
+
+    def extend(self, event: Message[Any]) -> None:
+        try:
+            super().extend(event)
+        except FrameTooLargeError:
+            self.clear()
+            raise
+
+
 class FramingWSStream(WSStream):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.buffer = BoundedBuffer(self.config.websocket_max_message_size)
+
     async def _accept(self, message: Any) -> None:
         self.handshake.extensions = None  # offer no permessage-deflate
         # in the scope before the app's accept returns, so the app sees it from then on

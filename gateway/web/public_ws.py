@@ -33,7 +33,7 @@ from gateway.service.streams import (
     SnapshotRequired,
 )
 from gateway.web.hypercorn_tuning import FRAMES
-from gateway.web.ws import BATCH_BYTES, close_with, watch_disconnect
+from gateway.web.ws import BATCH_BYTES, accept, close_with, watch_disconnect
 
 PATH = "/ws/public"
 #: Pages are written every ``[gateway] public_batch_seconds``, each at its own phase
@@ -74,9 +74,8 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
     try:
         if (await receive())["type"] != "websocket.connect":
             return
-        await send(
-            {"type": "websocket.accept", "headers": [(b"x-gateway-id", gw.gateway_id.encode())]}
-        )
+        if not await accept(gw, send):
+            return
         if full:
             await close_with(send, WS_GATEWAY_FULL, "gateway full")
             return

@@ -11,6 +11,8 @@ import pytest
 import trio
 import trio.testing
 from hypercorn.events import RawData
+from hypercorn.protocol.ws_stream import FrameTooLargeError
+from wsproto.events import TextMessage
 
 from gateway.web import hypercorn_tuning
 from gateway.web.hypercorn_tuning import CoalescingH11Protocol, KeepAliveTimer
@@ -157,3 +159,15 @@ async def test_a_connection_that_ends_busy_during_shutdown_ends_its_timer(
         timer.close()  # which never comes: the client went
     assert trio.current_time() == start + 1
     assert server.closed_at is None
+
+
+def test_a_message_buffer_that_overflows_is_emptied() -> None:
+    # hypercorn keeps its buffer after the 1009 close and writes every later piece of
+    # the message to it before checking: without bound, for a client that goes on
+    buffer = hypercorn_tuning.BoundedBuffer(8)
+    buffer.extend(TextMessage(data="x" * 6, message_finished=False))
+    for _ in range(3):  # the rest of a long message, piece after piece
+        with pytest.raises(FrameTooLargeError):
+            buffer.extend(TextMessage(data="x" * 9, message_finished=False))
+        assert buffer.length == 0
+        assert buffer.value is None
