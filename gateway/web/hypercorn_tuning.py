@@ -21,6 +21,8 @@ each is tested in ``tests/gateway/test_hypercorn_tuning.py``:
   state per connection), and the ASGI extension ``tradepit.websocket.frames``: one
   ``{"type": FRAMES, "texts": [payload, ...]}`` sends many text frames in one socket
   write, framed here without going through wsproto message by message.
+* ``CoalescingH11Protocol`` also keeps HTTP/2 off: h2c carried 100 WebSockets on one
+  TCP connection beyond the stuck-reader rule (issue 38 point 4; docs/operations.md).
 * ``WriteGuard`` (through ``ContainedTCPServer``): hypercorn shields every socket write,
   so a client that stops reading blocks its sender forever, keeps its slot and keeps
   the process from exiting. A WebSocket write that has not completed after
@@ -184,7 +186,11 @@ class ContainedTCPServer(TCPServer):
         try:
             await super().run()
         except Exception as exc:  # a peer's malformed bytes: one line, rate-limited
-            refusals.refused("a connection hypercorn could not handle", repr(exc))
+            refused = _refusal(exc)
+            if refused is not None:
+                refusals.refused(refused.what, refused.reason)
+            else:
+                refusals.refused("a connection hypercorn could not handle", repr(exc))
 
     async def _read_data(self) -> None:
         # reading ends when the connection does, however it ends (the client's FIN or
@@ -294,8 +300,47 @@ class FramingWSStream(WSStream):
         await self.send(Data(stream_id=self.stream_id, data=text_frames(message["texts"])))
 
 
+class Refused(Exception):
+    """A connection refused on purpose: one rate-limited log line, what and why."""
+
+    def __init__(self, what: str, reason: str) -> None:
+        super().__init__(what, reason)
+        self.what = what
+        self.reason = reason
+
+
+def _refusal(exc: BaseException) -> Refused | None:
+    """The ``Refused`` that ``exc`` is, or carries alone in a trio exception group."""
+    if isinstance(exc, Refused):
+        return exc
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return _refusal(exc.exceptions[0])
+    return None
+
+
+#: The answer to HTTP/2 with prior knowledge, and the reason logged.
+HTTP2_OFF = "HTTP/2 is off on this gateway: use HTTP/1.1"
+
+
 class CoalescingH11Protocol(H11Protocol):
     _held = b""
+
+    async def _check_protocol(self, event: h11.Request) -> None:
+        """HTTP/2 is off: an ``Upgrade: h2c`` is answered in HTTP/1.1, as RFC 9110 7.8
+        allows, and the prior-knowledge preface is refused in ``_create_stream``.
+
+        Over HTTP/2 one TCP connection carried 100 WebSockets, and a stream that never
+        read waited on its flow-control window, not on a socket write, so the
+        stuck-reader rule (``WriteGuard``) never cut it: 100 connections took every
+        WebSocket slot for good (issue 38 point 4). No client of the gateway needs
+        HTTP/2: bots and browsers speak HTTP/1.1 to a cleartext port (a browser never
+        uses h2c), and a TLS proxy in front talks HTTP/1.1 to it."""
+
+    async def _create_stream(self, request: h11.Request) -> None:
+        if request.method == b"PRI" and request.target == b"*":
+            await self._send_error_response(505)  # HTTP Version Not Supported, and close
+            raise Refused("an HTTP/2 connection", HTTP2_OFF)
+        await super()._create_stream(request)
 
     async def _send_h11_event(self, event: H11SendableEvent) -> None:
         try:
