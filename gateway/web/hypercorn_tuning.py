@@ -287,6 +287,15 @@ class FramingWSStream(WSStream):
             self.state = ASGIWebsocketState.HTTPCLOSED
             raise UpgradeRefused(str(exc)) from None
 
+    async def _send_error_response(self, status_code: int) -> None:
+        try:
+            await super()._send_error_response(status_code)
+        except h11.LocalProtocolError as exc:
+            # the 403 of a path with no WebSocket (or a 500), after hypercorn answered
+            # the same malformed upgrade 400: one line, not two tracebacks a request
+            self.state = ASGIWebsocketState.HTTPCLOSED
+            refusals.refused("a WebSocket upgrade", str(exc))
+
     async def app_send(self, message: Any) -> None:
         if message is None or message["type"] != FRAMES:
             await super().app_send(message)

@@ -45,8 +45,9 @@ def answer(port: int, request: bytes) -> bytes:
     return data
 
 
-# /ws/public (issue 38 point 6) printed the two tracebacks after /ws stopped
-@pytest.mark.parametrize("path", ["/ws", "/ws/public"])
+# /ws/public and paths without a WebSocket (refused 403) printed the two tracebacks
+# after /ws stopped (issue 38 point 6)
+@pytest.mark.parametrize("path", ["/ws", "/ws/public", "/no-websocket-here"])
 def test_an_upgrade_with_trailing_bytes_is_400_and_one_line_without_a_traceback(
     quiet: Quiet, path: str
 ) -> None:
