@@ -21,7 +21,7 @@ import trio
 from tests.chaos.churn import KINDS, churn
 from tests.chaos.quiet import quiet_cluster
 
-#: Connections of each kind. The issue's 20,000 (TRADEPIT_CHURN=20000) took 11 min on
+#: Connections of each kind. The issue's 20,000 (TRADEPIT_CHURN=20000) took 7 min on
 #: the shared 2-core machine: the gateway spends 1-2 ms of CPU on any connection, so
 #: 80,000 of them are minutes even on a quiet machine, too long for every suite run.
 #: 2,500 of each still show the old leak (11.5 KB a connection) nine times over SLACK.
