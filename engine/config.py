@@ -142,6 +142,9 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     ws_queue_size: int = 4096  # messages buffered per connection before it is closed
     ws_max_connections_per_team: int = 8
     ws_max_connections: int = 10_000  # WebSocket connections per gateway; beyond: close 1013
+    # anonymous /ws/public sockets per gateway, a cap of their own (beyond: close 1013),
+    # so spectators never take a slot of ws_max_connections from a team
+    ws_max_public_connections: int = 1000
     slow_client_seconds: float = 10.0  # a WebSocket write stalled this long aborts the client
     events_page_max: int = 2000
     events_history: int = 1_000_000  # per-team messages kept for resume; older: 410
@@ -457,8 +460,8 @@ def _check(config: Config) -> None:
             raise ConfigError(
                 f"invalid config: probabilities must sum to 1 - at `$.regimes.transitions.{regime}`"
             )
-    for key in ("ws_max_connections", "slow_client_seconds", "budget_burst_seconds",
-                "max_writes_in_flight"):  # fmt: skip
+    for key in ("ws_max_connections", "ws_max_public_connections", "slow_client_seconds",
+                "budget_burst_seconds", "max_writes_in_flight"):  # fmt: skip
         if getattr(config.gateway, key) <= 0:
             raise ConfigError(f"invalid config: must be > 0 - at `$.gateway.{key}`")
     limits = config.price_limits

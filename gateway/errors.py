@@ -134,6 +134,7 @@ WS_SLOW_CONSUMER = 4008  # the bounded buffer overflowed: reconnect with last_se
 WS_SNAPSHOT_REQUIRED = 4010  # last_seq older than the kept history: reconnect without it
 WS_TOO_MANY_CONNECTIONS = 4029  # more than ws_max_connections_per_team
 WS_GOING_AWAY = 1001  # the gateway is shutting down
+WS_MESSAGE_TOO_BIG = 1009  # hypercorn's close of a client message over its socket's limit
 WS_GATEWAY_FULL = 1013  # "try again later": the gateway holds ws_max_connections already
 WS_TRY_AGAIN = WS_GATEWAY_FULL  # this gateway is behind the log (the read barrier timed out)
 
@@ -167,6 +168,12 @@ CLOSE_CODES: dict[int, Close] = {
     WS_GOING_AWAY: Close(
         "going away: the gateway is shutting down",
         "reconnect, to it or another gateway, with `last_seq`",
+    ),
+    WS_MESSAGE_TOO_BIG: Close(
+        "message too big: on `/ws`, a message over twice `[gateway] max_body_bytes` (a "
+        "request over `max_body_bytes` is answered `PAYLOAD_TOO_LARGE`); on `/ws/public`, "
+        "over 4096 bytes (the public stream reads nothing from the client)",
+        "send requests within `max_body_bytes`; on `/ws/public` nothing but pings",
     ),
     WS_GATEWAY_FULL: Close(
         "try again later: the gateway holds `[gateway] ws_max_connections` (10000) connections, "

@@ -45,12 +45,15 @@ def hypercorn_config(
     guard: hypercorn_tuning.WriteGuard | None = None,
     *,
     reuse_port: bool = False,
+    max_body_bytes: int = 64 * 1024,
 ) -> HypercornConfig:
     hc = HypercornConfig()
     hc.bind = [binding.hypercorn_bind(binding.bind(host, port, reuse_port=reuse_port))]
     hc.accesslog = None
     hc.loglevel = "WARNING"
     hc.graceful_timeout = 1.0  # SIGTERM to exit within 2 s, whatever the clients do
+    # the team sockets' limit; every other socket's is CLIENT_MESSAGE_BYTES (FramingWSStream)
+    hc.websocket_max_message_size = hypercorn_tuning.team_message_bytes(max_body_bytes)
     setattr(hc, hypercorn_tuning.GUARD_ATTRIBUTE, guard)
     return hc
 
@@ -113,7 +116,9 @@ async def serve_app(
         await nursery.start(gw.follow)
         with trio.move_on_after(CATCH_UP_SECONDS):
             await gw.caught_up.wait()
-        hc = hypercorn_config(host, port, guard, reuse_port=reuse_port)
+        hc = hypercorn_config(
+            host, port, guard, reuse_port=reuse_port, max_body_bytes=gw.settings.max_body_bytes
+        )
         binds: list[str] = await nursery.start(serve, App(gw, replay), hc)
         log.info("gateway on %s (%s)", binds[0], gw.gateway_id)
         task_status.started(int(binds[0].rsplit(":", 1)[1]))

@@ -50,6 +50,8 @@ class PublicStream:
         self.trades: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.news: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.connections = 0
+        # /ws/public sockets from the upgrade on, against [gateway] ws_max_public_connections
+        self.sockets = 0
         self.opened = 0  # connections ever opened: each page's place in a burst's order
         self._last: dict[str, dict[str, Any]] = {}  # the latest tick and prices, by kind
         self._news: list[dict[str, Any]] = []

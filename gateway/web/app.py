@@ -13,10 +13,10 @@ import trio
 
 from gateway.replay.paced import Replaying
 from gateway.service import Gateway
-from gateway.web import fastpath, public_ws, ws
+from gateway.web import fastpath, hypercorn_tuning, public_ws, ws
 from gateway.web.rest import create_app
 
-WS_PATHS = ("/ws", "/exchange/ws")
+WS_PATHS = hypercorn_tuning.TEAM_WS_PATHS
 
 
 class App:

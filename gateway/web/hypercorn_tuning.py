@@ -21,6 +21,8 @@ each is tested in ``tests/gateway/test_hypercorn_tuning.py``:
   state per connection), and the ASGI extension ``tradepit.websocket.frames``: one
   ``{"type": FRAMES, "texts": [payload, ...]}`` sends many text frames in one socket
   write, framed here without going through wsproto message by message.
+* ``CoalescingH11Protocol`` also keeps HTTP/2 off: h2c carried 100 WebSockets on one
+  TCP connection beyond the stuck-reader rule (issue 38 point 4; docs/operations.md).
 * ``WriteGuard`` (through ``ContainedTCPServer``): hypercorn shields every socket write,
   so a client that stops reading blocks its sender forever, keeps its slot and keeps
   the process from exiting. A WebSocket write that has not completed after
@@ -46,10 +48,16 @@ import trio
 from hypercorn.events import Closed, Event, RawData
 from hypercorn.protocol.events import Data
 from hypercorn.protocol.h11 import H11Protocol
-from hypercorn.protocol.ws_stream import ASGIWebsocketState, WSStream
+from hypercorn.protocol.ws_stream import (
+    ASGIWebsocketState,
+    FrameTooLargeError,
+    WebsocketBuffer,
+    WSStream,
+)
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.typing import H11SendableEvent
 from wsproto.connection import ConnectionState
+from wsproto.events import Message
 
 from gateway.web.refusals import UpgradeRefused, refusals
 
@@ -63,15 +71,25 @@ class KeepAliveTimer:
     request arrives. Same behaviour as its own: an idle connection is closed after
     ``keep_alive_timeout``, or at once when the server shuts down; a busy one finishes
     its request first.
+
+    Unlike hypercorn's, ``stop`` leaves the task running, so the connection's end must
+    end it: ``close`` (``ContainedTCPServer`` calls it once the connection stops
+    reading). Without it, a connection that ended busy (``Connection: close``, a client
+    gone before its answer, a WebSocket) kept its task, and with it the connection's
+    nursery and every object of the connection, for good (issue 38 point 1: ~11 KB a
+    connection), and the task's wait for an answer that never came held up shutdown.
     """
 
     def __init__(self, server: TCPServer) -> None:
         self.server = server
         self.scope: trio.CancelScope | None = None
         self.busy = False
+        self.closed = False
         self.idle = trio.Event()
 
     async def restart(self, task_group: Any, action: Callable[..., Any]) -> None:
+        if self.closed:
+            return  # the stream's last events may come after the connection ended
         self.busy = False
         self.idle.set()
         deadline = trio.current_time() + self.server.config.keep_alive_timeout
@@ -87,11 +105,19 @@ class KeepAliveTimer:
         if self.scope is not None:
             self.scope.deadline = math.inf
 
+    def close(self) -> None:
+        """The connection has ended: end the task without closing anything more."""
+        self.closed = True
+        if self.scope is not None:
+            self.scope.cancel()
+
     async def _run(self, scope: trio.CancelScope) -> None:
         with scope:
             await self.server.context.terminated.wait()
             while self.busy:  # shutting down mid-request: close once it is answered
                 await self.idle.wait()
+        if self.closed:
+            return
         with trio.CancelScope(shield=True):
             await self.server._initiate_server_close()
 
@@ -152,14 +178,28 @@ def _abort(stream: Any) -> None:
 class ContainedTCPServer(TCPServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.idle_task = KeepAliveTimer(self)  # type: ignore[assignment]
+        self.timer = KeepAliveTimer(self)
+        self.idle_task = self.timer  # type: ignore[assignment]
         self.guard: WriteGuard | None = getattr(self.config, GUARD_ATTRIBUTE, None)
 
     async def run(self) -> None:
         try:
             await super().run()
         except Exception as exc:  # a peer's malformed bytes: one line, rate-limited
-            refusals.refused("a connection hypercorn could not handle", repr(exc))
+            refused = _refusal(exc)
+            if refused is not None:
+                refusals.refused(refused.what, refused.reason)
+            else:
+                refusals.refused("a connection hypercorn could not handle", repr(exc))
+
+    async def _read_data(self) -> None:
+        # reading ends when the connection does, however it ends (the client's FIN or
+        # RST, or our close, which wakes the read with ClosedResourceError): the
+        # connection's nursery can then exit once its app task is done
+        try:
+            await super()._read_data()
+        finally:
+            self.timer.close()
 
     def _websocket(self) -> bool:
         protocol = getattr(self, "protocol", None)
@@ -206,9 +246,45 @@ def text_frames(payloads: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
+#: The largest message a client may send on a WebSocket that reads none (``/ws/public``):
+#: it only bounds what one costs: hypercorn's default of 16 MiB let 20 sockets take
+#: 218 MB (issue 38 point 6). A larger message is closed 1009 (message too big).
+CLIENT_MESSAGE_BYTES = 4096
+#: The team sockets, which take order entry (``gateway.web.ws_orders``): their limit is
+#: ``Config.websocket_max_message_size``, set by the gateway from ``max_body_bytes`` so
+#: that a request over the body limit is answered PAYLOAD_TOO_LARGE, not closed.
+TEAM_WS_PATHS = ("/ws", "/exchange/ws")
+
+
+def team_message_bytes(max_body_bytes: int) -> int:
+    """The team sockets' hard limit: twice a request's, so an oversized one is answered."""
+    return 2 * max_body_bytes + 4096
+
+
+class BoundedBuffer(WebsocketBuffer):
+    """hypercorn's buffer of the message being received, emptied when it overflows.
+
+    hypercorn sends the 1009 close on overflow but keeps the buffer, and every later
+    piece of the message is still written to it before the next check: a client that
+    goes on sending after the close grew it without bound."""
+
+    def extend(self, event: Message[Any]) -> None:
+        try:
+            super().extend(event)
+        except FrameTooLargeError:
+            self.clear()
+            raise
+
+
 class FramingWSStream(WSStream):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.buffer = BoundedBuffer(self.config.websocket_max_message_size)
+
     async def _accept(self, message: Any) -> None:
         self.handshake.extensions = None  # offer no permessage-deflate
+        if self.scope.get("path") not in TEAM_WS_PATHS:  # a socket that reads nothing
+            self.buffer = BoundedBuffer(CLIENT_MESSAGE_BYTES)
         # in the scope before the app's accept returns, so the app sees it from then on
         self.scope["extensions"][FRAMES] = {}
         try:
@@ -220,6 +296,15 @@ class FramingWSStream(WSStream):
             # adding a WebSocket close frame after the 400
             self.state = ASGIWebsocketState.HTTPCLOSED
             raise UpgradeRefused(str(exc)) from None
+
+    async def _send_error_response(self, status_code: int) -> None:
+        try:
+            await super()._send_error_response(status_code)
+        except h11.LocalProtocolError as exc:
+            # the 403 of a path with no WebSocket (or a 500), after hypercorn answered
+            # the same malformed upgrade 400: one line, not two tracebacks a request
+            self.state = ASGIWebsocketState.HTTPCLOSED
+            refusals.refused("a WebSocket upgrade", str(exc))
 
     async def app_send(self, message: Any) -> None:
         if message is None or message["type"] != FRAMES:
@@ -234,8 +319,47 @@ class FramingWSStream(WSStream):
         await self.send(Data(stream_id=self.stream_id, data=text_frames(message["texts"])))
 
 
+class Refused(Exception):
+    """A connection refused on purpose: one rate-limited log line, what and why."""
+
+    def __init__(self, what: str, reason: str) -> None:
+        super().__init__(what, reason)
+        self.what = what
+        self.reason = reason
+
+
+def _refusal(exc: BaseException) -> Refused | None:
+    """The ``Refused`` that ``exc`` is, or carries alone in a trio exception group."""
+    if isinstance(exc, Refused):
+        return exc
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return _refusal(exc.exceptions[0])
+    return None
+
+
+#: The answer to HTTP/2 with prior knowledge, and the reason logged.
+HTTP2_OFF = "HTTP/2 is off on this gateway: use HTTP/1.1"
+
+
 class CoalescingH11Protocol(H11Protocol):
     _held = b""
+
+    async def _check_protocol(self, event: h11.Request) -> None:
+        """HTTP/2 is off: an ``Upgrade: h2c`` is answered in HTTP/1.1, as RFC 9110 7.8
+        allows, and the prior-knowledge preface is refused in ``_create_stream``.
+
+        Over HTTP/2 one TCP connection carried 100 WebSockets, and a stream that never
+        read waited on its flow-control window, not on a socket write, so the
+        stuck-reader rule (``WriteGuard``) never cut it: 100 connections took every
+        WebSocket slot for good (issue 38 point 4). No client of the gateway needs
+        HTTP/2: bots and browsers speak HTTP/1.1 to a cleartext port (a browser never
+        uses h2c), and a TLS proxy in front talks HTTP/1.1 to it."""
+
+    async def _create_stream(self, request: h11.Request) -> None:
+        if request.method == b"PRI" and request.target == b"*":
+            await self._send_error_response(505)  # HTTP Version Not Supported, and close
+            raise Refused("an HTTP/2 connection", HTTP2_OFF)
+        await super()._create_stream(request)
 
     async def _send_h11_event(self, event: H11SendableEvent) -> None:
         try:

@@ -4,9 +4,10 @@ The same shape as ``/ws`` (``gateway.web.ws``): accept, then a snapshot at the h
 the history after ``last_seq``, then live frames batched per socket write, a bounded
 buffer and the same close codes. A page is written at most every ``[gateway]
 public_batch_seconds`` (0.25 s), with everything that arrived since: a dashboard needs
-no more, and a hundred of them then cost the bots' acks little. It counts against
-``[gateway] ws_max_connections`` like any socket, so spectators cannot crowd out the
-teams beyond that limit.
+no more, and a hundred of them then cost the bots' acks little. These anonymous sockets
+have a cap of their own, ``[gateway] ws_max_public_connections``, apart from the teams'
+``ws_max_connections``: a hundred spectators once took every slot and locked each team
+out of its stream (issue 38 point 4).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from gateway.service.streams import (
     SnapshotRequired,
 )
 from gateway.web.hypercorn_tuning import FRAMES
-from gateway.web.ws import BATCH_BYTES, close_with, watch_disconnect
+from gateway.web.ws import BATCH_BYTES, accept, close_with, watch_disconnect
 
 PATH = "/ws/public"
 #: Pages are written every ``[gateway] public_batch_seconds``, each at its own phase
@@ -68,21 +69,21 @@ def _last_seq(query: bytes) -> int | None:
 
 
 async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
-    streams = gw.streams
-    full = streams.sockets >= gw.settings.ws_max_connections
-    streams.sockets += 1
+    public = gw.public
+    limit = gw.settings.ws_max_public_connections
+    full = public.sockets >= limit
+    public.sockets += 1
     try:
         if (await receive())["type"] != "websocket.connect":
             return
-        await send(
-            {"type": "websocket.accept", "headers": [(b"x-gateway-id", gw.gateway_id.encode())]}
-        )
+        if not await accept(gw, send):
+            return
         if full:
-            await close_with(send, WS_GATEWAY_FULL, "gateway full")
+            await close_with(send, WS_GATEWAY_FULL, f"public streams full (at most {limit})")
             return
         await _serve(gw, scope, receive, send)
     finally:
-        streams.sockets -= 1
+        public.sockets -= 1
 
 
 async def _serve(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:

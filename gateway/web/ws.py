@@ -63,6 +63,19 @@ Send = Any
 BATCH_BYTES = 256 * 1024
 
 
+async def accept(gw: Gateway, send: Send) -> bool:
+    """Accept the upgrade; False, with one rate-limited log line, if it cannot be
+    (hypercorn has answered 400: bytes came after the request), never a traceback."""
+    try:
+        await send(
+            {"type": "websocket.accept", "headers": [(b"x-gateway-id", gw.gateway_id.encode())]}
+        )
+    except UpgradeRefused as exc:
+        refusals.refused("a WebSocket upgrade", str(exc))
+        return False
+    return True
+
+
 async def close_with(send: Send, code: int, reason: str) -> None:
     await send({"type": "websocket.close", "code": code, "reason": reason})
 
@@ -103,12 +116,7 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         if event["type"] != "websocket.connect":
             return
         # accept first, so a refusal reaches the client as a close code, not an HTTP 403
-        try:
-            await send(
-                {"type": "websocket.accept", "headers": [(b"x-gateway-id", gw.gateway_id.encode())]}
-            )
-        except UpgradeRefused as exc:
-            refusals.refused("a WebSocket upgrade", str(exc))
+        if not await accept(gw, send):
             return
         if full:
             limit = gw.settings.ws_max_connections

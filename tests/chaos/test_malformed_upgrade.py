@@ -19,11 +19,14 @@ from websockets.sync.client import connect
 from tests.chaos.quiet import Quiet, quiet_cluster
 
 ATTEMPTS = 40
-UPGRADE = (
-    b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    b"trailing bytes that are not a WebSocket frame"
-)
+
+
+def malformed(path: str) -> bytes:
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\ntrailing bytes that are not a WebSocket frame"
+    ).encode()
 
 
 @pytest.fixture
@@ -42,13 +45,16 @@ def answer(port: int, request: bytes) -> bytes:
     return data
 
 
+# /ws/public and paths without a WebSocket (refused 403) printed the two tracebacks
+# after /ws stopped (issue 38 point 6)
+@pytest.mark.parametrize("path", ["/ws", "/ws/public", "/no-websocket-here"])
 def test_an_upgrade_with_trailing_bytes_is_400_and_one_line_without_a_traceback(
-    quiet: Quiet,
+    quiet: Quiet, path: str
 ) -> None:
     port = int(quiet.url.rsplit(":", 1)[1])
     start = len(quiet.gateway.lines)
     for _ in range(ATTEMPTS):
-        reply = answer(port, UPGRADE)
+        reply = answer(port, malformed(path))
         assert reply.startswith(b"HTTP/1.1 400 "), reply
         assert reply.endswith(b"\r\n\r\n"), reply  # and nothing after: no WebSocket frame
     assert httpx.get(f"{quiet.url}/health", timeout=30).status_code == 200

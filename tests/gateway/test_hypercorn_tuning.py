@@ -11,6 +11,8 @@ import pytest
 import trio
 import trio.testing
 from hypercorn.events import RawData
+from hypercorn.protocol.ws_stream import FrameTooLargeError
+from wsproto.events import TextMessage
 
 from gateway.web import hypercorn_tuning
 from gateway.web.hypercorn_tuning import CoalescingH11Protocol, KeepAliveTimer
@@ -127,3 +129,45 @@ async def test_shutdown_lets_a_busy_connection_finish_its_request(
         assert server.closed_at is None
         await timer.restart(Spawner(nursery), lambda: None)
     assert server.closed_at == start + 2
+
+
+async def test_a_connection_that_ends_busy_ends_its_timer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # issue 38 point 1: the task waited for an answer that never came, and kept the
+    # connection's nursery (and every object of the connection) for good
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        timer, server = await started_timer(nursery)
+        await timer.stop()  # a request (Connection: close, a WebSocket, ...)
+        await trio.sleep(1)
+        timer.close()  # the connection ended before it was idle again
+        await timer.restart(Spawner(nursery), lambda: None)  # a late event: no new task
+    assert trio.current_time() == start + 1  # the nursery did not wait
+    assert server.closed_at is None  # nothing left to close
+
+
+async def test_a_connection_that_ends_busy_during_shutdown_ends_its_timer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        timer, server = await started_timer(nursery)
+        await timer.stop()
+        server.context.terminated.set()  # SIGTERM: the timer waits for the answer
+        await trio.sleep(1)
+        timer.close()  # which never comes: the client went
+    assert trio.current_time() == start + 1
+    assert server.closed_at is None
+
+
+def test_a_message_buffer_that_overflows_is_emptied() -> None:
+    # hypercorn keeps its buffer after the 1009 close and writes every later piece of
+    # the message to it before checking: without bound, for a client that goes on
+    buffer = hypercorn_tuning.BoundedBuffer(8)
+    buffer.extend(TextMessage(data="x" * 6, message_finished=False))
+    for _ in range(3):  # the rest of a long message, piece after piece
+        with pytest.raises(FrameTooLargeError):
+            buffer.extend(TextMessage(data="x" * 9, message_finished=False))
+        assert buffer.length == 0
+        assert buffer.value is None
