@@ -46,6 +46,7 @@ from engine.records import (
     Command,
     DisableTeam,
     Event,
+    ForkSession,
     MarketData,
     News,
     PhaseChanged,
@@ -90,6 +91,8 @@ class Exchange(Trading):
                 self._register(command)
             case DisableTeam() | SetHouse() | SetClock() | SetRegistration():
                 self._admin(command)
+            case ForkSession():
+                self._fork(command)
             case StartSession():
                 for team in self.market.teams():
                     self._add_team(
@@ -143,6 +146,17 @@ class Exchange(Trading):
                 request_id=request_id,
             )
         )
+
+    def _fork(self, c: ForkSession) -> None:
+        """The session goes on as a fork: its own id, and the taken-over team's new key.
+
+        No event and nothing the digest covers changes: a fork with no bot under test
+        stays, tick for tick, the session it copies.
+        """
+        self.session_id = c.session_id
+        team = self.teams.get(c.takeover_team_id or "")
+        if team is not None and c.takeover_key_hash:
+            team.api_key_hash = c.takeover_key_hash
 
     # ------------------------------------------------------------------ admin
 
