@@ -19,6 +19,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "gateway.offline.tournament",
         "heats of bots on fresh sessions, ranked across heats",
     ),
+    "backtest": (
+        "gateway.offline.backtest",
+        "fork a recorded session and trade a bot against it, in lockstep",
+    ),
     "log": ("engine.log.cli", "inspect a log: verify, dump"),
     "native": ("engine.native", "compile the core with mypyc when it changed, or say if it is"),
 }

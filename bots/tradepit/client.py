@@ -40,14 +40,19 @@ class Client:
         timeout: float = 10.0,
         retry_for: float = 60.0,
         orders_per_second: float | None = None,
+        ws_url: str | None = None,
+        order_id_prefix: str | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        self._ws_url = ws_url
         self.api_key = api_key
         self.role = role
         self.team_id = team_id
         self.retry_for = retry_for
         self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
-        self._prefix = secrets.token_hex(4)
+        # random, so two runs with one key never mistake each other's orders; a backtest
+        # names its own, so that the same bot writes the same log
+        self._prefix = order_id_prefix or secrets.token_hex(4)
         self._ids = itertools.count(1)
         self._rate = orders_per_second
         self.bucket = TokenBucket(orders_per_second or ROLE_RATES.get(role or "", 1))
@@ -67,7 +72,7 @@ class Client:
 
     @property
     def ws_url(self) -> str:
-        return "ws" + self.url.removeprefix("http") + "/ws"
+        return self._ws_url or "ws" + self.url.removeprefix("http") + "/ws"
 
     # ---- the transport ---------------------------------------------------------------
 
@@ -267,6 +272,21 @@ class Client:
 
     async def health(self) -> models.Health:
         return await self._read("/health", models.Health)
+
+    async def use_key(self, api_key: str) -> None:
+        """Trade with a key given to us (``TRADEPIT_API_KEY``): learn the team it names."""
+        self.api_key = api_key
+        team_id = (await self.positions()).team_id
+        team = await self._read(f"/game/teams/{team_id}", models.Team)
+        self.team_id, self.role = team.team_id, team.role
+        if self._rate is None:
+            self.bucket = TokenBucket(ROLE_RATES.get(team.role, 1))
+
+    async def lockstep_done(self, tick_number: int) -> models.LockstepDone:
+        """Tell a lockstep session this bot is done with ``tick_number`` (docs/backtest.md)."""
+        return await self._write(
+            "POST", "/lockstep/done", models.LockstepDone, {"tick_number": tick_number}
+        )
 
     async def events(self, after_seq: int = 0, limit: int = 2000) -> models.EventsPage:
         params = {"after_seq": after_seq, "limit": limit}

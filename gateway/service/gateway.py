@@ -320,6 +320,7 @@ class Gateway:
             "lag": self.lag,
             "phase": p.phase,
             "tick_number": p.tick_number,
+            "clock": p.clock,
             "teams": len(p.teams),
             "ws_connections": self.streams.subscribers,
             "public_connections": self.public.connections,
