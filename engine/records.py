@@ -184,6 +184,7 @@ class ForkSession(Command, frozen=True, kw_only=True, tag="fork_session"):
     tick_budget_seconds: float = 1.0
     until_tick: int = 0
     wait_for_bot: bool = True  # lockstep: no tick before a bot under test said it is ready
+    start_budget_seconds: float = 60.0  # lockstep: how long the first tick waits (a bot starts)
 
 
 class TickBudgetExpired(Command, frozen=True, kw_only=True, tag="tick_budget_expired"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import os
 import random
 import sys
@@ -73,6 +74,10 @@ async def run(args: argparse.Namespace, role: str, step: Step, handled: set[str]
             key_file = args.key_file or Path(f"{args.name}.key")
             await client.load_or_register(key_file, args.name, role)
         lockstep = (await client.health()).clock == "lockstep"
+        if lockstep:
+            client.lockstep()
+            handled = handled | {"RATE_LIMIT_EXCEEDED"}  # the tick's share is spent: wait
+        clock = SessionClock()
         stream = Stream(client)
         bot = Bot(client, stream.state, args)
         print(f"{args.name}: team {client.team_id} ({client.role}) on {args.url}", flush=True)
@@ -88,6 +93,7 @@ async def run(args: argparse.Namespace, role: str, step: Step, handled: set[str]
             ticks += 1
             if args.ticks and ticks > args.ticks:
                 break
+            client.session_time = clock.seconds(msg.timestamp)
             if running is None or running.done():
                 failed = running.exception() if running is not None else None
                 if failed is not None:
@@ -102,6 +108,22 @@ async def run(args: argparse.Namespace, role: str, step: Step, handled: set[str]
         print(f"{args.name}: unexpected refusals {unexpected}", file=sys.stderr)
         return 1
     return 0
+
+
+class SessionClock:
+    """Seconds of the session's clock since the first tick seen, from message times."""
+
+    def __init__(self) -> None:
+        self.first: datetime.datetime | None = None
+
+    def seconds(self, timestamp: str) -> float:
+        try:
+            at = datetime.datetime.fromisoformat(timestamp)
+        except ValueError:
+            return 0.0
+        if self.first is None:
+            self.first = at
+        return (at - self.first).total_seconds()
 
 
 async def _step(bot: Bot, step: Step, lockstep: bool, tick: int) -> None:

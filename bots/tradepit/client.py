@@ -60,6 +60,7 @@ class Client:
         self.known_seq = 0
         self.retries = 0
         self.rate_limited = 0  # RATE_LIMIT_EXCEEDED answers: the bucket should keep this 0
+        self.session_time = 0.0  # lockstep: the session's clock (``lockstep``)
 
     async def __aenter__(self) -> Client:
         return self
@@ -281,6 +282,13 @@ class Client:
         self.team_id, self.role = team.team_id, team.role
         if self._rate is None:
             self.bucket = TokenBucket(ROLE_RATES.get(team.role, 1))
+
+    def lockstep(self) -> None:
+        """A lockstep session: the rate is counted on the session's clock, which the bot
+        moves on (``session_time``, seconds) at each tick, and is never waited for."""
+        self.session_time = 0.0
+        rate = self._rate or ROLE_RATES.get(self.role or "", 1)
+        self.bucket = TokenBucket(rate, margin=0.0, now=lambda: self.session_time, wait=False)
 
     async def lockstep_done(self, tick_number: int) -> models.LockstepDone:
         """Tell a lockstep session this bot is done with ``tick_number`` (docs/backtest.md)."""

@@ -96,6 +96,7 @@ class ForkOptions:
     session_id: str | None = None  # default: the fork directory's name
     api_key: str | None = None  # the bot under test's key (default: a random one)
     wait_for_bot: bool = True  # lockstep: wait for a bot under test (False: none comes)
+    start_budget_seconds: float = 60.0  # lockstep: the wait for the bot's first done
 
 
 @dataclass
@@ -193,6 +194,7 @@ def _fork(records: Iterator[AnyRecord], out: Path, options: ForkOptions) -> Fork
         tick_budget_seconds=options.tick_budget_seconds,
         until_tick=options.until_tick,
         wait_for_bot=options.wait_for_bot,
+        start_budget_seconds=options.start_budget_seconds,
     )
     tail: list[Record] = [marker, *core.apply(marker)]
     if options.role is not None:

@@ -65,7 +65,7 @@ from engine.records import (
 )
 from engine.replay.fork import read_script
 from engine.replay.reexecute import Divergence, Reexecution
-from engine.shell.clock import Clock, LockstepClock, WallClock
+from engine.shell.clock import START_BUDGET_SECONDS, Clock, LockstepClock, WallClock
 from engine.shell.driver import Driver
 from engine.shell.waste import WasteBudget
 from engine.wire import (
@@ -191,7 +191,8 @@ class Engine:
         budget = fork.tick_budget_seconds if fork is not None else schedule.tick_budget_seconds
         # a fork made without a bot under test runs at once; any other waits for its bot
         alone = fork is not None and not fork.wait_for_bot
-        return LockstepClock(driver, budget, wait_for_bot=not alone)
+        start = fork.start_budget_seconds if fork is not None else START_BUDGET_SECONDS
+        return LockstepClock(driver, budget, wait_for_bot=not alone, start_budget_seconds=start)
 
     def bots_under_test(self) -> list[str]:
         """The teams a lockstep clock waits for (``engine/shell/clock.py`` says which)."""

@@ -64,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tick-budget", type=float, default=1.0, help="seconds a tick waits for the bot (1.0)"
     )
     parser.add_argument(
+        "--start-budget", type=float, default=60.0, help="seconds the first tick waits (60)"
+    )
+    parser.add_argument(
         "--timeout", type=float, default=0.0, help="stop after this many seconds (0: none)"
     )
 
@@ -96,6 +99,7 @@ def options(args: argparse.Namespace, session_id: str) -> ForkOptions:
         team_name=args.team_name,
         others=args.others,
         tick_budget_seconds=args.tick_budget,
+        start_budget_seconds=args.start_budget,
         until_tick=args.until_tick,
         session_id=session_id,
         wait_for_bot=bool(args.bot),
@@ -122,6 +126,7 @@ def backtest(args: argparse.Namespace, out: Path, seed: int) -> dict[str, Any]:
     bot: subprocess.Popen[bytes] | None = None
     bot_log = (out / "bot.log").open("w")
     why = ""
+    ticking = [0.0]  # seconds from the fork's first tick to its close
     try:
         if not _listening(port, server):
             why = "the server did not start (see serve.log)"
@@ -137,7 +142,7 @@ def backtest(args: argparse.Namespace, out: Path, seed: int) -> dict[str, Any]:
                 start_new_session=True,
             )
         if not why:
-            why = _wait_closed(made, server, bot, args.timeout)
+            why = _wait_closed(made, server, bot, args.timeout, ticking)
     finally:
         bot_code = _stop(bot)
         _stop(server)
@@ -146,7 +151,7 @@ def backtest(args: argparse.Namespace, out: Path, seed: int) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     board = results.standings(results.score(made.directory))
     (out / "results.json").write_text(json.dumps(board, indent=1) + "\n")
-    report = compare(args.session, made, board, elapsed)
+    report = compare(args.session, made, board, elapsed, ticking[0])
     report |= {"finished": not why, "stopped_because": why or None, "bot_exit": bot_code,
                "seed": seed, "out": str(out)}  # fmt: skip
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -187,15 +192,21 @@ def _wait_closed(
     server: subprocess.Popen[bytes],
     bot: subprocess.Popen[bytes] | None,
     timeout: float,
+    ticking: list[float],
 ) -> str:
-    """'' once the fork's session closed, else why the wait ended first."""
+    """'' once the fork's session closed, else why the wait ended first; and the wall
+    time from the fork's first tick to that moment (the lockstep part of the run)."""
     deadline = time.monotonic() + timeout if timeout > 0 else float("inf")
     seq = made.records
+    first: float | None = None
     while True:
         with logmod.open_reader(made.directory / "log") as reader:
             for record in reader.read(seq + 1):
                 seq = record.seq
+                if first is None and isinstance(record, TickStarted):
+                    first = time.monotonic()
                 if isinstance(record, PhaseChanged) and record.phase == "closed":
+                    ticking[0] = time.monotonic() - (first or time.monotonic())
                     return ""
         if server.poll() is not None:
             return f"the server stopped (exit {server.returncode}; see serve.log)"
@@ -241,7 +252,9 @@ def _figures(scorer: scoring.Scorer, team_id: str | None) -> dict[str, Any] | No
     return {k: f.get(k) for k in keys}
 
 
-def compare(parent: Path, made: Forked, board: dict[str, Any], elapsed: float) -> dict[str, Any]:
+def compare(
+    parent: Path, made: Forked, board: dict[str, Any], elapsed: float, ticking: float
+) -> dict[str, Any]:
     """The team in the fork beside the same team in the original, at the fork's last tick."""
     fork_scorer = results.score(made.directory)
     last = fork_scorer.tick_number
@@ -261,9 +274,12 @@ def compare(parent: Path, made: Forked, board: dict[str, Any], elapsed: float) -
         "late_ticks": board.get("late_ticks", {}).get(made.team_id or "", 0),
         "replayed_commands": made.scripted,
         "dropped_commands": made.dropped,
-        "wall_seconds": round(elapsed, 3),
-        "ticks_per_second": round(ticks / elapsed, 1) if elapsed > 0 else None,
-        "speedup_vs_recorded": round(recorded_ns / 1e9 / elapsed, 1) if recorded_ns else None,
+        "wall_seconds": round(elapsed, 3),  # start-up and shutdown included
+        "ticking_seconds": round(ticking, 3),  # from the fork's first tick to its close
+        "ticks": ticks,
+        "ticks_per_second": round(ticks / ticking, 1) if ticking > 0 else None,
+        "recorded_seconds": round(recorded_ns / 1e9, 3),
+        "speedup_vs_recorded": round(recorded_ns / 1e9 / ticking, 1) if ticking > 0 else None,
     }
 
 
@@ -285,8 +301,9 @@ def text(report: dict[str, Any]) -> str:
         f"backtest of {report['parent']} forked at seq {report['fork_seq']} "
         f"(tick {report['fork_tick']}), to tick {report['last_tick']}: "
         + ("finished" if report["finished"] else f"stopped: {report['stopped_because']}"),
-        f"  {report['wall_seconds']} s, {report['ticks_per_second']} ticks/s, "
-        f"{report['speedup_vs_recorded']}x the recorded session's speed; "
+        f"  {report['ticks']} ticks in {report['ticking_seconds']} s "
+        f"({report['ticks_per_second']} ticks/s, {report['speedup_vs_recorded']}x the "
+        f"recorded {report['recorded_seconds']} s; {report['wall_seconds']} s in all); "
         f"late ticks (budget ran out): {report['late_ticks']}",
     ]
     fork_f, orig = report["fork"], report["original"]

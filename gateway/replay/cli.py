@@ -60,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fork.add_argument("--others", choices=("replay", "drop"), default="replay")
     fork.add_argument("--clock", choices=("lockstep", "wall"), default="lockstep")
     fork.add_argument("--tick-budget", type=float, default=1.0, help="lockstep: seconds a tick")
+    fork.add_argument("--start-budget", type=float, default=60.0, help="lockstep: the first")
     fork.add_argument("--until-tick", type=int, default=0, help="close after this tick")
 
     export = subs.add_parser(
@@ -113,6 +114,7 @@ def fork(args: argparse.Namespace) -> int:
         others=args.others,
         clock=args.clock,
         tick_budget_seconds=args.tick_budget,
+        start_budget_seconds=args.start_budget,
         until_tick=args.until_tick,
     )
     try:

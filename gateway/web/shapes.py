@@ -180,6 +180,13 @@ class Health(_Shape, kw_only=True):
     ws_connections: int
     public_connections: int
     replay: bool
+    clock: str = "wall"  # "lockstep": the session waits for POST /lockstep/done
+
+
+class LockstepDone(_Shape, kw_only=True):
+    tick_number: int  # the session's current tick
+    clock: str
+    team_id: str
 
 
 SHAPES: tuple[type[_Shape], ...] = (
@@ -195,4 +202,5 @@ SHAPES: tuple[type[_Shape], ...] = (
     Instruments,
     EventsPage,
     Health,
+    LockstepDone,
 )
