@@ -173,6 +173,9 @@ class LockstepClock:
                 core = engine.core
                 assert core is not None
                 self.tick = tick = core.tick_number
+                if self.driver.over(tick, core.phase):
+                    log.info("session over: closed after tick %d", tick)
+                    return
                 late = await self._wait(engine, tick, budget)
                 budget = self.budget_seconds
                 if late:
@@ -185,8 +188,7 @@ class LockstepClock:
                     await self._next_change(self.budget_seconds)
                     continue
                 commands = self.driver.step(tick, core.phase, engine.last_ts, virtual=True)
-                if commands is None:
-                    log.info("session over: closed after tick %d", tick)
+                if commands is None:  # an organiser closed the session meanwhile
                     return
                 # what a bot sends during the tick is stamped with the tick's time
                 self.virtual_ns = max(c.ts for c in commands)

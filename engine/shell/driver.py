@@ -71,6 +71,15 @@ class Driver:
     def remaining(self) -> int:
         return len(self._due)
 
+    def over(self, tick: int, phase: str) -> bool:
+        """Whether the session has nothing more to do: closed after its last tick."""
+        return phase == "closed" and not self._next(tick, phase)
+
+    def _next(self, tick: int, phase: str) -> list[Command]:
+        if self.until_tick and tick >= self.until_tick:
+            return [] if phase == "closed" else [ChangePhase(phase="closed")]
+        return plan(self.schedule, tick, phase)
+
     def step(self, tick: int, phase: str, last_ts: int, virtual: bool) -> list[Command] | None:
         """The commands that start tick ``tick + 1``, each followed by the recorded
         commands due in the state it makes; None when the session is over.
@@ -79,10 +88,7 @@ class Driver:
         ``tick_seconds`` after ``last_ts``); else the sequencer stamps the wall time.
         At ``until_tick`` the session closes, as it would after its last tick.
         """
-        if self.until_tick and tick >= self.until_tick:
-            commands: list[Command] = [] if phase == "closed" else [ChangePhase(phase="closed")]
-        else:
-            commands = plan(self.schedule, tick, phase)
+        commands = self._next(tick, phase)
         if not commands:
             return None
         out: list[Command] = []
