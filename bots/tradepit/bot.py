@@ -94,6 +94,9 @@ async def run(args: argparse.Namespace, role: str, step: Step, handled: set[str]
             if args.ticks and ticks > args.ticks:
                 break
             client.session_time = clock.seconds(msg.timestamp)
+            if lockstep and running is not None:
+                # the last step is saying it is done: its answer can trail this tick
+                await running
             if running is None or running.done():
                 failed = running.exception() if running is not None else None
                 if failed is not None:

@@ -146,15 +146,20 @@ class LockstepClock:
         self.finished = trio.Event()
         self._done: dict[str, int] = {}  # team -> the last tick it said it was done with
         self._changed = trio.Event()
+        self._engine: Engine | None = None
 
     def now_ns(self) -> int:
         return self.virtual_ns
 
     def done(self, team_id: str, tick: int) -> int:
-        # never ahead of the session: a done for a tick not begun would pass it unseen
-        self._done[team_id] = max(self._done.get(team_id, -1), min(tick, self.tick))
+        # never ahead of the session: a done for a tick not begun would pass it unseen.
+        # The core's tick, not ``self.tick``: the core has the tick as soon as it is
+        # sequenced, and a quick bot can answer it before this task looks again
+        core = self._engine.core if self._engine is not None else None
+        current = core.tick_number if core is not None else self.tick
+        self._done[team_id] = max(self._done.get(team_id, -1), min(tick, current))
         self._changed.set()
-        return self.tick
+        return current
 
     def waiting_for(self, bots: list[str], tick: int) -> list[str]:
         return [team for team in bots if self._done.get(team, -1) < tick]
@@ -162,6 +167,7 @@ class LockstepClock:
     async def run(self, engine: Engine) -> None:
         core = engine.core
         assert core is not None
+        self._engine = engine
         self.virtual_ns = engine.last_ts
         self.tick = core.tick_number
         await engine.submit_all(self.driver.pending(core.tick_number, core.phase))

@@ -144,8 +144,9 @@ class Engine:
         self.config = config
         self.seed = seed
         self.now_ns = now_ns
-        # a thread keeps the loop free during fsync; inline suits virtual-time tests
-        self.append_in_thread = append_in_thread
+        # a thread keeps the loop free during fsync; inline suits virtual-time tests, and
+        # a log that is never fsynced (a backtest's), where a write costs less than the hop
+        self.append_in_thread = append_in_thread and config.log.fsync != "off"
         self.writer: logmod.LogWriter | None = None
         self.core: Exchange | None = None
         self.next_seq = 1

@@ -116,7 +116,11 @@ def backtest(args: argparse.Namespace, out: Path, seed: int) -> dict[str, Any]:
     url, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws"
     started = time.monotonic()
     serve_log = (out / "serve.log").open("w")
-    serve = ["serve", "--data-dir", str(made.directory), "--port", str(port)]
+    # a backtest's log is made again by running it again: no fsync (its figure is in
+    # ./scripts/bench backtest); the session's rules come from its own log, as always
+    (out / "serve.toml").write_text('[log]\nfsync = "off"\n')
+    serve = ["serve", "--data-dir", str(made.directory), "--port", str(port),
+             "--config", str(out / "serve.toml")]  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", *serve, "--host", "127.0.0.1"],
         stdout=serve_log,
