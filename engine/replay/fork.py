@@ -38,6 +38,8 @@ from engine.records import (
     AnyRecord,
     CancelAll,
     CancelOrder,
+    ChangePhase,
+    ClockTick,
     Command,
     EngineStarted,
     ForkSession,
@@ -57,6 +59,8 @@ SCRIPT_FILE = "fork.script"
 KEYS_FILE = "keys.json"
 #: What a team sends; everything else after the fork point is the organisers' or the clock's.
 TEAM_COMMANDS = (RegisterTeam, SubmitOrder, SubmitQuote, CancelOrder, CancelAll)
+#: The clock's commands: the fork's own timetable sequences them (the driver decides).
+CLOCK_COMMANDS = (ClockTick, ChangePhase)
 #: Records written to the fork's log per append while copying the prefix.
 COPY_BATCH = 4096
 
@@ -227,6 +231,22 @@ def _fork(records: Iterator[AnyRecord], out: Path, options: ForkOptions) -> Fork
     )
     if first_after is not None:
         _script(first_after, records, script, forked, options, core.tick_number, core.phase)
+    # what the parent did in the fork's own state goes in now, right after the fork: from
+    # here on each state's recorded commands enter with the clock command that makes it
+    # (``engine/shell/driver.py``), so a restarted engine knows which were sequenced
+    state = (core.tick_number, core.phase)
+    seq, ts = tail[-1].seq, tail[-1].ts
+    for entry in script.entries:
+        if (entry.tick, entry.phase) != state or isinstance(entry.command, CLOCK_COMMANDS):
+            break
+        command = entry.command
+        assert isinstance(command, Command)
+        ts = max(ts, command.ts)
+        stamped = msgspec.structs.replace(command, seq=seq + 1, ts=ts)
+        events = core.apply(stamped)
+        tail += [stamped, *events]
+        seq = tail[-1].seq
+    forked.records = len(prefix) + len(tail)
     private_dir(out)
     with logmod.open_writer(out / "log", session_id=session_id) as writer:
         for i in range(0, len(prefix), COPY_BATCH):

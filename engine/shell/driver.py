@@ -51,6 +51,17 @@ class Driver:
             if hashed:
                 self.registered.add(hashed)
 
+    def started(self, tick: int, phase: str) -> None:
+        """The session is at ``(tick, phase)`` already: what the script had for it, and
+        before, is in the log (the fork wrote the fork state's; each later state's came
+        with the clock command that made it). An organiser's phase change stays: it
+        would have moved the session on."""
+        due = self._due
+        while due and (due[0][0][0] < tick or due[0][0] == (tick, phase)):
+            if isinstance(due[0][1], ChangePhase):
+                break
+            due.popleft()
+
     def _timetable(self, key: Key, command: Command) -> bool:
         if not isinstance(command, ChangePhase):
             return False

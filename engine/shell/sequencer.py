@@ -186,6 +186,8 @@ class Engine:
         if fork is not None and fork.others == "drop" and script is not None:
             script.entries.clear()  # made with --others drop: nothing of theirs is in it
         driver = Driver(schedule, script, fork.until_tick if fork is not None else 0)
+        if self.core is not None:
+            driver.started(self.core.tick_number, self.core.phase)
         self.scripted_keys = driver.registered
         if (fork.clock if fork is not None else schedule.clock) == "wall":
             return WallClock(driver, self.now_ns)

@@ -251,3 +251,23 @@ def test_the_fork_record_decodes_in_a_log_of_old_records() -> None:
     # schemas only grow: a record type added at the end of the union
     marker = ForkSession(session_id="s", parent_session_id="p", parent_seq=1, parent_digest="d")
     assert records_mod.decode(records_mod.encode(marker)) == marker
+
+
+async def test_a_fork_stopped_and_resumed_replays_each_command_once(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    parent = records(REPLAYS / "news-signals")
+    options = ForkOptions(at_seq=len(parent) // 3, wait_for_bot=False)
+    made = fork(REPLAYS / "news-signals", tmp_path / "f", options)
+    engine = Engine(tmp_path / "f", configmod.Config(), append_in_thread=False)
+    engine.open()
+    core = engine.core
+    assert core is not None
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.serve)
+        while core.tick_number < made.tick + 4:  # stop it part of the way
+            await trio.lowlevel.checkpoint()
+        nursery.cancel_scope.cancel()
+    await run_fork(tmp_path / "f")  # a new engine resumes the fork from its log
+    want, got = after(parent, made.parent_seq), after(records(tmp_path / "f"), made.parent_seq)
+    assert got == want
