@@ -148,3 +148,24 @@ def test_a_bot_that_never_says_done_does_not_hang_the_backtest(tmp_path: Path) -
     late = [r for r in records(tmp_path / "run" / "session") if isinstance(r, TickBudgetExpired)]
     assert [r.tick_number for r in late] == [18, 19, 20, 21, 22, 23]
     assert "late ticks (budget ran out): 6" in (tmp_path / "run" / "report.txt").read_text()
+
+
+def test_runs_differ_only_in_the_bots_seed(tmp_path: Path) -> None:
+    bot = "echo url=$TRADEPIT_URL ws=$TRADEPIT_WS_URL seed=$TRADEPIT_SEED; sleep 600"
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "backtest", str(NEWS), "--out", str(tmp_path),
+         "--bot", bot, "--role", "retail", "--at-tick", "21", "--runs", "2", "--seed", "7",
+         "--start-budget", "0.2", "--tick-budget", "0.2"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    for run, seed in (("run-1", 7), ("run-2", 8)):
+        said = (tmp_path / run / "bot.log").read_text()
+        assert f"seed={seed}" in said
+        assert "url=http://127.0.0.1:" in said
+        assert "/ws" in said
+        assert json.loads((tmp_path / run / "report.json").read_text())["seed"] == seed
+    # the bot never traded: both runs wrote the same log
+    logs = [(tmp_path / run / "session" / "log").glob("*.seg") for run in ("run-1", "run-2")]
+    first, second = ([p.read_bytes() for p in sorted(g)] for g in logs)
+    assert first == second

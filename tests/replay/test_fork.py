@@ -271,3 +271,13 @@ async def test_a_fork_stopped_and_resumed_replays_each_command_once(
     await run_fork(tmp_path / "f")  # a new engine resumes the fork from its log
     want, got = after(parent, made.parent_seq), after(records(tmp_path / "f"), made.parent_seq)
     assert got == want
+
+
+def test_the_replay_viewer_seeks_in_a_fork(tmp_path: Path) -> None:
+    from gateway.web.dashboard import seek
+
+    made = fork(REPLAYS / "news-signals", tmp_path / "f", ForkOptions(at_tick=9, role="arbitrage"))
+    view = seek(tmp_path / "f", made.records)
+    assert view["head_seq"] == made.records
+    assert made.team_id is not None
+    assert made.team_id in json.dumps(view)
