@@ -302,7 +302,7 @@ def _script(
             drop("other teams' (--others drop)")
         else:
             script.entries.append(Scripted(tick, phase, record))
-    forked.scripted = len(script.entries)
+    forked.scripted = sum(not isinstance(e.command, CLOCK_COMMANDS) for e in script.entries)
 
 
 def _chain(first: AnyRecord, rest: Iterator[AnyRecord]) -> Iterator[AnyRecord]:
