@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,7 @@ class Forked:
     api_key: str | None = None
     scripted: int = 0  # recorded commands the fork will replay
     dropped: dict[str, int] = field(default_factory=dict)  # commands left out, by why
+    prefix_seconds: float = 0.0  # re-executing and copying the prefix (the bench's figure)
 
 
 def hash_key(api_key: str) -> str:
@@ -154,6 +156,7 @@ def fork(parent: Path, out: Path, options: ForkOptions) -> Forked:
 
 
 def _fork(records: Iterator[AnyRecord], out: Path, options: ForkOptions) -> Forked:
+    started = time.perf_counter()
     run = Reexecution()
     prefix: list[Record] = []
     first_after: AnyRecord | None = None
@@ -164,6 +167,7 @@ def _fork(records: Iterator[AnyRecord], out: Path, options: ForkOptions) -> Fork
         run.feed(record)
         prefix.append(record)
     run.finish()  # the prefix ends with its last command's events
+    reexecuted = time.perf_counter() - started
     core = run.core
     if core is None or not prefix or not isinstance(prefix[0], StartSession):
         raise ForkError("the recorded log holds no session")
@@ -249,8 +253,10 @@ def _fork(records: Iterator[AnyRecord], out: Path, options: ForkOptions) -> Fork
     forked.records = len(prefix) + len(tail)
     private_dir(out)
     with logmod.open_writer(out / "log", session_id=session_id) as writer:
+        started = time.perf_counter()
         for i in range(0, len(prefix), COPY_BATCH):
             writer.append(prefix[i : i + COPY_BATCH])
+        forked.prefix_seconds = reexecuted + time.perf_counter() - started
         writer.append(tail)
     (out / SCRIPT_FILE).write_bytes(msgspec.msgpack.encode(script))
     if api_key is not None:
