@@ -182,9 +182,8 @@ class Engine:
     def _choose_clock(self) -> Clock:
         """The session's clock: the fork record's choice, else the config's."""
         fork, schedule = self.fork, self.config.schedule
+        # made with --others drop, the script holds the organisers' commands only
         script = read_script(self.data_dir) if fork is not None else None
-        if fork is not None and fork.others == "drop" and script is not None:
-            script.entries.clear()  # made with --others drop: nothing of theirs is in it
         driver = Driver(schedule, script, fork.until_tick if fork is not None else 0)
         if self.core is not None:
             driver.started(self.core.tick_number, self.core.phase)
