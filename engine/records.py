@@ -167,7 +167,8 @@ class ForkSession(Command, frozen=True, kw_only=True, tag="fork_session"):
     after them; re-execution checks it here again. From this record on the session is
     ``session_id``. ``takeover_team_id`` is a recorded team the bot under test now
     trades as, with the key whose hash is ``takeover_key_hash`` (its old key no longer
-    works). The rest is how the fork runs: the recorded commands of the other teams
+    works); or ``join_role`` names the role of a new team for it (``join_*``). The
+    rest is how the fork runs: the recorded commands of the other teams
     after ``parent_seq`` replayed or dropped (``others``), the clock (``wall`` or
     ``lockstep`` with ``tick_budget_seconds`` a tick), and the last tick (0: the
     session's own timetable).
@@ -185,6 +186,11 @@ class ForkSession(Command, frozen=True, kw_only=True, tag="fork_session"):
     until_tick: int = 0
     wait_for_bot: bool = True  # lockstep: no tick before a bot under test said it is ready
     start_budget_seconds: float = 60.0  # lockstep: how long the first tick waits (a bot starts)
+    # a new team for the bot under test, made by this record: ``TEAM_FORK_<parent_seq>``,
+    # outside the counter the parent's later registrations draw their ids from
+    join_name: str = ""
+    join_role: str = ""
+    join_key_hash: str = ""
 
 
 class TickBudgetExpired(Command, frozen=True, kw_only=True, tag="tick_budget_expired"):

@@ -36,6 +36,7 @@ import msgspec
 from engine import log as logmod
 from engine.access import private_dir, write_private
 from engine.records import (
+    ROLES,
     AnyRecord,
     CancelAll,
     CancelOrder,
@@ -132,6 +133,11 @@ def fork(parent: Path, out: Path, options: ForkOptions) -> Forked:
         raise ForkError("give --at-seq or --at-tick, not both")
     if options.takeover and options.role:
         raise ForkError("the bot under test takes over a team or joins with a role, not both")
+    if options.role is not None and options.role not in ROLES:
+        raise ForkError(f"the role is one of {', '.join(ROLES)}")
+    name = options.team_name.strip()
+    if options.role is not None and (not 3 <= len(name) <= 50 or not name.isprintable()):
+        raise ForkError("a team name is 3-50 printable characters")
     if options.others not in ("replay", "drop"):
         raise ForkError("--others is replay or drop")
     if options.clock not in ("wall", "lockstep"):
@@ -180,6 +186,9 @@ def _fork(records: Iterator[AnyRecord], out: Path, options: ForkOptions) -> Fork
     parent_id = core.session_id
     session_id = options.session_id or Path(out).resolve().name
     api_key, team_id = None, None
+    name = options.team_name.strip()
+    if options.role is not None and name.casefold() in core.names:
+        raise ForkError(f"the team name {name!r} is taken; choose another (--team-name)")
     if options.takeover is not None:
         team = core.teams.get(options.takeover)
         if team is None or not team.api_key_hash or team.exempt:
@@ -203,23 +212,16 @@ def _fork(records: Iterator[AnyRecord], out: Path, options: ForkOptions) -> Fork
         until_tick=options.until_tick,
         wait_for_bot=options.wait_for_bot,
         start_budget_seconds=options.start_budget_seconds,
+        join_name=name if options.role else "",
+        join_role=options.role or "",
+        join_key_hash=hash_key(api_key) if api_key and options.role else "",
     )
     tail: list[Record] = [marker, *core.apply(marker)]
     if options.role is not None:
-        assert api_key is not None
-        join = RegisterTeam(
-            seq=head + 2,
-            ts=ts,
-            team_name=options.team_name,
-            role=options.role,
-            api_key_hash=hash_key(api_key),
-        )
-        events = core.apply(join)
-        if not events or not isinstance(events[0], TeamRegistered):
-            why = getattr(events[0], "message", "refused") if events else "refused"
-            raise ForkError(f"the bot under test cannot join: {why}")
-        team_id = events[0].team_id
-        tail += [join, *events]
+        joined = tail[-1] if len(tail) > 1 else None
+        if not isinstance(joined, TeamRegistered):
+            raise ForkError(f"the bot under test cannot join as {options.role!r}")
+        team_id = joined.team_id
     script = Script(parent_session_id=parent_id, parent_seq=head)
     forked = Forked(
         directory=out,

@@ -155,7 +155,7 @@ def backtest(args: argparse.Namespace, out: Path, seed: int) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     board = results.standings(results.score(made.directory))
     (out / "results.json").write_text(json.dumps(board, indent=1) + "\n")
-    report = compare(args.session, made, board, elapsed, ticking[0])
+    report = compare(args.session, made, board, elapsed, ticking[0], bool(args.takeover))
     report |= {"finished": not why, "stopped_because": why or None, "bot_exit": bot_code,
                "seed": seed, "out": str(out)}  # fmt: skip
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -198,6 +198,7 @@ def _wait_closed(
     timeout: float,
     ticking: list[float],
 ) -> str:
+    since = time.monotonic()
     """'' once the fork's session closed, else why the wait ended first; and the wall
     time from the fork's first tick to that moment (the lockstep part of the run)."""
     deadline = time.monotonic() + timeout if timeout > 0 else float("inf")
@@ -210,7 +211,8 @@ def _wait_closed(
                 if first is None and isinstance(record, TickStarted):
                     first = time.monotonic()
                 if isinstance(record, PhaseChanged) and record.phase == "closed":
-                    ticking[0] = time.monotonic() - (first or time.monotonic())
+                    # all of it between two looks (no bot): from the server's start
+                    ticking[0] = time.monotonic() - (first if first is not None else since)
                     return ""
         if server.poll() is not None:
             return f"the server stopped (exit {server.returncode}; see serve.log)"
@@ -257,9 +259,15 @@ def _figures(scorer: scoring.Scorer, team_id: str | None) -> dict[str, Any] | No
 
 
 def compare(
-    parent: Path, made: Forked, board: dict[str, Any], elapsed: float, ticking: float
+    parent: Path,
+    made: Forked,
+    board: dict[str, Any],
+    elapsed: float,
+    ticking: float,
+    takeover: bool,
 ) -> dict[str, Any]:
-    """The team in the fork beside the same team in the original, at the fork's last tick."""
+    """The team in the fork beside the same team in the original, at the fork's last tick
+    (a new team has none: ``original`` is null)."""
     fork_scorer = results.score(made.directory)
     last = fork_scorer.tick_number
     original = at_tick(parent, last)
@@ -273,7 +281,7 @@ def compare(
         "last_tick": last,
         "team_id": made.team_id,
         "fork": _figures(fork_scorer, made.team_id),
-        "original": _figures(original, made.team_id),
+        "original": _figures(original, made.team_id) if takeover else None,
         "original_tick": original.tick_number,
         "late_ticks": board.get("late_ticks", {}).get(made.team_id or "", 0),
         "replayed_commands": made.scripted,

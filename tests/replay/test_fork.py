@@ -120,8 +120,9 @@ def test_a_fork_of_a_fork(tmp_path: Path) -> None:
 def test_a_new_team_joins_with_a_key_only_its_bot_holds(tmp_path: Path) -> None:
     made = fork(REPLAYS / "news-signals", tmp_path / "f", ForkOptions(at_tick=8, role="hedge_fund"))
     child = records(tmp_path / "f")
-    joined = child[-1]
+    joined = child[made.parent_seq + 1]  # made by the fork record, right after it
     assert isinstance(joined, TeamRegistered)
+    assert joined.team_id == f"TEAM_FORK_{made.parent_seq}"
     assert joined.team_id == made.team_id
     assert made.api_key is not None
     assert joined.api_key_hash == hash_key(made.api_key)
@@ -281,3 +282,22 @@ def test_the_replay_viewer_seeks_in_a_fork(tmp_path: Path) -> None:
     assert view["head_seq"] == made.records
     assert made.team_id is not None
     assert made.team_id in json.dumps(view)
+
+
+async def test_a_new_team_never_takes_the_id_of_a_team_the_parent_registers_later(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    # at tick 0 no bot has registered yet: the parent's bots register after the fork
+    options = ForkOptions(at_tick=0, role="market_maker", start_budget_seconds=0.1,
+                          tick_budget_seconds=0.1)  # fmt: skip
+    made = fork(REPLAYS / "news-signals", tmp_path / "f", options)
+    await run_fork(tmp_path / "f")
+    parent = [r for r in records(REPLAYS / "news-signals") if isinstance(r, TeamRegistered)]
+    child = [r for r in records(tmp_path / "f") if isinstance(r, TeamRegistered)]
+    assert [(r.team_id, r.team_name) for r in child if r.team_id != made.team_id] == [
+        (r.team_id, r.team_name) for r in parent
+    ]
+    # the replayed orders are their teams', never the bot's (which sent none)
+    orders = [r for r in records(tmp_path / "f") if isinstance(r, SubmitOrder)]
+    assert orders
+    assert all(r.team_id != made.team_id for r in orders)
