@@ -182,6 +182,9 @@ class LockstepClock:
                 if self.driver.over(tick, core.phase):
                     log.info("session over: closed after tick %d", tick)
                     return
+                if not core.clock_running:  # stopped by an organiser: wait for a restart
+                    await self._next_change(self.budget_seconds)
+                    continue
                 late = await self._wait(engine, tick, budget)
                 budget = self.budget_seconds
                 if late:
@@ -190,9 +193,6 @@ class LockstepClock:
                     await engine.submit_all(
                         [TickBudgetExpired(ts=engine.last_ts, tick_number=tick, team_ids=late)]
                     )
-                if not core.clock_running:  # stopped by an organiser: wait for a restart
-                    await self._next_change(self.budget_seconds)
-                    continue
                 commands = self.driver.step(tick, core.phase, engine.last_ts, virtual=True)
                 if commands is None:  # an organiser closed the session meanwhile
                     return

@@ -21,6 +21,7 @@ from engine.records import (
     AnyRecord,
     ClockTick,
     RegisterTeam,
+    SetClock,
     SubmitOrder,
     TeamRegistered,
     TickBudgetExpired,
@@ -155,3 +156,25 @@ async def test_a_bot_says_done_through_the_engine_socket(
         assert info.value.code == "FORBIDDEN"
         nursery.cancel_scope.cancel()
     assert [r.tick_number for r in recorded(tmp_path) if isinstance(r, TickStarted)] == [1]
+
+
+async def test_an_organiser_stops_a_lockstep_session_and_no_budget_runs_meanwhile(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    engine = make_engine(tmp_path)
+    clock = engine.clock
+    assert isinstance(clock, LockstepClock)
+    core = engine.core
+    assert core is not None
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.serve)
+        alpha = await join(engine, "alpha")
+        await engine.submit(SetClock(running=False))
+        clock.done(alpha, 0)
+        await trio.sleep(600)  # stopped: no tick, and no budget spent on a silent bot
+        assert core.tick_number == 0
+        await engine.submit(SetClock(running=True))
+        while core.tick_number < 1:
+            await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    assert not [r for r in recorded(tmp_path) if isinstance(r, TickBudgetExpired)]
