@@ -151,12 +151,25 @@ def test_a_bot_that_never_says_done_does_not_hang_the_backtest(tmp_path: Path) -
 
 
 def test_runs_differ_only_in_the_bots_seed(tmp_path: Path) -> None:
-    bot = "echo url=$TRADEPIT_URL ws=$TRADEPIT_WS_URL seed=$TRADEPIT_SEED; sleep 600"
+    # says what it was given, then that it is ready (so the session waits for it to
+    # have said it), and never answers again: each later tick runs out of its budget
+    bot = tmp_path / "bot.py"
+    bot.write_text(
+        "import json, os, time, urllib.request\n"
+        "env = {k: os.environ[k] for k in ('TRADEPIT_URL', 'TRADEPIT_WS_URL', 'TRADEPIT_SEED')}\n"
+        "print(f\"url={env['TRADEPIT_URL']} ws={env['TRADEPIT_WS_URL']} \"\n"
+        "      f\"seed={env['TRADEPIT_SEED']}\", flush=True)\n"
+        "request = urllib.request.Request(env['TRADEPIT_URL'] + '/lockstep/done',\n"
+        "    data=json.dumps({'tick_number': 21}).encode(), method='POST',\n"
+        "    headers={'X-API-Key': os.environ['TRADEPIT_API_KEY']})\n"
+        "urllib.request.urlopen(request).read()\n"
+        "time.sleep(600)\n"
+    )
     done = subprocess.run(
         [sys.executable, "-m", "engine.cli", "backtest", str(NEWS), "--out", str(tmp_path),
-         "--bot", bot, "--role", "retail", "--at-tick", "21", "--runs", "2", "--seed", "7",
-         "--start-budget", "0.2", "--tick-budget", "0.2"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+         "--bot", f"{sys.executable} {bot}", "--role", "retail", "--at-tick", "21",
+         "--runs", "2", "--seed", "7", "--tick-budget", "0.2"],
+        capture_output=True, text=True, cwd=ROOT, timeout=180,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     for run, seed in (("run-1", 7), ("run-2", 8)):
@@ -165,7 +178,8 @@ def test_runs_differ_only_in_the_bots_seed(tmp_path: Path) -> None:
         assert "url=http://127.0.0.1:" in said
         assert "/ws" in said
         assert json.loads((tmp_path / run / "report.json").read_text())["seed"] == seed
-    # the bot never traded: both runs wrote the same log
+    # the bot never traded: both runs wrote the same log, the same ticks late
+    assert json.loads((tmp_path / "run-1" / "report.json").read_text())["late_ticks"] == 2
     logs = [(tmp_path / run / "session" / "log").glob("*.seg") for run in ("run-1", "run-2")]
     first, second = ([p.read_bytes() for p in sorted(g)] for g in logs)
     assert first == second
