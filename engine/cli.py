@@ -39,6 +39,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "gateway.offline.admin",
         "the organiser's actions (halt, resume, the closing bell, ...) on a running server",
     ),
+    "backtest": (
+        "gateway.offline.backtest",
+        "fork a recorded session and trade a bot against it, in lockstep",
+    ),
     "log": ("engine.log.cli", "check a session's log for damage, or print its records"),
     "native": ("engine.native", "build the faster compiled core, or say which one runs"),
 }

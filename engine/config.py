@@ -120,6 +120,11 @@ class ScheduleConfig(_Section, frozen=True, kw_only=True):
     timezone: str = "America/Chicago"
     open_time: str = "09:30"
     close_time: str = "15:00"
+    # "lockstep": the next tick starts once every bot under test said it is done with
+    # this one (POST /lockstep/done), or after tick_budget_seconds of wall time; the
+    # sequencer's time is then virtual (engine/shell/clock.py). "wall": every tick_seconds
+    clock: Literal["wall", "lockstep"] = "wall"
+    tick_budget_seconds: float = 1.0
 
 
 class LogConfig(_Section, frozen=True, kw_only=True):
@@ -488,6 +493,8 @@ def _check(config: Config) -> None:
     schedule = config.schedule
     if schedule.tick_seconds <= 0:
         raise ConfigError("invalid config: must be > 0 - at `$.schedule.tick_seconds`")
+    if not schedule.tick_budget_seconds > 0:
+        raise ConfigError("invalid config: must be > 0 - at `$.schedule.tick_budget_seconds`")
     try:
         zoneinfo.ZoneInfo(schedule.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

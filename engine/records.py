@@ -182,6 +182,48 @@ class EngineStarted(Command, frozen=True, kw_only=True, tag="engine_started"):
     recovered_seq: int = 0
 
 
+class ForkSession(Command, frozen=True, kw_only=True, tag="fork_session"):
+    """This log goes on from a copy of another session's log (``engine/replay/fork.py``).
+
+    The records before it are the parent's first ``parent_seq`` records, byte for byte,
+    re-executed when the fork was made. ``parent_digest`` is the core's state digest
+    after them; re-execution checks it here again. From this record on the session is
+    ``session_id``. ``takeover_team_id`` is a recorded team the bot under test now
+    trades as, with the key whose hash is ``takeover_key_hash`` (its old key no longer
+    works); or ``join_role`` names the role of a new team for it (``join_*``). The
+    rest is how the fork runs: the recorded commands of the other teams
+    after ``parent_seq`` replayed or dropped (``others``), the clock (``wall`` or
+    ``lockstep`` with ``tick_budget_seconds`` a tick), and the last tick (0: the
+    session's own timetable).
+    """
+
+    session_id: str
+    parent_session_id: str
+    parent_seq: int
+    parent_digest: str
+    takeover_team_id: str | None = None
+    takeover_key_hash: str = ""
+    others: str = "replay"  # "replay" | "drop"
+    clock: str = "lockstep"  # "wall" | "lockstep"
+    tick_budget_seconds: float = 1.0
+    until_tick: int = 0
+    wait_for_bot: bool = True  # lockstep: no tick before a bot under test said it is ready
+    start_budget_seconds: float = 60.0  # lockstep: how long the first tick waits (a bot starts)
+    # a new team for the bot under test, made by this record: ``TEAM_FORK_<parent_seq>``,
+    # outside the counter the parent's later registrations draw their ids from
+    join_name: str = ""
+    join_role: str = ""
+    join_key_hash: str = ""
+
+
+class TickBudgetExpired(Command, frozen=True, kw_only=True, tag="tick_budget_expired"):
+    """Lockstep: tick ``tick_number + 1`` starts although these teams never said they
+    were done with ``tick_number`` (their per-tick budget ran out)."""
+
+    tick_number: int
+    team_ids: list[str]
+
+
 # --------------------------------------------------------------------------- events
 
 
@@ -379,6 +421,8 @@ Record_ = (
     | News
     | VolatilitySignal
     | TrackingSignal
+    | ForkSession
+    | TickBudgetExpired
 )
 AnyRecord = Record_
 
@@ -399,6 +443,8 @@ COMMANDS: tuple[type[Command], ...] = (
     SetTrading,
     EnableTeam,
     EndCompetition,
+    ForkSession,
+    TickBudgetExpired,
 )
 
 _encoder = msgspec.msgpack.Encoder()

@@ -37,6 +37,18 @@ class Request(msgspec.Struct, frozen=True, array_like=True, tag="req"):
     command: AnyRecord
 
 
+class Done(msgspec.Struct, frozen=True, array_like=True, tag="done"):
+    """A bot under test is done with ``tick`` (lockstep, ``engine/shell/clock.py``).
+
+    Never sequenced: it only moves the clock. Answered ``Reply(id, tick, [])`` with the
+    session's current tick in ``seq``'s place.
+    """
+
+    id: int
+    team_id: str
+    tick: int
+
+
 class Reply(msgspec.Struct, frozen=True, array_like=True, tag="rep"):
     id: int
     seq: int  # the command's seq; its events follow it
@@ -50,7 +62,7 @@ class Refused(msgspec.Struct, frozen=True, array_like=True, tag="ref"):
     retry_after: float | None = None
 
 
-WireMessage = Hello | Request | Reply | Refused
+WireMessage = Hello | Request | Done | Reply | Refused
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder: msgspec.msgpack.Decoder[WireMessage] = msgspec.msgpack.Decoder(WireMessage)

@@ -3,12 +3,20 @@
 
 A bot counts the refusals it got by code; the ones it expects (``handled``) are part
 of trading, any other one makes it exit 1 so a test or a tournament notices.
+
+Under ``tradepit backtest`` (docs/backtest.md) the environment says where to go:
+``TRADEPIT_URL``, ``TRADEPIT_WS_URL`` and ``TRADEPIT_API_KEY`` (the team is given, not
+registered), ``TRADEPIT_SEED`` (the bot's own randomness). On a lockstep session the
+bot tells the server when it is done with each tick (``POST /lockstep/done``): once
+when its stream is up, then after each step returns; and it stops at the close.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import os
 import random
 import sys
 from collections import Counter
@@ -18,7 +26,7 @@ from typing import Any
 
 from tradepit.client import Client
 from tradepit.errors import ApiError
-from tradepit.messages import TickStart
+from tradepit.messages import Event, TickStart
 from tradepit.state import State
 from tradepit.stream import Stream
 
@@ -50,33 +58,54 @@ ORGANISERS = frozenset({"TRADING_HALTED", "COMPETITION_ENDED"})
 
 def arguments(name: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=f"tradepit example bot: {name}")
-    parser.add_argument("--url", default="http://localhost:8000")
+    parser.add_argument("--url", default=os.environ.get("TRADEPIT_URL", "http://localhost:8000"))
     parser.add_argument("--name", default=name, help="the team name to register")
     parser.add_argument("--key-file", type=Path, default=None, help="reuse (or save) the key")
     parser.add_argument("--ticks", type=int, default=0, help="stop after this many ticks")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=int(os.environ.get("TRADEPIT_SEED", "1")))
     return parser
 
 
 async def run(args: argparse.Namespace, role: str, step: Step, handled: set[str]) -> int:
-    async with Client(args.url) as client:
-        key_file = args.key_file or Path(f"{args.name}.key")
-        await client.load_or_register(key_file, args.name, role)
+    given = os.environ.get("TRADEPIT_API_KEY")
+    prefix = f"bt{args.seed}" if given else None  # a backtest's fork is new: no clash
+    async with Client(
+        args.url, ws_url=os.environ.get("TRADEPIT_WS_URL"), order_id_prefix=prefix
+    ) as client:
+        if given:  # a backtest's team: made (or taken over) for us
+            await client.use_key(given)
+        else:
+            key_file = args.key_file or Path(f"{args.name}.key")
+            await client.load_or_register(key_file, args.name, role)
+        lockstep = (await client.health()).clock_mode == "lockstep"
+        if lockstep:
+            client.lockstep()
+            handled = handled | {"RATE_LIMIT_EXCEEDED"}  # the tick's share is spent: wait
+        clock = SessionClock()
         stream = Stream(client)
         bot = Bot(client, stream.state, args)
-        print(f"{args.name}: team {client.team_id} ({role}) on {args.url}", flush=True)
-        ticks, running = 0, None
+        print(f"{args.name}: team {client.team_id} ({client.role}) on {args.url}", flush=True)
+        ticks, running, ready = 0, None, not lockstep
         async for msg, _ in stream:
+            if not ready:  # the snapshot is in: ready for the session's next tick
+                ready = True
+                await client.lockstep_done(stream.state.tick)
+            if lockstep and isinstance(msg, Event) and stream.state.phase == "closed":
+                break  # a backtest's session is over
             if not isinstance(msg, TickStart):
                 continue
             ticks += 1
             if args.ticks and ticks > args.ticks:
                 break
+            client.session_time = clock.seconds(msg.timestamp)
+            if lockstep and running is not None:
+                # the last step is saying it is done: its answer can trail this tick
+                await running
             if running is None or running.done():
                 failed = running.exception() if running is not None else None
                 if failed is not None:
                     raise failed
-                running = asyncio.create_task(step(bot))
+                running = asyncio.create_task(_step(bot, step, lockstep, msg.data.tick_number))
         stream.close()
         if running is not None:
             await running
@@ -86,6 +115,29 @@ async def run(args: argparse.Namespace, role: str, step: Step, handled: set[str]
         print(f"{args.name}: unexpected refusals {unexpected}", file=sys.stderr)
         return 1
     return 0
+
+
+class SessionClock:
+    """Seconds of the session's clock since the first tick seen, from message times."""
+
+    def __init__(self) -> None:
+        self.first: datetime.datetime | None = None
+
+    def seconds(self, timestamp: str) -> float:
+        try:
+            at = datetime.datetime.fromisoformat(timestamp)
+        except ValueError:
+            return 0.0
+        if self.first is None:
+            self.first = at
+        return (at - self.first).total_seconds()
+
+
+async def _step(bot: Bot, step: Step, lockstep: bool, tick: int) -> None:
+    """One tick's step; on a lockstep session, then say so (its orders are all answered)."""
+    await step(bot)
+    if lockstep:
+        await bot.client.lockstep_done(tick)
 
 
 def main(name: str, role: str, step: Step, handled: set[str]) -> None:

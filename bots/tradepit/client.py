@@ -52,16 +52,21 @@ class Client:
         retry_for: float = 60.0,
         orders_per_second: float | None = None,
         orders: str = "rest",
+        ws_url: str | None = None,
+        order_id_prefix: str | None = None,
     ) -> None:
         if orders not in ("rest", "ws"):
             raise ValueError("orders is 'rest' or 'ws'")
         self.url = url.rstrip("/")
+        self._ws_url = ws_url
         self.api_key = api_key
         self.role = role
         self.team_id = team_id
         self.retry_for = retry_for
         self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
-        self._prefix = secrets.token_hex(4)
+        # random, so two runs with one key never mistake each other's orders; a backtest
+        # names its own, so that the same bot writes the same log
+        self._prefix = order_id_prefix or secrets.token_hex(4)
         self._ids = itertools.count(1)
         self._rate = orders_per_second
         self.bucket = TokenBucket(orders_per_second or ROLE_RATES.get(role or "", 1))
@@ -73,6 +78,7 @@ class Client:
         self._socket: OrderSocket | None = None
         self._ws_retry_at = 0.0
         self.ws_fallbacks = 0  # calls sent over REST because the order socket would not open
+        self.session_time = 0.0  # lockstep: the session's clock (``lockstep``)
 
     async def __aenter__(self) -> Client:
         return self
@@ -87,7 +93,7 @@ class Client:
 
     @property
     def ws_url(self) -> str:
-        return "ws" + self.url.removeprefix("http") + "/ws"
+        return self._ws_url or "ws" + self.url.removeprefix("http") + "/ws"
 
     # ---- the transport ---------------------------------------------------------------
 
@@ -316,6 +322,28 @@ class Client:
 
     async def health(self) -> models.Health:
         return await self._read("/health", models.Health)
+
+    async def use_key(self, api_key: str) -> None:
+        """Trade with a key given to us (``TRADEPIT_API_KEY``): learn the team it names."""
+        self.api_key = api_key
+        team_id = (await self.positions()).team_id
+        team = await self._read(f"/game/teams/{team_id}", models.Team)
+        self.team_id, self.role = team.team_id, team.role
+        if self._rate is None:
+            self.bucket = TokenBucket(ROLE_RATES.get(team.role, 1))
+
+    def lockstep(self) -> None:
+        """A lockstep session: the rate is counted on the session's clock, which the bot
+        moves on (``session_time``, seconds) at each tick, and is never waited for."""
+        self.session_time = 0.0
+        rate = self._rate or ROLE_RATES.get(self.role or "", 1)
+        self.bucket = TokenBucket(rate, margin=0.0, now=lambda: self.session_time, wait=False)
+
+    async def lockstep_done(self, tick_number: int) -> models.LockstepDone:
+        """Tell a lockstep session this bot is done with ``tick_number`` (docs/backtest.md)."""
+        return await self._write(
+            "POST", "/lockstep/done", models.LockstepDone, {"tick_number": tick_number}
+        )
 
     async def events(self, after_seq: int = 0, limit: int = 2000) -> models.EventsPage:
         params = {"after_seq": after_seq, "limit": limit}

@@ -32,6 +32,19 @@ class Registration(msgspec.Struct):
     created_at: str = ""
 
 
+class Team(msgspec.Struct):
+    team_id: str
+    team_name: str
+    role: str
+    created_at: str = ""
+
+
+class LockstepDone(msgspec.Struct):
+    tick_number: int  # the session's current tick
+    clock_mode: str  # "lockstep", or "wall" (then nothing waits for this call)
+    team_id: str = ""
+
+
 class Fill(msgspec.Struct):
     trade_id: str
     price: float
@@ -195,3 +208,4 @@ class Health(msgspec.Struct):
     tick_number: int
     applied_seq: int = 0
     session_id: str | None = None
+    clock_mode: str = "wall"  # "lockstep": send lockstep_done after each tick's step

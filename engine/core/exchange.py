@@ -49,6 +49,7 @@ from engine.records import (
     EnableTeam,
     EndCompetition,
     Event,
+    ForkSession,
     MarketData,
     News,
     PhaseChanged,
@@ -101,6 +102,8 @@ class Exchange(Trading):
                 self._day(command)
             case EndCompetition():
                 self._end(command)
+            case ForkSession():
+                self._fork(command)
             case StartSession():
                 for team in self.market.teams():
                     self._add_team(
@@ -158,6 +161,23 @@ class Exchange(Trading):
                 request_id=request_id,
             )
         )
+
+    def _fork(self, c: ForkSession) -> None:
+        """The session goes on as a fork: its own id, the taken-over team's new key, or
+        the bot under test's new team.
+
+        Without a new team, no event and nothing the digest covers changes: a fork with
+        no bot under test stays, tick for tick, the session it copies.
+        """
+        self.session_id = c.session_id
+        team = self.teams.get(c.takeover_team_id or "")
+        if team is not None and c.takeover_key_hash:
+            team.api_key_hash = c.takeover_key_hash
+        if c.join_role in ROLES and c.join_key_hash:
+            # its own id, not the next of the counter: the parent's teams registered
+            # after the fork keep theirs, which their replayed orders name
+            team_id = f"TEAM_FORK_{c.parent_seq}"
+            self._add_team(c.join_name, c.join_role, c.join_key_hash, False, team_id)
 
     # ------------------------------------------------------------------ admin
 

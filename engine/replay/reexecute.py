@@ -3,7 +3,8 @@
 The one mechanism behind engine recovery and ``tradepit replay verify``: each recorded
 command is applied to a core built from the session record's config and seed; the
 events it produces must equal, field for field, the events recorded after it. Tick
-digests are inside ``TickStarted`` events, so they are compared too.
+digests are inside ``TickStarted`` events, so they are compared too, and so is the
+parent's digest a fork records (``ForkSession``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from collections import deque
 
 from engine import config as configmod
 from engine.core.exchange import Exchange
-from engine.records import AnyRecord, Command, Event, Record, StartSession, TickStarted
+from engine.records import (
+    AnyRecord,
+    Command,
+    Event,
+    ForkSession,
+    Record,
+    StartSession,
+    TickStarted,
+)
 
 
 class Divergence(Exception):
@@ -34,6 +43,10 @@ class Reexecution:
         self.commands = 0
         self.ticks = 0
         self.restarts = 0
+        self.last_ts = 0
+        # the session's fork record, if it is a fork, and the teams it had then
+        self.fork: ForkSession | None = None
+        self.fork_teams: tuple[str, ...] = ()
         self._expected: deque[Event] = deque()
 
     def feed(self, record: AnyRecord) -> None:
@@ -41,6 +54,7 @@ class Reexecution:
         if record.seq != self.head + 1:
             raise Divergence(record.seq, record, None, f"expected seq {self.head + 1}")
         self.head = record.seq
+        self.last_ts = record.ts
         if isinstance(record, Command):
             if self._expected:
                 want = self._expected[0]
@@ -50,6 +64,13 @@ class Reexecution:
                 self.core = Exchange(config, record.seed, record.session_id)
             if self.core is None:
                 raise Divergence(record.seq, record, None, "the log does not start with a session")
+            if isinstance(record, ForkSession):
+                # the copied prefix must leave the core where the parent's did
+                digest = self.core.digest()
+                if digest != record.parent_digest:
+                    why = f"the state before the fork is {digest}, the parent's was"
+                    raise Divergence(record.seq, record, None, f"{why} {record.parent_digest}")
+                self.fork, self.fork_teams = record, tuple(self.core.teams)
             self.commands += 1
             self._expected.extend(self.core.apply(record))
             return

@@ -42,7 +42,6 @@ from engine import config as configmod
 from engine import log as logmod
 from engine.access import SECRET_FILE, new_secret, private_dir, read_secret, write_private
 from engine.core.exchange import Exchange
-from engine.core.rules import NANOS
 from engine.log.nats.messages import Fenced
 from engine.records import (
     AnyRecord,
@@ -55,6 +54,7 @@ from engine.records import (
     EndCompetition,
     EngineStarted,
     Event,
+    ForkSession,
     Record,
     RegisterTeam,
     SetClock,
@@ -66,14 +66,16 @@ from engine.records import (
     SubmitQuote,
     stamp,
 )
+from engine.replay.fork import read_script
 from engine.replay.reexecute import Divergence, Reexecution
-from engine.shell.schedule import plan
-from engine.shell.trading_day import next_slot
+from engine.shell.clock import START_BUDGET_SECONDS, Clock, LockstepClock, WallClock
+from engine.shell.driver import Driver
 from engine.shell.waste import WasteBudget
 from engine.wire import (
     ADDR_FILE,
     MAX_FRAME,
     MAX_HELLO_FRAME,
+    Done,
     FrameError,
     FrameReader,
     Hello,
@@ -155,8 +157,9 @@ class Engine:
         self.config = config
         self.seed = seed
         self.now_ns = now_ns
-        # a thread keeps the loop free during fsync; inline suits virtual-time tests
-        self.append_in_thread = append_in_thread
+        # a thread keeps the loop free during fsync; inline suits virtual-time tests, and
+        # a log that is never fsynced (a backtest's), where a write costs less than the hop
+        self.append_in_thread = append_in_thread and config.log.fsync != "off"
         self.writer: logmod.LogWriter | None = None
         self.core: Exchange | None = None
         self.next_seq = 1
@@ -168,6 +171,10 @@ class Engine:
         self.secret = ""  # set by ``serve``: what a connection must present
         self.refused_connections = 0
         self.waste = WasteBudget(config)
+        self.fork: ForkSession | None = None  # the session's fork record, if it is a fork
+        self.fork_teams: tuple[str, ...] = ()  # the teams it had then
+        self.scripted_keys: set[str] = set()  # key hashes of the teams a fork's script registers
+        self.clock: Clock = WallClock(Driver(config.schedule), now_ns)
         self._inbox_send, self._inbox = trio.open_memory_channel[Inbox](10_000)
         #: set once the closing bell is durable: nothing more can happen in this session,
         #: and the process exits for ``tradepit serve`` to mark the day ended
@@ -185,7 +192,42 @@ class Engine:
             self._start_session()
         else:
             self._recover()
+        self.clock = self._choose_clock()
         self._append_now([EngineStarted(recovered_seq=self.next_seq - 1)])
+
+    def _choose_clock(self) -> Clock:
+        """The session's clock: the fork record's choice, else the config's."""
+        fork, schedule = self.fork, self.config.schedule
+        # made with --others drop, the script holds the organisers' commands only
+        script = read_script(self.data_dir) if fork is not None else None
+        driver = Driver(schedule, script, fork.until_tick if fork is not None else 0)
+        if self.core is not None:
+            driver.started(self.core.tick_number, self.core.phase)
+        self.scripted_keys = driver.registered
+        if (fork.clock if fork is not None else schedule.clock) == "wall":
+            return WallClock(driver, self.now_ns)
+        budget = fork.tick_budget_seconds if fork is not None else schedule.tick_budget_seconds
+        # a fork made without a bot under test runs at once; any other waits for its bot
+        alone = fork is not None and not fork.wait_for_bot
+        start = fork.start_budget_seconds if fork is not None else START_BUDGET_SECONDS
+        return LockstepClock(driver, budget, wait_for_bot=not alone, start_budget_seconds=start)
+
+    def bots_under_test(self) -> list[str]:
+        """The teams a lockstep clock waits for (``engine/shell/clock.py`` says which)."""
+        core = self.core
+        if core is None:
+            return []
+        fork, before = self.fork, set(self.fork_teams)
+        takeover = fork.takeover_team_id if fork is not None else None
+        return [
+            team.team_id
+            for team in core.teams.values()
+            if team.api_key_hash
+            and not team.exempt
+            and not team.disabled
+            and (team.team_id not in before or team.team_id == takeover)
+            and team.api_key_hash not in self.scripted_keys
+        ]
 
     def _open_writer(self) -> logmod.LogWriter:
         local = logmod.open_writer(log_dir(self.data_dir), self.config.log)
@@ -223,10 +265,14 @@ class Engine:
         assert self.writer is not None
         reader = logmod.open_reader(log_dir(self.data_dir))
         try:
-            core, head, missing = rebuild(reader.read(1))
+            run = reexecute(reader.read(1))
         finally:
             reader.close()
+        core, head, missing = run.core, run.head, run.missing()
+        assert core is not None
         self.core = core
+        self.last_ts = max(self.last_ts, run.last_ts)
+        self.fork, self.fork_teams = run.fork, run.fork_teams
         self.config = core.config
         self.waste = WasteBudget(self.config)  # the rules of the session, as recorded
         self.next_seq = head + 1
@@ -246,7 +292,9 @@ class Engine:
         return records
 
     def _sequence(self, command: Command) -> tuple[int, list[Record]]:
-        ts = max(self.last_ts, self.now_ns())
+        # the engine's own commands may carry their time (a lockstep tick, a fork's
+        # recorded command); a gateway's never do (``_connection`` refuses them)
+        ts = max(self.last_ts, command.ts or self.clock.now_ns())
         self.last_ts = ts
         seq = self.next_seq
         stamped = stamp(command, seq, ts)
@@ -286,7 +334,7 @@ class Engine:
 
                     await nursery.start(serve_commands, self.nats_log, self.offer)
                 if clock:
-                    nursery.start_soon(self._clock)
+                    nursery.start_soon(self.clock.run, self)
                 task_status.started(self.address)
                 if self.core is not None and self.core.ended_seq:  # resumed after the bell
                     self.day_ended.set()
@@ -319,9 +367,30 @@ class Engine:
         await done.wait()
         return box[0]
 
+    async def submit_all(self, commands: list[Command]) -> list[Reply | Refused]:
+        """Sequence the engine's own commands one after the other, with nothing between:
+        they enter the inbox together, so no gateway's command can fall among them."""
+        answers: list[Reply | Refused] = []
+        done = trio.Event()
+
+        def answer(result: Reply | Refused) -> None:
+            answers.append(result)
+            if len(answers) == len(commands):
+                done.set()
+
+        if not commands:
+            return answers
+        for command in commands:
+            try:
+                self._inbox_send.send_nowait((command, 0, answer))
+            except trio.WouldBlock:  # a full inbox: order is kept, atomicity is not
+                await self._inbox_send.send((command, 0, answer))
+        await done.wait()
+        return answers
+
     def offer(self, command: AnyRecord, request_id: int, answer: Answer) -> None:
         """Queue a gateway's command without waiting (NATS requests), or refuse it now."""
-        if not isinstance(command, FROM_GATEWAY):
+        if not isinstance(command, FROM_GATEWAY) or command.ts:
             answer(Refused(request_id, "FORBIDDEN", "not a gateway command"))
             return
         try:
@@ -359,9 +428,13 @@ class Engine:
                     data = b""  # what came with the hello is in the reader already
                     while True:
                         for message in reader.feed(data):
+                            if isinstance(message, Done):
+                                tick = self.clock.done(message.team_id, message.tick)
+                                answer(Reply(message.id, tick, []))
+                                continue
                             if not isinstance(message, Request):
                                 continue
-                            if not isinstance(message.command, FROM_GATEWAY):
+                            if not isinstance(message.command, FROM_GATEWAY) or message.command.ts:
                                 answer(Refused(message.id, "FORBIDDEN", "not a gateway command"))
                                 continue
                             await self._inbox_send.send((message.command, message.id, answer))
@@ -491,57 +564,6 @@ class Engine:
         self._recover()
         self._append_now([EngineStarted(recovered_seq=self.next_seq - 1)])
 
-    async def _clock(self) -> None:
-        """Issue phase changes and ticks on the configured schedule."""
-        schedule = self.config.schedule
-        deadline = trio.current_time()
-        ticked: float | None = None  # the competition slot last acted on
-        while True:
-            closing = False
-            if schedule.profile == "competition":  # on the exchange's wall-clock day
-                now = self.now_ns() / NANOS
-                slot = next_slot(schedule, now, ticked)
-                ticked = slot.at
-                wait = slot.at - now
-                if wait > schedule.tick_seconds:
-                    log.info(
-                        "competition day: %s at %s %s, in %.0f s",
-                        "closing" if slot.closes else "first tick",
-                        schedule.close_time if slot.closes else schedule.open_time,
-                        schedule.timezone,
-                        wait,
-                    )
-                await trio.sleep(max(wait, 0.0))
-                closing = slot.closes
-            else:
-                deadline += schedule.tick_seconds
-                await trio.sleep_until(deadline)
-            core = self.core
-            assert core is not None
-            if not core.clock_running:  # stopped by an admin: the schedule waits
-                if closing:  # past the close: look again each second until restarted
-                    ticked = None
-                    await trio.sleep(1.0)
-                continue
-            commands: list[Command]
-            if closing:
-                commands = [] if core.phase == "closed" else [ChangePhase(phase="closed")]
-            else:
-                commands = plan(schedule, core.tick_number, core.phase)
-            for command in commands:
-                await self.submit(command)
-            if closing:
-                log.info(
-                    "competition day over at %s %s: closed after tick %d",
-                    schedule.close_time,
-                    schedule.timezone,
-                    core.tick_number,
-                )
-                return
-            if not commands:
-                log.info("session over: closed after tick %d", core.tick_number)
-                return
-
 
 def rebuild(records: Iterable[AnyRecord]) -> tuple[Exchange, int, list[Event]]:
     """Re-execute a recorded log into a fresh core.
@@ -550,6 +572,13 @@ def rebuild(records: Iterable[AnyRecord]) -> tuple[Exchange, int, list[Event]]:
     command if its group was cut off by a torn tail. Raises ``EngineError`` when a
     recorded event differs from the re-executed one.
     """
+    run = reexecute(records)
+    assert run.core is not None
+    return run.core, run.head, run.missing()
+
+
+def reexecute(records: Iterable[AnyRecord]) -> Reexecution:
+    """``rebuild``'s re-execution, whole: also the last time and the fork record."""
     run = Reexecution()
     try:
         for record in records:
@@ -561,7 +590,7 @@ def rebuild(records: Iterable[AnyRecord]) -> tuple[Exchange, int, list[Event]]:
         ) from None
     if run.core is None:
         raise EngineError("the log holds no session record")
-    return run.core, run.head, run.missing()
+    return run
 
 
 #: Where an engine keeps the session key when none is given (``NatsOptions``).

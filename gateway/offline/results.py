@@ -47,7 +47,15 @@ def score(data_dir: Path, at_seq: int | None = None) -> scoring.Scorer:
 
 
 def standings(scorer: scoring.Scorer) -> dict[str, Any]:
-    return {**scoring.leaderboard(scorer), "seed": scorer.seed}
+    board = {**scoring.leaderboard(scorer), "seed": scorer.seed}
+    if scorer.fork is not None or scorer.late_ticks:
+        # a fork names its parent; a lockstep session, the ticks each bot ran out of time
+        fork = scorer.fork
+        if fork is not None:
+            board["fork"] = {"parent_session_id": fork.parent_session_id,
+                             "parent_seq": fork.parent_seq, "others": fork.others}  # fmt: skip
+        board["late_ticks"] = dict(scorer.late_ticks)
+    return board
 
 
 def flat(board: dict[str, Any]) -> list[dict[str, Any]]:

@@ -44,6 +44,7 @@ from engine.records import (
     AnyRecord,
     CompetitionEnded,
     EngineStarted,
+    ForkSession,
     MarketData,
     News,
     OrderAccepted,
@@ -104,6 +105,8 @@ class Projection(Views):
     def __init__(self, config: configmod.Config | None = None) -> None:
         self._configure(config or configmod.Config())
         self.session_id: str | None = None
+        self.fork: ForkSession | None = None  # the fork record, when the session is a fork
+        self.clock_mode = "wall"  # "lockstep": POST /lockstep/done moves the session on
         self.expiry: datetime.date | None = None  # known from the StartSession record
         self.applied_seq = 0
         self.last_ts = 0
@@ -225,6 +228,19 @@ class Projection(Views):
         self._configure(configmod.from_json(record.config))
         self.registration_open = self.config.teams.registration_open
         self.expiry = instrumentsmod.expiry_date(self.config, record.ts)
+        self.clock_mode = self.config.schedule.clock
+        return []
+
+    def _forked(self, record: ForkSession) -> list[tuple[Audience, StreamMessage]]:
+        """The session goes on as a fork; a taken-over team answers to its new key only."""
+        self.session_id = record.session_id
+        self.fork = record
+        self.clock_mode = record.clock
+        team = self.teams.get(record.takeover_team_id or "")
+        if team is not None and record.takeover_key_hash:
+            self._by_key_hash.pop(team.api_key_hash, None)
+            team.api_key_hash = record.takeover_key_hash
+            self._by_key_hash[team.api_key_hash] = team
         return []
 
     def _rejected(self, record: OrderRejected) -> list[tuple[Audience, StreamMessage]]:
@@ -483,6 +499,7 @@ class Projection(Views):
 #: ``Projection.apply``'s handler of each record type (records without one change nothing).
 _HANDLERS: dict[type, Callable[[Projection, Any], list[tuple[Audience, StreamMessage]]]] = {
     StartSession: Projection._start,
+    ForkSession: Projection._forked,
     TeamRegistered: Projection._registered,
     OrderAccepted: Projection._accepted,
     OrderRejected: Projection._rejected,

@@ -34,12 +34,14 @@ from engine import instruments as instrumentsmod
 from engine.order_types import RESTING
 from engine.records import (
     AdminApplied,
+    ForkSession,
     MarketData,
     News,
     OrderAccepted,
     OrderCancelled,
     StartSession,
     TeamRegistered,
+    TickBudgetExpired,
     TickStarted,
     TrackingSignal,
     Trade,
@@ -72,6 +74,8 @@ class Scorer:
         self.total_volume = 0
         self.signal_ticks: deque[int] = deque(maxlen=4)  # recent tracking_error ticks
         self.forecast_tick: int | None = None
+        self.fork: ForkSession | None = None
+        self.late_ticks: dict[str, int] = {}  # lockstep: ticks a team's budget ran out
         self._configure(config or configmod.Config())
         self._handlers: dict[type, Callable[[Any], bool]] = {
             Trade: self._trade,
@@ -86,6 +90,8 @@ class Scorer:
             News: self._news,
             AdminApplied: self._admin,
             StartSession: self._start,
+            ForkSession: self._forked,
+            TickBudgetExpired: self._late,
         }
 
     def _configure(self, config: configmod.Config) -> None:
@@ -121,6 +127,15 @@ class Scorer:
     def _start(self, r: StartSession) -> bool:
         self.session_id, self.seed, self.config_hash = r.session_id, r.seed, r.config_hash
         self._configure(configmod.from_json(r.config))
+        return False
+
+    def _forked(self, r: ForkSession) -> bool:
+        self.session_id, self.fork = r.session_id, r
+        return False
+
+    def _late(self, r: TickBudgetExpired) -> bool:
+        for team_id in r.team_ids:
+            self.late_ticks[team_id] = self.late_ticks.get(team_id, 0) + 1
         return False
 
     def _registered(self, r: TeamRegistered) -> bool:

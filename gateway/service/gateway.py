@@ -238,6 +238,18 @@ class Gateway:
         await self.wait_applied(decisions.last_seq(reply.seq, reply.events))
         return reply
 
+    async def lockstep_done(self, team: TeamState, tick: int) -> dict[str, Any]:
+        """The bot is done with ``tick``: a lockstep clock may start the next one."""
+        done = getattr(self.engine, "done", None)  # a replay's port has no clock to move
+        if done is None:
+            raise ApiError("REPLAY_READ_ONLY", "this is a replay of a recorded session")
+        try:
+            current: int = await done(team.team_id, tick)
+        except EngineUnavailable as exc:
+            raise ApiError(exc.code, str(exc)) from None
+        p = self.projection
+        return {"tick_number": current, "clock_mode": p.clock_mode, "team_id": team.team_id}
+
     async def register(self, command: RegisterTeam) -> dict[str, Any]:
         """Register the team ``command`` names (its key made by ``new_api_key``)."""
         # closed or full: answered here from the projection, the log stays as it is
@@ -327,6 +339,7 @@ class Gateway:
             "lag": self.lag,
             "phase": p.phase,
             "tick_number": p.tick_number,
+            "clock_mode": p.clock_mode,  # wall or lockstep
             "teams": len(p.teams),
             "ws_connections": self.streams.subscribers,
             "public_connections": self.public.connections,

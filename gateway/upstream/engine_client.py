@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -21,6 +22,7 @@ import trio
 from engine.access import read_secret
 from engine.records import AnyRecord, Command
 from engine.wire import (
+    Done,
     FrameError,
     FrameReader,
     Hello,
@@ -128,12 +130,19 @@ class EngineClient:
             slot.done.set()  # answer stays None: connection lost
 
     async def request(self, command: Command, *, timeout: float = 10.0) -> Reply:
+        return await self._call(lambda i: Request(i, cast(AnyRecord, command)), timeout)
+
+    async def done(self, team_id: str, tick: int, *, timeout: float = 10.0) -> int:
+        """A bot under test is done with ``tick``: the session's current tick."""
+        return (await self._call(lambda i: Done(i, team_id, tick), timeout)).seq
+
+    async def _call(self, frame: Callable[[int], Request | Done], timeout: float) -> Reply:
         if self._stream is None:
             raise EngineUnavailable("the engine is not reachable; retry shortly")
         request_id = next(self._ids)
         slot = _Slot()
         self._pending[request_id] = slot
-        self._outbox.append(pack_frame(Request(request_id, cast(AnyRecord, command))))
+        self._outbox.append(pack_frame(frame(request_id)))
         self._wrote.set()
         with trio.move_on_after(timeout if math.isfinite(timeout) else math.inf):
             await slot.done.wait()

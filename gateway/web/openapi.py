@@ -9,7 +9,7 @@ import msgspec
 
 from gateway.errors import CODES
 from gateway.web import shapes
-from gateway.web.validate import OrderBody, QuoteBody, RegisterBody
+from gateway.web.validate import DoneBody, OrderBody, QuoteBody, RegisterBody
 
 # (method, path, summary, needs a key, request body struct or None, ``data`` struct or None)
 # None as ``data`` means the answer is not the envelope (``/metrics`` is Prometheus text).
@@ -44,6 +44,9 @@ ENDPOINTS: tuple[tuple[str, str, str, bool, str | None, str | None], ...] = (
      "series (P&L, score, position, delta, coverage); 403 for another team", True, None, None),
     ("get", "/events", "The team's stream messages after ?after_seq=N, at most ?limit=M "
      "(capped); 410 SNAPSHOT_REQUIRED when older than kept", True, None, "EventsPage"),
+    ("post", "/lockstep/done", "A lockstep session: this bot is done with tick_number (the "
+     "next tick starts once every bot under test is, or its budget ran out)", True,
+     "DoneBody", "LockstepDone"),
     ("get", "/health", "Liveness, projected seq and lag, and the day: phase, clock, "
      "registration, trading halted or not, the closing bell, the next phase", False, None,
      "Health"),
@@ -89,7 +92,7 @@ ENVELOPE = {
 @cache
 def document() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
-        [OrderBody, QuoteBody, RegisterBody, *shapes.SHAPES],
+        [OrderBody, QuoteBody, RegisterBody, DoneBody, *shapes.SHAPES],
         ref_template="#/components/schemas/{name}",
     )
     components["Envelope"] = ENVELOPE

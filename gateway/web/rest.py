@@ -204,6 +204,11 @@ def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
         offset, limit = validate.roster_args(request.args, ROSTER_PAGE_MAX)
         return envelope(gw.projection.roster(offset, limit))
 
+    @route("/lockstep/done", ["POST"])
+    async def lockstep_done() -> Response:
+        me, raw = team(), await body()
+        return envelope(await gw.lockstep_done(me, validate.lockstep_done(raw)))
+
     @route("/game/teams/<team_id>", ["GET"])
     async def get_team(team_id: str) -> Response:
         if gw.projection.team(team_id) is None:

@@ -209,6 +209,7 @@ class Health(_Shape, kw_only=True):
     next_phase: NextPhase | None
     replay: bool
     supervisor: Supervision | None
+    clock_mode: str  # "wall", or "lockstep": the session waits for POST /lockstep/done
 
 
 class NextPhase(_Shape, kw_only=True):
@@ -231,6 +232,12 @@ class Roster(_Shape, kw_only=True):
     next_offset: int | None
 
 
+class LockstepDone(_Shape, kw_only=True):
+    tick_number: int  # the session's current tick
+    clock_mode: str
+    team_id: str
+
+
 SHAPES: tuple[type[_Shape], ...] = (
     Registered,
     TeamInfo,
@@ -245,4 +252,5 @@ SHAPES: tuple[type[_Shape], ...] = (
     Instruments,
     EventsPage,
     Health,
+    LockstepDone,
 )

@@ -196,6 +196,18 @@ def registration(body: bytes, api_key_hash: str) -> RegisterTeam:
     )
 
 
+class DoneBody(_Body, kw_only=True):
+    tick_number: int
+
+
+def lockstep_done(body: bytes) -> int:
+    """The tick a bot says it is done with (``POST /lockstep/done``)."""
+    tick = decode(body, DoneBody).tick_number
+    if tick < 0:
+        raise ApiError("INVALID_REQUEST", "tick_number must be >= 0")
+    return tick
+
+
 def order_id(value: str) -> str:
     """An order id of the engine's shape; any other cannot name an order, so it is
     answered here without a command in the log."""

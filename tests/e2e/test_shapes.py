@@ -136,6 +136,9 @@ TABLE: list[tuple[str, str, Request, type[msgspec.Struct]]] = [
     ("get", "/instruments", lambda w: w.http.get("/instruments"), shapes.Instruments),
     ("get", "/events", _events, shapes.EventsPage),
     ("get", "/health", lambda w: w.http.get("/health"), shapes.Health),
+    ("post", "/lockstep/done",  # harmless on a wall-clock session: it answers the tick
+     lambda w: w.http.post("/lockstep/done", headers=w.key(w.fund), json={"tick_number": 1}),
+     shapes.LockstepDone),
 ]  # fmt: skip
 
 
