@@ -26,7 +26,8 @@ from quart import Response, redirect, request
 from quart_trio import QuartTrio
 
 from engine import log as logmod
-from engine.records import News, TeamRegistered, TickStarted, UnderlyingPrices
+from engine.money import to_dollars
+from engine.records import News, TeamRegistered, TickStarted, Trade, UnderlyingPrices
 from gateway.errors import ApiError
 from gateway.replay.paced import Replaying
 from gateway.service import Gateway
@@ -94,7 +95,9 @@ def ticks(data_dir: Path) -> dict[str, Any]:
     """The recording's timeline for the viewer, one scan per head: ``ticks`` as
     ``[tick_number, seq]`` of every tick start (the tick slider), ``prices`` as
     ``[tick_number, spx, spy]`` and ``news`` as ``[tick_number, headline]`` (the chart);
-    ``teams`` as ``[team_id, team_name, role]`` (the debugger's choice of team)."""
+    ``teams`` as ``[team_id, team_name, role]`` (the debugger's choice of team); ``trades``
+    as ``[seq, tick_number, instrument_id, price, quantity, aggressor]``, the public tape,
+    which the viewer cuts at each seek's seq (a seek's view has books, not trades)."""
     with logmod.open_reader(logmod.log_directory(data_dir)) as reader:
         head = reader.head_seq
         key = (data_dir, head)
@@ -103,6 +106,7 @@ def ticks(data_dir: Path) -> dict[str, Any]:
             prices: list[tuple[int, float, float]] = []
             news: list[tuple[int, str]] = []
             teams: list[tuple[str, str, str]] = []
+            tape: list[tuple[int, int, str, float, int, str]] = []
             tick = 0
             for r in reader.read(1, head):
                 if isinstance(r, TickStarted):
@@ -114,8 +118,19 @@ def ticks(data_dir: Path) -> dict[str, Any]:
                     news.append((r.tick_number, r.headline))
                 elif isinstance(r, TeamRegistered):
                     teams.append((r.team_id, r.team_name, r.role))
+                elif isinstance(r, Trade):
+                    aggressor = "sell" if r.maker_side == "buy" else "buy"
+                    tape.append(
+                        (r.seq, tick, r.instrument_id, to_dollars(r.price), r.quantity, aggressor)
+                    )
             _scans.clear()  # a recording does not grow under replay serve: one entry is enough
-            _scans[key] = {"ticks": starts, "prices": prices, "news": news, "teams": teams}
+            _scans[key] = {
+                "ticks": starts,
+                "prices": prices,
+                "news": news,
+                "teams": teams,
+                "trades": tape,
+            }
     return {"head_seq": head, **_scans[key]}
 
 

@@ -140,6 +140,8 @@ def test_the_debugger_steps_to_a_teams_fill(page: Page, replay_url: str) -> None
         "document.getElementById('d-chart')._chart?.dots.some(d => d.kind !== 'circle')"
     )
     assert "maker-bot at seq" in page.inner_text("#d-summary")
+    # the tape as it stood: the fill's trade is its newest row
+    assert "SPY_440_CALL" in page.inner_text("#tape tbody tr")
     assert page.evaluate("location.hash") == f"#seq={fills[0]}&team=TEAM_0001"
     # the keyboard: f for the next fill, [ for the previous event, ] for the next one
     page.keyboard.press("f")

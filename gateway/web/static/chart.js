@@ -5,7 +5,8 @@
 
 export const COLOURS = ["#f2c14e", "#5fb4f0", "#4cd38a", "#f07167", "#c59bf0", "#f5a65b", "#7ee0d6"];
 const GRID = "#26313c", AXIS = "#9aa7b4", MARKER = "#8a7330";
-const PAD = { left: 62, right: 62, top: 12, bottom: 24 };
+// the legend has the top strip to itself, so it never hides a marker or a dot
+const PAD = { left: 62, right: 62, top: 26, bottom: 24 };
 
 // "nice" tick values between lo and hi, about n of them
 export function niceTicks(lo, hi, n = 5) {
@@ -70,13 +71,20 @@ export function drawChart(canvas, spec) {
     ctx.fillText(spec.empty || "no data yet", PAD.left, h / 2);
     return;
   }
-  const yFormat = spec.yFormat || fmtNumber, xFormat = spec.xFormat || ((x) => String(x));
+  const xFormat = spec.xFormat || ((x) => String(x));
   let x0 = Math.min(...xs), x1 = Math.max(...xs);
   if (x1 - x0 < 1) x1 = x0 + 1;
   const left = series.filter((s) => !s.right), right = series.filter((s) => s.right);
   const [l0, l1] = extent([...left.flatMap((s) => s.points.map((p) => p[1])), ...dots.map((d) => d.y)]);
   const [r0, r1] = extent(right.flatMap((s) => s.points.map((p) => p[1])));
-  const pr = right.length ? PAD.right : 12;
+  const pr = right.length ? PAD.right : 30;
+  // axis labels to the precision of their step (437.2, 437.4, not 437 three times)
+  const yTicks = niceTicks(l0, l1, Math.max(2, Math.floor(h / 45)));
+  const rTicks = niceTicks(r0, r1, Math.max(2, Math.floor(h / 45)));
+  const decimals = (t) => (t.length > 1 ? Math.max(0, Math.min(4, -Math.floor(Math.log10(t[1] - t[0] + 1e-12)))) : 2);
+  const axisL = spec.yFormat || ((v) => v.toFixed(decimals(yTicks)));
+  const axisR = spec.yFormat || ((v) => v.toFixed(decimals(rTicks)));
+  const yFormat = spec.yFormat || fmtNumber;
   const sx = (x) => PAD.left + ((x - x0) / (x1 - x0)) * (w - PAD.left - pr);
   const syL = (y) => h - PAD.bottom - ((y - l0) / (l1 - l0)) * (h - PAD.top - PAD.bottom);
   const syR = (y) => h - PAD.bottom - ((y - r0) / (r1 - r0)) * (h - PAD.top - PAD.bottom);
@@ -84,24 +92,25 @@ export function drawChart(canvas, spec) {
   // grid and axes
   ctx.lineWidth = 1;
   ctx.textBaseline = "middle";
-  for (const v of niceTicks(l0, l1, Math.max(2, Math.floor(h / 45)))) {
+  for (const v of yTicks) {
     ctx.strokeStyle = GRID;
     ctx.beginPath(); ctx.moveTo(PAD.left, syL(v)); ctx.lineTo(w - pr, syL(v)); ctx.stroke();
     ctx.fillStyle = left.length === 1 && right.length ? left[0].colour || COLOURS[0] : AXIS;
     ctx.textAlign = "right";
-    ctx.fillText(yFormat(v), PAD.left - 6, syL(v));
+    ctx.fillText(axisL(v), PAD.left - 6, syL(v));
   }
   if (right.length) {
     ctx.fillStyle = right[0].colour || COLOURS[1];
     ctx.textAlign = "left";
-    for (const v of niceTicks(r0, r1, Math.max(2, Math.floor(h / 45)))) ctx.fillText(yFormat(v), w - pr + 6, syR(v));
+    for (const v of rTicks) ctx.fillText(axisR(v), w - pr + 6, syR(v));
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   ctx.fillStyle = AXIS;
   for (const v of niceTicks(x0, x1, Math.max(2, Math.floor(w / 110)))) {
     if (!Number.isInteger(v)) continue;
-    ctx.fillText(xFormat(v), sx(v), h - PAD.bottom + 5);
+    const tw = ctx.measureText(xFormat(v)).width;
+    ctx.fillText(xFormat(v), Math.min(sx(v), w - tw / 2 - 2), h - PAD.bottom + 5);
     ctx.strokeStyle = GRID;
     ctx.beginPath(); ctx.moveTo(sx(v), h - PAD.bottom); ctx.lineTo(sx(v), h - PAD.bottom + 3); ctx.stroke();
   }
@@ -119,7 +128,7 @@ export function drawChart(canvas, spec) {
     ctx.strokeStyle = MARKER;
     ctx.beginPath(); ctx.moveTo(sx(m.x), PAD.top); ctx.lineTo(sx(m.x), h - PAD.bottom); ctx.stroke();
     ctx.fillStyle = "#f2c14e";
-    ctx.fillText("N", sx(m.x) + 3, PAD.top);
+    ctx.fillText("N", sx(m.x) + 3, PAD.top + 2);
   }
 
   // the series, then the dots over them
@@ -143,17 +152,17 @@ export function drawChart(canvas, spec) {
     ctx.setLineDash([]);
   }
 
-  // the legend: each series' label and last value
+  // the legend: each series' label and last value, in the top strip
   ctx.textBaseline = "top";
-  let lx = PAD.left + 4;
+  ctx.textAlign = "left";
+  let lx = PAD.left;
   series.forEach((s, i) => {
     const label = `${s.label} ${yFormat(s.points[s.points.length - 1][1])}`;
-    ctx.fillStyle = "rgba(12,16,20,.8)";
     const tw = ctx.measureText(label).width;
-    ctx.fillRect(lx - 2, PAD.top, tw + 16, 16);
+    if (lx + tw + 12 > w) return; // no room left: the tooltip still names it
     ctx.fillStyle = s.colour || COLOURS[i % COLOURS.length];
-    ctx.fillRect(lx, PAD.top + 5, 8, 3);
-    ctx.fillText(label, lx + 12, PAD.top + 2);
+    ctx.fillRect(lx, 11, 8, 3);
+    ctx.fillText(label, lx + 12, 6);
     lx += tw + 24;
   });
   canvas._chart = { sx, x0, x1, series, markers: spec.markers || [], dots, xFormat, yFormat };

@@ -21,6 +21,7 @@ const state = {
   leaderboard: null,
   series: new Map(), // team_id -> [[tick, pnl, position, score]]
   tickTimes: new Map(), // tick -> "HH:MM:SS" of its first message the page saw (the x axis)
+  fair: new Map(), // instrument -> [[tick, fair]] from `prices` (the team view's line)
   phase: "-",
   tick: 0,
   clock: "-",
@@ -226,6 +227,12 @@ function apply(message) {
       if (state.prices.length && state.prices[state.prices.length - 1][0] >= d.tick_number) break;
       state.prices.push([d.tick_number, d.spx, d.spy]);
       if (state.prices.length > MAX_POINTS) state.prices.shift();
+      for (const [id, fair] of Object.entries(d.fair || {})) {
+        let s = state.fair.get(id);
+        if (!s) state.fair.set(id, (s = []));
+        s.push([d.tick_number, fair]);
+        if (s.length > MAX_POINTS) s.shift();
+      }
       break;
     case "quotes": for (const q of d.quotes) state.quotes.set(q.instrument_id, q); break;
     case "books": for (const b of d.books) state.books.set(b.instrument_id, b); break;
@@ -283,11 +290,13 @@ async function replay(health) {
   $("replay").hidden = false;
   $("debugger").hidden = false;
   $("my-team").hidden = true; // a replay takes no keys: the debugger is the team's view
+  $("race").hidden = true; // the race is live; the debugger draws the chosen team's P&L
+  document.body.classList.add("replay");
   $("s-stream").textContent = "replay";
   const ticks = (await (await fetch("/replay/ticks")).json()).data;
   state.prices = ticks.prices;
   state.news = ticks.news.map(([tick, headline]) => ({ tick_number: tick, headline }));
-  state.replay = { playing: false, busy: false, want: null, cursor: 1, ticks: ticks.ticks, head: ticks.head_seq };
+  state.replay = { playing: false, busy: false, want: null, cursor: 1, ticks: ticks.ticks, head: ticks.head_seq, tape: ticks.trades };
   const step = (by) => seek(state.replay.cursor + by);
   const slider = $("r-seq");
   slider.max = ticks.head_seq;
@@ -421,6 +430,12 @@ function showReplay(d) {
   $("r-tick-at").textContent = `tick ${d.tick_number}`;
   $("inspect").textContent = d.text;
   $("s-teams").textContent = Object.keys(d.teams).length;
+  // the tape as it stood at this seq: the last trades at or before it
+  const tape = state.replay.tape;
+  let end = 0;
+  while (end < tape.length && tape[end][0] <= d.seq) end++;
+  state.trades = tape.slice(Math.max(0, end - MAX_TRADES), end).map(([seq, tick, instrument, price, quantity, aggressor]) => (
+    { trade_id: `seq-${seq}`, tick_number: tick, instrument_id: instrument, price, quantity, aggressor }));
   debug.show(d);
   document.body.dataset.seq = d.seq;
   render();
@@ -463,6 +478,7 @@ function myTeam() {
   $("my-instrument").addEventListener("change", render);
   team.startPolling(redraw);
   window.__dash.team = team.mine;
+  team.mine.fair = state.fair;
   const key = team.stored();
   if (key) team.start(key, redraw);
 }

@@ -102,7 +102,7 @@ export function show(view) {
   const board = Object.values(view.leaderboard.roles).flat().find((r) => r.team_id === dbg.timeline.team_id);
   const held = t ? Object.entries(t.positions).filter(([, q]) => q).map(([i, q]) => `${i} ${q > 0 ? "+" : ""}${q}`).join(", ") || "flat" : "not registered yet";
   $("d-summary").textContent = t
-    ? `${dbg.timeline.team_name} at seq ${view.seq}: P&L ${usd(t.pnl)} · score ${usd(board?.score)} · rank ${board?.rank ?? "–"} · position ${held} · ${t.open_orders.length} open orders`
+    ? `${dbg.timeline.team_name} at seq ${view.seq}: P&L ${usd(t.pnl)} · score ${usd(board?.score)} · rank ${board?.rank ?? "–"} · position ${held} · ${t.open_orders.orders.length} open orders`
     : `${dbg.timeline.team_name}: not registered yet at seq ${view.seq}`;
   const instrument = $("d-instrument").value;
   const upTo = dbg.timeline.events.filter((e) => e.seq <= view.seq && e.instrument_id === instrument);
@@ -112,9 +112,14 @@ export function show(view) {
     cursor: view.tick_number, xFormat: (x) => `tick ${x}`, empty: "no orders on this instrument",
   });
   const s = view.series || { tick: [], pnl: [], score: [] };
+  // the samples are taken at each tick's start; the last point is the figure at this seq
+  const upToSeq = (values, now) => {
+    const points = s.tick.map((x, i) => [x, values[i]]).filter((p) => p[0] < view.tick_number);
+    return board ? [...points, [view.tick_number, now]] : points;
+  };
   drawChart($("d-pnl"), {
-    series: [{ label: "P&L", points: s.tick.map((x, i) => [x, s.pnl[i]]), colour: "#4cd38a" },
-      { label: "score", points: s.tick.map((x, i) => [x, s.score[i]]), colour: "#f2c14e" }],
+    series: [{ label: "P&L", points: upToSeq(s.pnl, board?.pnl), colour: "#4cd38a", width: 2.4 },
+      { label: "score", points: upToSeq(s.score, board?.score), colour: "#f2c14e" }],
     xFormat: (x) => `tick ${x}`, zero: true, yFormat: (v) => usd(v), empty: "no score yet at this seq",
   });
   drawEvents();

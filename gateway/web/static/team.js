@@ -14,6 +14,7 @@ export const mine = {
   key: null, ws: null, lastSeq: 0, teamId: null, role: null, name: null, tick: 0,
   orders: new Map(), fills: [], refusals: [], snapshot: null, score: null,
   pnl: [], prices: new Map(), accepted: [], status: "no key",
+  fair: null, // instrument -> [[tick, fair]] from the public stream, set by the page
 };
 
 function reset() {
@@ -197,8 +198,11 @@ export function draw() {
   const fills = mine.fills.filter((f) => f.instrument_id === instrument)
     .map((f) => ({ tick_number: f.tick_number, price: f.executed_price, side: f.side, quantity: f.executed_quantity }));
   const orders = mine.accepted.filter((o) => o.instrument_id === instrument);
+  // the fair value from the public stream (since the page opened) over the mid from the
+  // team's own stream (from its first message): the mid is the book's, the fair the model's
   drawChart($("my-chart"), {
-    series: [{ label: `${instrument} price`, points: mine.prices.get(instrument) || [], colour: "#9aa7b4" }],
+    series: [{ label: "mid", points: mine.prices.get(instrument) || [], colour: "#6b7a89", width: 1.2 },
+      { label: `${instrument} fair`, points: mine.fair?.get(instrument) || [], colour: "#5fb4f0" }],
     dots: markers(orders, fills), xFormat: (x) => `tick ${x}`, empty: "no orders yet",
   });
   drawChart($("my-pnl"), {
@@ -213,11 +217,14 @@ export function draw() {
   $("my-refusals").tBodies[0].replaceChildren(...mine.refusals.slice().reverse().map((r) => {
     const tr = cells([r.tick_number, r.code, r.command, r.instrument_id, r.message]);
     tr.children[1].className = "code";
+    tr.children[4].className = "name message";
     return tr;
   }));
   const breakdown = $("my-breakdown").tBodies[0];
   breakdown.replaceChildren(...["score", "pnl", "penalties", "bonuses", "fees", ...Object.keys(sc.kpis || {})].map((k) => {
     const [label, text] = labelled(k, k in (sc.kpis || {}) ? sc.kpis[k] : sc[k]);
-    return cells([label, text]);
+    const tr = cells([label, text]);
+    tr.children[0].className = "name";
+    return tr;
   }));
 }
