@@ -94,6 +94,10 @@ def test_a_team_sees_its_orders_fills_and_refusals_and_no_one_elses(
         text = json.dumps(frame)
         for secret in (mine["api_key"], sold["order_id"], resting["order_id"], code):
             assert secret not in text
+    # the fair value's line under them, once the page has had a few of the public stream's prices
+    page.wait_for_function(
+        "document.getElementById('my-chart')._chart?.series.some(s => s.points.length >= 6)"
+    )
     screenshot(page, "team")
 
     # a reload keeps the key (session storage); "forget" drops it

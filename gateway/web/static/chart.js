@@ -81,7 +81,13 @@ export function drawChart(canvas, spec) {
   // axis labels to the precision of their step (437.2, 437.4, not 437 three times)
   const yTicks = niceTicks(l0, l1, Math.max(2, Math.floor(h / 45)));
   const rTicks = niceTicks(r0, r1, Math.max(2, Math.floor(h / 45)));
-  const decimals = (t) => (t.length > 1 ? Math.max(0, Math.min(4, -Math.floor(Math.log10(t[1] - t[0] + 1e-12)))) : 2);
+  const decimals = (t) => {
+    if (t.length < 2) return 2;
+    const step = t[1] - t[0];
+    let d = 0;
+    while (d < 4 && Math.abs(step * 10 ** d - Math.round(step * 10 ** d)) > 1e-6) d++;
+    return d;
+  };
   const axisL = spec.yFormat || ((v) => v.toFixed(decimals(yTicks)));
   const axisR = spec.yFormat || ((v) => v.toFixed(decimals(rTicks)));
   const yFormat = spec.yFormat || fmtNumber;

@@ -1,6 +1,6 @@
 // The dashboard: live from /ws/public, or under `tradepit replay serve` a viewer that
 // seeks by seq through GET /replay/state (the state `replay inspect --at-seq` prints).
-import { COLOURS, drawChart, fmtNumber } from "/dashboard/chart.js";
+import { COLOURS, drawChart } from "/dashboard/chart.js";
 import * as debug from "/dashboard/debugger.js";
 import { drawDetail, drawStandings, usd } from "/dashboard/standings.js";
 import { PublicStream } from "/dashboard/stream.js";
@@ -157,7 +157,7 @@ function drawPrices() {
       { label: "SPY (right axis)", points: state.prices.map((p) => [p[0], p[2]]), colour: COLOURS[1], right: true },
     ],
     markers: state.news.map((n) => ({ x: n.tick_number, label: n.headline })),
-    xFormat: tickLabel, yFormat: fmtNumber, cursor: state.replay ? state.tick : null,
+    xFormat: tickLabel, cursor: state.replay ? state.tick : null,
   });
   $("news").replaceChildren(
     ...state.news.slice(-20).reverse().map((n) => {
