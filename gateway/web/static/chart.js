@@ -92,8 +92,19 @@ export function drawChart(canvas, spec) {
   const axisR = spec.yFormat || ((v) => v.toFixed(decimals(rTicks)));
   const yFormat = spec.yFormat || fmtNumber;
   const sx = (x) => PAD.left + ((x - x0) / (x1 - x0)) * (w - PAD.left - pr);
-  const syL = (y) => h - PAD.bottom - ((y - l0) / (l1 - l0)) * (h - PAD.top - PAD.bottom);
-  const syR = (y) => h - PAD.bottom - ((y - r0) / (r1 - r0)) * (h - PAD.top - PAD.bottom);
+  // the legend's rows first: the plot starts below them
+  const legend = [];
+  let lx = PAD.left, row = 0;
+  series.forEach((s, i) => {
+    const label = `${s.label} ${yFormat(s.points[s.points.length - 1][1])}`;
+    const tw = ctx.measureText(label).width;
+    if (lx > PAD.left && lx + tw + 12 > w) { lx = PAD.left; row += 1; }
+    legend.push({ label, x: lx, y: 6 + row * 16, colour: s.colour || COLOURS[i % COLOURS.length] });
+    lx += tw + 24;
+  });
+  const top = PAD.top + row * 16;
+  const syL = (y) => h - PAD.bottom - ((y - l0) / (l1 - l0)) * (h - top - PAD.bottom);
+  const syR = (y) => h - PAD.bottom - ((y - r0) / (r1 - r0)) * (h - top - PAD.bottom);
 
   // grid and axes
   ctx.lineWidth = 1;
@@ -132,9 +143,9 @@ export function drawChart(canvas, spec) {
   for (const m of spec.markers || []) {
     if (m.x < x0 || m.x > x1) continue;
     ctx.strokeStyle = MARKER;
-    ctx.beginPath(); ctx.moveTo(sx(m.x), PAD.top); ctx.lineTo(sx(m.x), h - PAD.bottom); ctx.stroke();
+    ctx.beginPath(); ctx.moveTo(sx(m.x), top); ctx.lineTo(sx(m.x), h - PAD.bottom); ctx.stroke();
     ctx.fillStyle = "#f2c14e";
-    ctx.fillText("N", sx(m.x) + 3, PAD.top + 2);
+    ctx.fillText("N", sx(m.x) + 3, top + 2);
   }
 
   // the series, then the dots over them
@@ -154,23 +165,18 @@ export function drawChart(canvas, spec) {
   if (spec.cursor !== undefined && spec.cursor !== null && spec.cursor >= x0 && spec.cursor <= x1) {
     ctx.strokeStyle = "#dde3ea";
     ctx.setLineDash([2, 3]);
-    ctx.beginPath(); ctx.moveTo(sx(spec.cursor), PAD.top); ctx.lineTo(sx(spec.cursor), h - PAD.bottom); ctx.stroke();
+    ctx.beginPath(); ctx.moveTo(sx(spec.cursor), top); ctx.lineTo(sx(spec.cursor), h - PAD.bottom); ctx.stroke();
     ctx.setLineDash([]);
   }
 
   // the legend: each series' label and last value, in the top strip
   ctx.textBaseline = "top";
   ctx.textAlign = "left";
-  let lx = PAD.left;
-  series.forEach((s, i) => {
-    const label = `${s.label} ${yFormat(s.points[s.points.length - 1][1])}`;
-    const tw = ctx.measureText(label).width;
-    if (lx + tw + 12 > w) return; // no room left: the tooltip still names it
-    ctx.fillStyle = s.colour || COLOURS[i % COLOURS.length];
-    ctx.fillRect(lx, 11, 8, 3);
-    ctx.fillText(label, lx + 12, 6);
-    lx += tw + 24;
-  });
+  for (const item of legend) {
+    ctx.fillStyle = item.colour;
+    ctx.fillRect(item.x, item.y + 5, 8, 3);
+    ctx.fillText(item.label, item.x + 12, item.y);
+  }
   canvas._chart = { sx, x0, x1, series, markers: spec.markers || [], dots, xFormat, yFormat };
   hover(canvas);
 }

@@ -104,7 +104,9 @@ function drawLadder() {
   const select = $("instrument");
   if (select.options.length !== state.instruments.length) {
     select.replaceChildren(...state.instruments.map((i) => new Option(i.instrument_id, i.instrument_id)));
-    const first = state.instruments.find((i) => i.kind !== "underlying") || state.instruments[0];
+    // the debugger's instrument when a team is chosen, else the first option
+    const first = state.instruments.find((i) => i.instrument_id === $("d-instrument").value)
+      || state.instruments.find((i) => i.kind !== "underlying") || state.instruments[0];
     if (first) select.value = first.instrument_id;
   }
   const book = state.books.get(select.value) || { bids: [], asks: [] };
@@ -336,9 +338,17 @@ async function replay(health) {
   $("d-next-refusal").addEventListener("click", actions.refusal);
   $("d-team").addEventListener("change", async () => {
     await debug.choose($("d-team").value, ticks.teams);
+    followBook();
     seek(state.replay.cursor);
   });
-  $("d-instrument").addEventListener("change", () => debug.dbg.view && debug.show(debug.dbg.view));
+  const followBook = () => {
+    const i = $("d-instrument").value;
+    if ([...$("instrument").options].some((o) => o.value === i)) $("instrument").value = i;
+  };
+  $("d-instrument").addEventListener("change", () => {
+    followBook();
+    if (debug.dbg.view) { debug.show(debug.dbg.view); render(); }
+  });
   const events = $("d-events");
   events.addEventListener("click", (e) => { const tr = e.target.closest("tr.ev"); if (tr) seek(+tr.dataset.seq); });
   events.addEventListener("keydown", (e) => { const tr = e.target.closest("tr.ev"); if (tr && e.key === "Enter") seek(+tr.dataset.seq); });
