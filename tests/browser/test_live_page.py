@@ -122,6 +122,8 @@ def test_the_standings_and_the_charts_read_at_a_glance(page: Page, server: Serve
     assert "Quoting uptime" in detail
     assert "Scoring window" in detail
     assert "instruments_to_cover" not in detail
+    page.keyboard.press("Escape")
+    page.locator("#team").wait_for(state="hidden")
     page.locator("#tape tbody tr", has_text="SPY").first.wait_for()
     screenshot(page, "live")
 

@@ -152,6 +152,9 @@ def test_the_debugger_steps_to_a_teams_fill(page: Page, replay_url: str) -> None
     page.keyboard.press("]")
     at(page, fills[1])
     page.wait_for_function("document.getElementById('d-pnl')._chart?.series.length === 2")
+    for later in fills[2:5]:  # a few more fills, for a screenshot with a story in it
+        page.keyboard.press("f")
+        at(page, later)
     screenshot(page, "debugger")
 
 

@@ -124,10 +124,14 @@ export function drawChart(canvas, spec) {
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   ctx.fillStyle = AXIS;
+  let taken = -Infinity; // the right end of the last label: the next never overlaps it
   for (const v of niceTicks(x0, x1, Math.max(2, Math.floor(w / 110)))) {
     if (!Number.isInteger(v)) continue;
     const tw = ctx.measureText(xFormat(v)).width;
-    ctx.fillText(xFormat(v), Math.min(sx(v), w - tw / 2 - 2), h - PAD.bottom + 5);
+    const at = Math.min(sx(v), w - tw / 2 - 2);
+    if (at - tw / 2 < taken + 8) continue;
+    taken = at + tw / 2;
+    ctx.fillText(xFormat(v), at, h - PAD.bottom + 5);
     ctx.strokeStyle = GRID;
     ctx.beginPath(); ctx.moveTo(sx(v), h - PAD.bottom); ctx.lineTo(sx(v), h - PAD.bottom + 3); ctx.stroke();
   }
