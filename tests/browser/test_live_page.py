@@ -124,8 +124,27 @@ def test_the_standings_and_the_charts_read_at_a_glance(page: Page, server: Serve
     assert "instruments_to_cover" not in detail
     page.keyboard.press("Escape")
     page.locator("#team").wait_for(state="hidden")
+    # values on hover: the tooltip names the tick and both prices there
+    box = page.locator("#prices").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+    tip = page.locator("#market .chart-tip")
+    tip.wait_for()
+    assert "SPX:" in tip.inner_text()
+    assert "SPY (right axis):" in tip.inner_text()
+    page.mouse.move(0, 0)
+    tip.wait_for(state="hidden")
     page.locator("#tape tbody tr", has_text="SPY").first.wait_for()
     screenshot(page, "live")
+    # a projector: bigger type; a narrow window: one column, the race under the standings
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    assert page.evaluate("getComputedStyle(document.body).fontSize") == "16px"
+    page.set_viewport_size({"width": 1000, "height": 900})
+    standings = page.locator("#standings").bounding_box()
+    race = page.locator("#race").bounding_box()
+    assert standings is not None
+    assert race is not None
+    assert race["y"] > standings["y"] + standings["height"] - 1
 
 
 def test_a_killed_websocket_resumes_without_a_gap(page: Page, server: Server) -> None:

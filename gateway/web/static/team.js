@@ -35,7 +35,11 @@ function push(list, item) {
 }
 
 function take(m, redraw) {
-  if (m.seq !== mine.lastSeq + 1 && mine.lastSeq !== 0) return; // already applied
+  if (typeof m.seq !== "number" || m.seq <= mine.lastSeq) return; // not a stream message, or applied
+  if (m.seq !== mine.lastSeq + 1 && mine.lastSeq !== 0) {
+    mine.ws.close(); // a gap: resume from the last applied seq, as the public stream does
+    return;
+  }
   mine.lastSeq = m.seq;
   const d = m.data;
   switch (m.type) {
