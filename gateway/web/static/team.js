@@ -50,7 +50,8 @@ function take(m, redraw) {
       break;
     case "tick_start": mine.tick = d.tick_number; break;
     case "market_data": {
-      const price = d.fair ?? (d.bid !== null && d.ask !== null ? (d.bid + d.ask) / 2 : d.last);
+      // the last trade, not the mid: a one-sided or wide book makes the mid jump around
+      const price = d.last ?? d.fair;
       if (price === null || price === undefined) break;
       let s = mine.prices.get(d.instrument_id);
       if (!s) mine.prices.set(d.instrument_id, (s = []));
@@ -202,10 +203,10 @@ export function draw() {
   const fills = mine.fills.filter((f) => f.instrument_id === instrument)
     .map((f) => ({ tick_number: f.tick_number, price: f.executed_price, side: f.side, quantity: f.executed_quantity }));
   const orders = mine.accepted.filter((o) => o.instrument_id === instrument);
-  // the fair value from the public stream (since the page opened) over the mid from the
-  // team's own stream (from its first message): the mid is the book's, the fair the model's
+  // the fair value from the public stream (since the page opened) and the last trade from
+  // the team's own stream (since it registered): the model's price and the market's
   drawChart($("my-chart"), {
-    series: [{ label: "mid", points: mine.prices.get(instrument) || [], colour: "#6b7a89", width: 1.2 },
+    series: [{ label: "last trade", points: mine.prices.get(instrument) || [], colour: "#9aa7b4", width: 1.2 },
       { label: `${instrument} fair`, points: mine.fair?.get(instrument) || [], colour: "#5fb4f0" }],
     dots: markers(orders, fills), xFormat: (x) => `tick ${x}`, empty: "no orders yet",
   });
