@@ -84,7 +84,17 @@ def test_the_standings_and_the_charts_read_at_a_glance(page: Page, server: Serve
     maker = server.register("Glance Makers", "market_maker")
     fund = server.register("Glance Fund", "hedge_fund")
     server.register("Glance Arb", "arbitrage")
+    # a page opened a few ticks later draws the race from the snapshot's history at once
+    health = f"{server.url}/health"
+    registered = httpx.get(health, timeout=30).json()["data"]["tick_number"]
+    wait_until(
+        lambda: httpx.get(health, timeout=30).json()["data"]["tick_number"] >= registered + 4,
+        30,
+        "four ticks scored",
+    )
     open_page(page, server)
+    seen = page.evaluate(f"window.__dash.state.series.get('{maker['team_id']}').length")
+    assert seen >= 3
     page.select_option("#instrument", "SPY")
     price = server.away_from_fair(0.04)
     server.place(maker["api_key"], "sell", price, 6)

@@ -210,6 +210,9 @@ function reset(data) {
   state.phase = data.phase;
   state.tick = data.tick_number;
   if (data.spx !== null) state.prices.push([data.tick_number, data.spx, data.spy]);
+  // the race so far (a sample of each team's ticks), then the board of the snapshot's seq
+  state.series = new Map(Object.entries(data.history || {}).map(([id, points]) =>
+    [id, points.filter((p) => p[0] < data.tick_number).map(([tick, pnl, score]) => [tick, pnl, null, score])]));
   takeBoard(data.leaderboard);
 }
 
