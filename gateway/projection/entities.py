@@ -7,6 +7,7 @@ the same records holds the same state in the same order.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,10 @@ class OpenOrder:
         }
 
 
+#: Refusals kept per team for ``GET /refusals``.
+REFUSALS_KEPT = 50
+
+
 @dataclass(slots=True)
 class TeamState:
     team_id: str
@@ -76,6 +81,9 @@ class TeamState:
     trades: int = 0
     volume: int = 0  # contracts traded
     disabled: bool = False  # by an admin: no more trading, reads still allowed
+    # the team's last refusals (GET /refusals): the stream carries none, and a bot
+    # author's first question after a quiet bot is what the engine refused and why
+    refusals: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REFUSALS_KEPT))
 
     @property
     def streams(self) -> bool:

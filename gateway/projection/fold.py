@@ -246,6 +246,21 @@ class Projection(Views):
     def _rejected(self, record: OrderRejected) -> list[tuple[Audience, StreamMessage]]:
         if record.command in ("submit_order", "submit_quote", ""):
             self.orders_rejected += 1
+        team = self.teams.get(record.team_id) if record.team_id else None
+        if team is not None:
+            team.refusals.append(
+                {
+                    "seq": record.seq,
+                    "timestamp": iso_timestamp(record.ts),
+                    "tick_number": self.tick_number,
+                    "code": record.code,
+                    "message": record.message,
+                    "command": record.command,
+                    "instrument_id": record.instrument_id,
+                    "order_id": record.order_id,
+                    "client_order_id": record.client_order_id,
+                }
+            )
         return []
 
     def _phase_changed(self, record: PhaseChanged) -> list[tuple[Audience, StreamMessage]]:

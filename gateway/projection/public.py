@@ -72,6 +72,30 @@ def leaderboard(p: Projection) -> dict[str, Any] | None:
     return scoring.leaderboard(p.scorer)
 
 
+#: Points of each team's P&L history in a snapshot, evenly spaced over its ticks: a page
+#: opened late still draws the race and the sparklines from the start. Built once per
+#: connection, never per burst, so the pages' steady cost stays what it was.
+HISTORY_POINTS = 120
+
+
+def history(p: Projection) -> dict[str, list[list[Any]]] | None:
+    """Per team, ``[tick, pnl, score]`` at most ``HISTORY_POINTS`` times, the last tick
+    always among them; None when the leaderboard is not public."""
+    if not p.scorer.settings.public_leaderboard:
+        return None
+    out: dict[str, list[list[Any]]] = {}
+    for team in p.scorer.teams.values():
+        s = team.series
+        n = len(s.tick)
+        picked = list(range(0, n, max(1, -(-n // HISTORY_POINTS))))
+        if n and picked[-1] != n - 1:
+            picked.append(n - 1)
+        out[team.team_id] = [
+            [s.tick[i], to_dollars(s.pnl[i]), to_dollars(s.score[i])] for i in picked
+        ]
+    return out
+
+
 def trade(r: Trade, tick_number: int) -> dict[str, Any]:
     return {
         "trade_id": r.trade_id,
@@ -152,4 +176,5 @@ def snapshot(
         "trades": trades,
         "news": headlines,
         "leaderboard": leaderboard(p),
+        "history": history(p),
     }

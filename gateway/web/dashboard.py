@@ -26,7 +26,8 @@ from quart import Response, redirect, request
 from quart_trio import QuartTrio
 
 from engine import log as logmod
-from engine.records import News, TickStarted, UnderlyingPrices
+from engine.money import to_dollars
+from engine.records import News, TeamRegistered, TickStarted, Trade, UnderlyingPrices
 from gateway.errors import ApiError
 from gateway.replay.paced import Replaying
 from gateway.service import Gateway
@@ -39,6 +40,9 @@ FILES = {
     "dashboard.js": "text/javascript; charset=utf-8",
     "chart.js": "text/javascript; charset=utf-8",
     "stream.js": "text/javascript; charset=utf-8",
+    "standings.js": "text/javascript; charset=utf-8",
+    "team.js": "text/javascript; charset=utf-8",
+    "debugger.js": "text/javascript; charset=utf-8",
 }
 
 
@@ -51,6 +55,7 @@ PATHS = (
     "/replay/state",
     "/replay/ticks",
     "/replay/index",
+    "/replay/team",
 )
 
 
@@ -58,12 +63,18 @@ def static_file(name: str) -> bytes:
     return resources.files("gateway.web").joinpath("static", name).read_bytes()
 
 
-def seek(log_dir: Path, seq: int) -> dict[str, Any]:
-    """``replay inspect --at-seq seq``: its JSON view and its printed text."""
+def seek(log_dir: Path, seq: int, team: str | None = None) -> dict[str, Any]:
+    """``replay inspect --at-seq seq``: its JSON view and its printed text; with ``team``,
+    also that team's per-tick score series up to this seq (``series``, the debugger's
+    P&L to that point; the printed text is the same either way)."""
     from gateway.replay import inspect
+    from gateway.scoring import views
 
     projection, start, folded = inspect.state_at(log_dir, seq)
     data = inspect.view(projection, None, None)
+    scored = projection.scorer.teams.get(team) if team else None
+    if scored is not None:
+        data["series"] = views.series(scored)
     out = io.StringIO()
     inspect.render(data, out)
     with logmod.open_reader(logmod.log_directory(log_dir)) as r:
@@ -83,7 +94,10 @@ _scans: dict[tuple[Path, int], dict[str, Any]] = {}
 def ticks(data_dir: Path) -> dict[str, Any]:
     """The recording's timeline for the viewer, one scan per head: ``ticks`` as
     ``[tick_number, seq]`` of every tick start (the tick slider), ``prices`` as
-    ``[tick_number, spx, spy]`` and ``news`` as ``[tick_number, headline]`` (the chart)."""
+    ``[tick_number, spx, spy]`` and ``news`` as ``[tick_number, headline]`` (the chart);
+    ``teams`` as ``[team_id, team_name, role]`` (the debugger's choice of team); ``trades``
+    as ``[seq, tick_number, instrument_id, price, quantity, aggressor]``, the public tape,
+    which the viewer cuts at each seek's seq (a seek's view has books, not trades)."""
     with logmod.open_reader(logmod.log_directory(data_dir)) as reader:
         head = reader.head_seq
         key = (data_dir, head)
@@ -91,6 +105,8 @@ def ticks(data_dir: Path) -> dict[str, Any]:
             starts: list[tuple[int, int]] = []
             prices: list[tuple[int, float, float]] = []
             news: list[tuple[int, str]] = []
+            teams: list[tuple[str, str, str]] = []
+            tape: list[tuple[int, int, str, float, int, str]] = []
             tick = 0
             for r in reader.read(1, head):
                 if isinstance(r, TickStarted):
@@ -100,8 +116,21 @@ def ticks(data_dir: Path) -> dict[str, Any]:
                     prices.append((tick, r.spx / 100, r.spy / 100))
                 elif isinstance(r, News):
                     news.append((r.tick_number, r.headline))
+                elif isinstance(r, TeamRegistered):
+                    teams.append((r.team_id, r.team_name, r.role))
+                elif isinstance(r, Trade):
+                    aggressor = "sell" if r.maker_side == "buy" else "buy"
+                    tape.append(
+                        (r.seq, tick, r.instrument_id, to_dollars(r.price), r.quantity, aggressor)
+                    )
             _scans.clear()  # a recording does not grow under replay serve: one entry is enough
-            _scans[key] = {"ticks": starts, "prices": prices, "news": news}
+            _scans[key] = {
+                "ticks": starts,
+                "prices": prices,
+                "news": news,
+                "teams": teams,
+                "trades": tape,
+            }
     return {"head_seq": head, **_scans[key]}
 
 
@@ -129,7 +158,8 @@ def register(app: QuartTrio, gw: Gateway, replay: Replaying | None = None) -> No
         if not raw.isdigit():
             raise ApiError("INVALID_REQUEST", "seek needs ?seq=N (an integer >= 1)")
         try:
-            data = await trio.to_thread.run_sync(seek, log_dir, int(raw))
+            team = request.args.get("team") or None
+            data = await trio.to_thread.run_sync(seek, log_dir, int(raw), team)
         except logmod.LogError as exc:
             raise ApiError("INVALID_REQUEST", str(exc)) from None
         return Response(envelope_body(data, new_request_id()), content_type="application/json")
@@ -141,6 +171,20 @@ def register(app: QuartTrio, gw: Gateway, replay: Replaying | None = None) -> No
         control = replay.control
         # public like the seek itself: the viewer has no admin token
         data = await trio.to_thread.run_sync(control.indexing)
+        return Response(envelope_body(data, new_request_id()), content_type="application/json")
+
+    @app.route("/replay/team", methods=["GET"])
+    async def replay_team() -> Response:
+        if replay is None:
+            raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
+        from gateway.replay.timeline import team_events
+
+        team = request.args.get("team", "")
+        if not team:
+            raise ApiError("INVALID_REQUEST", "the team's events need ?team=TEAM_ID")
+        data = await trio.to_thread.run_sync(team_events, replay.log_dir, team[:64])
+        if data["role"] is None:
+            raise ApiError("TEAM_NOT_FOUND", f"no team {team[:64]!r} in this recording")
         return Response(envelope_body(data, new_request_id()), content_type="application/json")
 
     @app.route("/replay/ticks", methods=["GET"])

@@ -42,6 +42,9 @@ ENDPOINTS: tuple[tuple[str, str, str, bool, str | None, str | None], ...] = (
      "[scoring] public_leaderboard = false)", False, None, None),
     ("get", "/teams/{team_id}/score", "One's own team's score and KPIs with the per-tick "
      "series (P&L, score, position, delta, coverage); 403 for another team", True, None, None),
+    ("get", "/refusals", "One's own team's last 50 refused commands, oldest first: seq, "
+     "tick_number, code, message, command, instrument_id, order_id, client_order_id", True,
+     None, None),
     ("get", "/events", "The team's stream messages after ?after_seq=N, at most ?limit=M "
      "(capped); 410 SNAPSHOT_REQUIRED when older than kept", True, None, "EventsPage"),
     ("post", "/lockstep/done", "A lockstep session: this bot is done with tick_number (the "

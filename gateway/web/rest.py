@@ -280,6 +280,12 @@ def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
             raise ApiError("TEAM_NOT_FOUND", f"no scored team {team_id!r}")
         return envelope(scoring.team_score(scorer, me.team_id))
 
+    @route("/refusals", ["GET"])
+    async def refusals() -> Response:
+        # the team's own refusals, newest last: the stream has none (a refusal is the
+        # answer to a request), and the dashboard's team view shows them with their codes
+        return envelope(list(gw.projection.teams[team().team_id].refusals))
+
     @route("/instruments", ["GET"])
     async def instruments() -> Response:
         p = gw.projection

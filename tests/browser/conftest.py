@@ -40,12 +40,16 @@ def page(tmp_path: Path) -> Iterator[Page]:
             headless=True,
             viewport={"width": 1400, "height": 1000},
         )
+        errors: list[str] = []
         try:
             tab = context.new_page()
             tab.set_default_timeout(30_000)
+            tab.on("pageerror", lambda exc: errors.append(str(exc)))
             yield tab
         finally:
             context.close()
+        # an exception in the page's scripts fails the test that caused it
+        assert not errors, errors
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -47,7 +47,8 @@ def page_board(page: Page) -> dict[str, list[str]]:
 
 def rest_board(server: Server) -> dict[str, list[str]]:
     roles = httpx.get(f"{server.url}/leaderboard", timeout=30).json()["data"]["roles"]
-    return {role: [r["team_id"] for r in rows] for role, rows in roles.items()}
+    # the page draws no table for a role without teams
+    return {role: [r["team_id"] for r in rows] for role, rows in roles.items() if rows}
 
 
 def test_the_leaderboard_rows_are_get_leaderboards(page: Page, server: Server) -> None:
@@ -77,7 +78,83 @@ def test_an_order_over_rest_shows_on_the_ladder_and_the_tape(page: Page, server:
     tape.filter(has_text=shown).first.wait_for()
     assert "buy" in tape.filter(has_text=shown).first.inner_text()
     page.locator("#ladder tr.level", has_text=shown).filter(has_text="1").wait_for()
+
+
+def test_the_standings_and_the_charts_read_at_a_glance(page: Page, server: Server) -> None:
+    maker = server.register("Glance Makers", "market_maker")
+    fund = server.register("Glance Fund", "hedge_fund")
+    server.register("Glance Arb", "arbitrage")
+    # a page opened a few ticks later draws the race from the snapshot's history at once
+    health = f"{server.url}/health"
+    registered = httpx.get(health, timeout=30).json()["data"]["tick_number"]
+    wait_until(
+        lambda: httpx.get(health, timeout=30).json()["data"]["tick_number"] >= registered + 4,
+        30,
+        "four ticks scored",
+    )
+    open_page(page, server)
+    seen = page.evaluate(f"window.__dash.state.series.get('{maker['team_id']}').length")
+    assert seen >= 3
+    page.select_option("#instrument", "SPY")
+    price = server.away_from_fair(0.04)
+    server.place(maker["api_key"], "sell", price, 6)
+    server.place(maker["api_key"], "sell", round(price + 0.05, 2), 9)
+    server.place(fund["api_key"], "buy", price, 2)
+    # each row: rank, team, role, score and P&L in dollars, a sparkline, the requirement
+    row = page.locator("#leaderboard tr.team-row", has_text="Glance Makers")
+    row.wait_for()
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0].isdigit()
+    assert cells[1:3] == ["Glance Makers", "Market maker"]
+    assert "$" in cells[3]
+    assert "$" in cells[4]
+    assert cells[6].startswith(("✓ met", "✗ uptime"))
+    # the sparkline has a line once the page has seen a few standings
+    page.wait_for_function(
+        "[...document.querySelectorAll('#leaderboard svg.spark polyline')].length >= 3"
+    )
+    # the race and the price chart are drawn with their axes (a drawn chart keeps its geometry)
+    page.wait_for_function(
+        "document.getElementById('race-chart')._chart?.series.length >= 3"
+        " && document.getElementById('prices')._chart?.series.length === 2"
+    )
+    # the depth ladder: the bigger level has the longer bar
+    page.locator("#ladder td.depth.ask", has_text="9").wait_for()
+    widths = page.eval_on_selector_all(
+        "#ladder td.depth.ask", "tds => tds.map(td => td.style.getPropertyValue('--w'))"
+    )
+    assert "100%" in widths
+    # the detail view by keyboard: Tab to the row, Enter; the KPIs have human labels
+    row.focus()
+    page.keyboard.press("Enter")
+    page.locator("#team:not([hidden])").wait_for()
+    detail = page.inner_text("#team-kpis")
+    assert "Quoting uptime" in detail
+    assert "Scoring window" in detail
+    assert "instruments_to_cover" not in detail
+    page.keyboard.press("Escape")
+    page.locator("#team").wait_for(state="hidden")
+    # values on hover: the tooltip names the tick and both prices there
+    box = page.locator("#prices").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+    tip = page.locator("#market .chart-tip")
+    tip.wait_for()
+    assert "SPX:" in tip.inner_text()
+    assert "SPY (right axis):" in tip.inner_text()
+    page.mouse.move(0, 0)
+    tip.wait_for(state="hidden")
+    page.locator("#tape tbody tr", has_text="SPY").first.wait_for()
     screenshot(page, "live")
+    # a projector: bigger type; a narrow window: one column, the race under the standings
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    assert page.evaluate("getComputedStyle(document.body).fontSize") == "16px"
+    page.set_viewport_size({"width": 1000, "height": 900})
+    standings = page.locator("#standings").bounding_box()
+    race = page.locator("#race").bounding_box()
+    assert standings is not None
+    assert race is not None
+    assert race["y"] > standings["y"] + standings["height"] - 1
 
 
 def test_a_killed_websocket_resumes_without_a_gap(page: Page, server: Server) -> None:

@@ -74,6 +74,12 @@ def test_the_snapshot_is_the_state_at_its_seq() -> None:
     assert books["SPX_4400_CALL"] == public.book(projection, "SPX_4400_CALL")
     assert data["leaderboard"] == public.leaderboard(projection)
     assert 0 < len(data["trades"]) <= 50
+    # each team's P&L so far, for the race of a page opened late: bounded, ending now
+    teams = projection.scorer.teams
+    assert data["history"].keys() == teams.keys()
+    for team_id, points in data["history"].items():
+        assert 0 < len(points) <= public.HISTORY_POINTS + 1
+        assert points[-1][0] == teams[team_id].series.tick[-1]
 
 
 async def test_resume_replays_history_then_goes_live() -> None:

@@ -1,11 +1,15 @@
 // The dashboard: live from /ws/public, or under `tradepit replay serve` a viewer that
 // seeks by seq through GET /replay/state (the state `replay inspect --at-seq` prints).
-import { drawLines } from "/dashboard/chart.js";
+import { COLOURS, drawChart } from "/dashboard/chart.js";
+import * as debug from "/dashboard/debugger.js";
+import { drawDetail, drawStandings, usd } from "/dashboard/standings.js";
 import { PublicStream } from "/dashboard/stream.js";
+import * as team from "/dashboard/team.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_POINTS = 3000;
 const MAX_TRADES = 200;
+const RACE_TEAMS = 6;
 
 const state = {
   instruments: [],
@@ -16,6 +20,8 @@ const state = {
   trades: [],
   leaderboard: null,
   series: new Map(), // team_id -> [[tick, pnl, position, score]]
+  tickTimes: new Map(), // tick -> "HH:MM:SS" of its first message the page saw (the x axis)
+  fair: new Map(), // instrument -> [[tick, fair]] from `prices` (the team view's line)
   phase: "-",
   tick: 0,
   clock: "-",
@@ -55,7 +61,9 @@ function render() {
     drawTape();
     drawChain();
     drawPrices();
+    drawRace();
     drawTeam();
+    team.draw();
   });
 }
 
@@ -67,51 +75,56 @@ function drawSession() {
 }
 
 function drawLeaderboard() {
-  const root = $("leaderboard");
-  root.replaceChildren();
-  const board = state.leaderboard;
-  if (!board) {
-    root.textContent = "the leaderboard is not public in this session";
-    return;
-  }
-  for (const [role, rows] of Object.entries(board.roles)) {
-    const table = document.createElement("table");
-    table.className = "role";
-    table.dataset.role = role;
-    const kpiNames = [...new Set(rows.flatMap((r) => Object.keys(r.kpis || {})))];
-    const head = ["rank", "team", "score", "P&L", "position", ...kpiNames, "requirements"];
-    const caption = document.createElement("caption");
-    caption.textContent = role.replace("_", " ");
-    table.append(caption);
-    table.append(row(head.map((h) => { const th = document.createElement("th"); th.textContent = h; return th; })));
-    for (const r of rows) {
-      const kpis = kpiNames.map((k) => cell(typeof r.kpis[k] === "number" ? +r.kpis[k].toFixed(4) : r.kpis[k]));
-      const req = r.unmet.length ? cell(`unmet: ${r.unmet.join(", ")}`, "unmet") : cell("met", "met");
-      table.append(
-        row(
-          [cell(r.rank), cell(r.team_name, "name"), cell(money(r.score)), cell(money(r.pnl)), cell(r.position), ...kpis, req],
-          { class: "team-row", "data-team": r.team_id },
-        ),
-      );
-    }
-    root.append(table);
-  }
+  // the table is redrawn at each burst: keep the keyboard's place in it
+  const focused = document.activeElement?.closest?.("tr.team-row")?.dataset.team;
+  drawStandings($("leaderboard"), state.leaderboard, state.series, state.selectedTeam);
+  if (focused) document.querySelector(`tr.team-row[data-team="${CSS.escape(focused)}"]`)?.focus();
+}
+
+const tickLabel = (x) => {
+  const t = state.tickTimes.get(x);
+  return t ? `${t} · t${x}` : `tick ${x}`;
+};
+
+// The race: the P&L of the top teams by score, over the ticks the page has seen
+function drawRace() {
+  const rows = state.leaderboard ? Object.values(state.leaderboard.roles).flat() : [];
+  const top = rows.slice().sort((a, b) => b.score - a.score).slice(0, RACE_TEAMS);
+  drawChart($("race-chart"), {
+    series: top.map((r, i) => ({
+      label: r.team_name, colour: COLOURS[i % COLOURS.length], width: i === 0 ? 2.4 : 1.6,
+      points: (state.series.get(r.team_id) || []).map((p) => [p[0], p[1]]),
+    })),
+    xFormat: tickLabel, yFormat: (v) => usd(v).replace(/\.\d\d$/, ""), zero: true,
+    empty: state.replay ? "the race is drawn live; the debugger shows a team's P&L" : "waiting for the first standings",
+  });
 }
 
 function drawLadder() {
   const select = $("instrument");
   if (select.options.length !== state.instruments.length) {
     select.replaceChildren(...state.instruments.map((i) => new Option(i.instrument_id, i.instrument_id)));
-    const first = state.instruments.find((i) => i.kind !== "underlying") || state.instruments[0];
+    // the debugger's instrument when a team is chosen, else the first option
+    const first = state.instruments.find((i) => i.instrument_id === $("d-instrument").value)
+      || state.instruments.find((i) => i.kind !== "underlying") || state.instruments[0];
     if (first) select.value = first.instrument_id;
   }
   const book = state.books.get(select.value) || { bids: [], asks: [] };
   const body = $("ladder").tBodies[0];
   body.replaceChildren();
+  // each level's bar is its quantity against the largest level shown on either side
+  const most = Math.max(1, ...book.bids.map((l) => l.quantity), ...book.asks.map((l) => l.quantity));
+  const depth = (level, side) => {
+    const td = cell(level?.quantity, `depth ${side}`);
+    td.style.setProperty("--w", `${level ? Math.round((100 * level.quantity) / most) : 0}%`);
+    if (level) td.title = `${level.quantity} in ${level.orders ?? "?"} order(s)`;
+    return td;
+  };
   for (let k = 0; k < Math.max(book.bids.length, book.asks.length); k++) {
     const b = book.bids[k], a = book.asks[k];
-    body.append(row([cell(b?.quantity, "bid"), cell(money(b?.price), "bid"), cell(money(a?.price), "ask"), cell(a?.quantity, "ask")], { class: "level" }));
+    body.append(row([depth(b, "bid"), cell(money(b?.price), "bid price"), cell(money(a?.price), "ask price"), depth(a, "ask")], { class: "level" }));
   }
+  if (!body.children.length) body.append(row([cell("empty book", "name")]));
   $("ladder-meta").textContent = `last ${money(book.last)}  mark ${money(book.mark)}  fair ${money(book.fair)}`;
 }
 
@@ -140,14 +153,14 @@ function drawChain() {
 }
 
 function drawPrices() {
-  drawLines(
-    $("prices"),
-    [
-      { label: "SPX", points: state.prices.map((p) => [p[0], p[1]]) },
-      { label: "SPY", points: state.prices.map((p) => [p[0], p[2]]) },
+  drawChart($("prices"), {
+    series: [
+      { label: "SPX", points: state.prices.map((p) => [p[0], p[1]]), colour: COLOURS[0] },
+      { label: "SPY (right axis)", points: state.prices.map((p) => [p[0], p[2]]), colour: COLOURS[1], right: true },
     ],
-    state.news.map((n) => ({ x: n.tick_number, label: n.headline })),
-  );
+    markers: state.news.map((n) => ({ x: n.tick_number, label: n.headline })),
+    xFormat: tickLabel, cursor: state.replay ? state.tick : null,
+  });
   $("news").replaceChildren(
     ...state.news.slice(-20).reverse().map((n) => {
       const li = document.createElement("li");
@@ -163,28 +176,23 @@ function drawTeam() {
   if (id === null) return;
   const rows = state.leaderboard ? Object.values(state.leaderboard.roles).flat() : [];
   const r = rows.find((x) => x.team_id === id);
-  $("team-name").textContent = r ? `${r.team_name} (${r.role})` : id;
+  $("team-name").textContent = r ? `${r.team_name} (${r.role.replace("_", " ")})` : id;
   const points = state.series.get(id) || [];
-  drawLines($("team-pnl"), [
-    { label: "P&L", points: points.map((p) => [p[0], p[1]]) },
-    { label: "score", points: points.map((p) => [p[0], p[3]]) },
-  ]);
-  drawLines($("team-position"), [{ label: "position", points: points.map((p) => [p[0], p[2]]) }]);
-  const body = $("team-kpis").tBodies[0];
-  body.replaceChildren();
-  if (r) {
-    const figures = { score: r.score, pnl: r.pnl, fees: r.fees, volume: r.volume, trades: r.trades,
-      position: r.position, delta: r.delta, max_drawdown: r.max_drawdown, sharpe: r.sharpe, ...r.kpis };
-    for (const [k, v] of Object.entries(figures)) body.append(row([cell(k, "name"), cell(v)]));
-    body.append(row([cell("positions", "name"), cell(Object.entries(r.positions).filter(([, q]) => q).map(([i, q]) => `${i} ${q}`).join(", "))]));
-  }
+  drawChart($("team-pnl"), {
+    series: [
+      { label: "P&L", points: points.map((p) => [p[0], p[1]]), colour: COLOURS[2] },
+      { label: "score", points: points.map((p) => [p[0], p[3]]), colour: COLOURS[0] },
+    ],
+    xFormat: tickLabel, yFormat: (v) => usd(v), zero: true,
+  });
+  drawDetail($("team-kpis"), r);
 }
 
 // ------------------------------------------------------------------ live data
 
 function takeBoard(board) {
   state.leaderboard = board;
-  if (!board) return;
+  if (!board || state.replay) return; // a seek's board is not a point in time order
   for (const r of Object.values(board.roles).flat()) {
     let points = state.series.get(r.team_id);
     if (!points) state.series.set(r.team_id, (points = []));
@@ -202,6 +210,9 @@ function reset(data) {
   state.phase = data.phase;
   state.tick = data.tick_number;
   if (data.spx !== null) state.prices.push([data.tick_number, data.spx, data.spy]);
+  // the race so far (a sample of each team's ticks), then the board of the snapshot's seq
+  state.series = new Map(Object.entries(data.history || {}).map(([id, points]) =>
+    [id, points.filter((p) => p[0] < data.tick_number).map(([tick, pnl, score]) => [tick, pnl, null, score])]));
   takeBoard(data.leaderboard);
 }
 
@@ -209,13 +220,24 @@ function apply(message) {
   const d = message.data;
   state.clock = message.timestamp.slice(11, 19);
   switch (message.type) {
-    case "tick": state.tick = d.tick_number; state.phase = d.phase; break;
+    case "tick":
+      state.tick = d.tick_number;
+      state.phase = d.phase;
+      if (!state.tickTimes.has(d.tick_number)) state.tickTimes.set(d.tick_number, state.clock);
+      if (state.tickTimes.size > MAX_POINTS) state.tickTimes.delete(state.tickTimes.keys().next().value);
+      break;
     case "phase": state.phase = d.phase; break;
     case "prices":
       // a snapshot already drew the tick a burst gathered before it
       if (state.prices.length && state.prices[state.prices.length - 1][0] >= d.tick_number) break;
       state.prices.push([d.tick_number, d.spx, d.spy]);
       if (state.prices.length > MAX_POINTS) state.prices.shift();
+      for (const [id, fair] of Object.entries(d.fair || {})) {
+        let s = state.fair.get(id);
+        if (!s) state.fair.set(id, (s = []));
+        s.push([d.tick_number, fair]);
+        if (s.length > MAX_POINTS) s.shift();
+      }
       break;
     case "quotes": for (const q of d.quotes) state.quotes.set(q.instrument_id, q); break;
     case "books": for (const b of d.books) state.books.set(b.instrument_id, b); break;
@@ -286,11 +308,15 @@ function live() {
 
 async function replay(health) {
   $("replay").hidden = false;
+  $("debugger").hidden = false;
+  $("my-team").hidden = true; // a replay takes no keys: the debugger is the team's view
+  $("race").hidden = true; // the race is live; the debugger draws the chosen team's P&L
+  document.body.classList.add("replay");
   $("s-stream").textContent = "replay";
   const ticks = (await (await fetch("/replay/ticks")).json()).data;
   state.prices = ticks.prices;
   state.news = ticks.news.map(([tick, headline]) => ({ tick_number: tick, headline }));
-  state.replay = { playing: false, busy: false, want: null, cursor: 1, ticks: ticks.ticks, head: ticks.head_seq };
+  state.replay = { playing: false, busy: false, want: null, cursor: 1, ticks: ticks.ticks, head: ticks.head_seq, tape: ticks.trades };
   const step = (by) => seek(state.replay.cursor + by);
   const slider = $("r-seq");
   slider.max = ticks.head_seq;
@@ -308,13 +334,62 @@ async function replay(health) {
     $("r-play").textContent = state.replay.playing ? "pause" : "play";
     if (state.replay.playing) play();
   });
+  const tickStep = (by) => {
+    const t = ticks.ticks;
+    let k = 0;
+    while (k + 1 < t.length && t[k + 1][1] <= state.replay.cursor) k++;
+    // back from inside a tick goes to its start first, as a video player's previous does
+    if (by < 0 && t[k] && t[k][1] < state.replay.cursor) k += 1;
+    const next = t[Math.max(0, Math.min(t.length - 1, k + by))];
+    if (next) seek(next[1]);
+  };
+  $("r-tick-step").addEventListener("click", () => tickStep(1));
+  $("r-tick-back").addEventListener("click", () => tickStep(-1));
+  const go = (event) => { if (event) seek(event.seq); };
+  const actions = {
+    prev: () => go(debug.target(-1)), next: () => go(debug.target(1)),
+    fill: () => go(debug.target(1, ["fill"])), refusal: () => go(debug.target(1, ["refusal"])),
+  };
+  $("d-prev").addEventListener("click", actions.prev);
+  $("d-next").addEventListener("click", actions.next);
+  $("d-next-fill").addEventListener("click", actions.fill);
+  $("d-next-refusal").addEventListener("click", actions.refusal);
+  $("d-team").addEventListener("change", async () => {
+    await debug.choose($("d-team").value, ticks.teams);
+    followBook();
+    seek(state.replay.cursor);
+  });
+  const followBook = () => {
+    const i = $("d-instrument").value;
+    if ([...$("instrument").options].some((o) => o.value === i)) $("instrument").value = i;
+  };
+  $("d-instrument").addEventListener("change", () => {
+    followBook();
+    if (debug.dbg.view) { debug.show(debug.dbg.view); render(); }
+  });
+  const events = $("d-events");
+  events.addEventListener("click", (e) => { const tr = e.target.closest("tr.ev"); if (tr) seek(+tr.dataset.seq); });
+  events.addEventListener("keydown", (e) => { const tr = e.target.closest("tr.ev"); if (tr && e.key === "Enter") seek(+tr.dataset.seq); });
   document.addEventListener("keydown", (e) => {
     if (e.target instanceof HTMLInputElement && e.target.type !== "range") return;
-    if (e.key === "ArrowRight") { e.preventDefault(); step(1); }
-    if (e.key === "ArrowLeft") { e.preventDefault(); step(-1); }
+    if (e.target instanceof HTMLSelectElement) return;
+    if (e.key === "ArrowRight") { e.preventDefault(); e.shiftKey ? tickStep(1) : step(1); }
+    if (e.key === "ArrowLeft") { e.preventDefault(); e.shiftKey ? tickStep(-1) : step(-1); }
+    if (e.key === "]") actions.next();
+    if (e.key === "[") actions.prev();
+    if (e.key === "f") actions.fill();
+    if (e.key === "r") actions.refusal();
+  });
+  // a link pasted into this tab (or edited in its address bar) moves the viewer there
+  window.addEventListener("hashchange", async () => {
+    const to = debug.fromLink();
+    if (to.team !== debug.dbg.team) await debug.choose(to.team, ticks.teams);
+    if (to.seq !== state.seq) seek(to.seq);
   });
   watchIndex();
-  await seek(+new URLSearchParams(location.search).get("seq") || 1);
+  const to = debug.fromLink();
+  await debug.choose(to.team, ticks.teams);
+  await seek(to.seq);
 }
 
 // The pass that writes the seek index (GET /replay/index), polled while it runs: seeks
@@ -358,7 +433,7 @@ async function seek(seq) {
     while (r.want !== null) {
       const target = r.want;
       r.want = null;
-      const body = await (await fetch(`/replay/state?seq=${target}`)).json();
+      const body = await (await fetch(`/replay/state?seq=${target}${debug.teamQuery()}`)).json();
       if (body.success) showReplay(body.data);
     }
   } finally {
@@ -383,6 +458,13 @@ function showReplay(d) {
   $("r-tick-at").textContent = `tick ${d.tick_number}`;
   $("inspect").textContent = d.text;
   $("s-teams").textContent = Object.keys(d.teams).length;
+  // the tape as it stood at this seq: the last trades at or before it
+  const tape = state.replay.tape;
+  let end = 0;
+  while (end < tape.length && tape[end][0] <= d.seq) end++;
+  state.trades = tape.slice(Math.max(0, end - MAX_TRADES), end).map(([seq, tick, instrument, price, quantity, aggressor]) => (
+    { trade_id: `seq-${seq}`, tick_number: tick, instrument_id: instrument, price, quantity, aggressor }));
+  debug.show(d);
   document.body.dataset.seq = d.seq;
   render();
 }
@@ -410,15 +492,40 @@ function admin() {
   }
 }
 
+// ------------------------------------------------------------------ a team's own view
+
+function myTeam() {
+  const redraw = () => render();
+  $("my-key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const key = $("my-key").value.trim();
+    $("my-key").value = ""; // the key lives in session storage, not in the form
+    if (key) team.start(key, redraw);
+  });
+  $("my-forget").addEventListener("click", () => { team.forget(); render(); });
+  $("my-instrument").addEventListener("change", render);
+  team.startPolling(redraw);
+  window.__dash.team = team.mine;
+  team.mine.fair = state.fair;
+  const key = team.stored();
+  if (key) team.start(key, redraw);
+}
+
 // ------------------------------------------------------------------ start
 
 window.__dash = { state, stream: null };
 $("instrument").addEventListener("change", render);
+const pick = (tr) => { state.selectedTeam = tr.dataset.team; $("a-team").value = tr.dataset.team; render(); };
 $("leaderboard").addEventListener("click", (e) => {
   const tr = e.target.closest("tr.team-row");
-  if (tr) { state.selectedTeam = tr.dataset.team; $("a-team").value = tr.dataset.team; render(); }
+  if (tr) pick(tr);
+});
+$("leaderboard").addEventListener("keydown", (e) => {
+  const tr = e.target.closest("tr.team-row");
+  if (tr && e.key === "Enter") pick(tr);
 });
 $("team-close").addEventListener("click", () => { state.selectedTeam = null; render(); });
+document.addEventListener("keydown", (e) => { if (e.key === "Escape" && state.selectedTeam) { state.selectedTeam = null; render(); } });
 admin();
 const health = (await (await fetch("/health")).json()).data;
 if (health.replay) {
@@ -427,5 +534,6 @@ if (health.replay) {
   live();
   pollHealth();
   setInterval(pollHealth, 1000);
+  myTeam();
 }
 document.body.dataset.ready = "1";
