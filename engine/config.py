@@ -144,6 +144,12 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     slow_client_seconds: float = 10.0  # a WebSocket write stalled this long aborts the client
     events_page_max: int = 2000
     events_history: int = 1_000_000  # per-team messages kept for resume; older: 410
+    # and at most this many bytes of a team's own messages (a score_update every tick is
+    # ~1 KB a team): older is served from the archive (0: no limit)
+    events_history_bytes: int = 256 * 1024
+    # the public stream's history for /ws/public?last_seq (a leaderboard of every team
+    # per burst): a resume older than this many bytes is closed 4010 SNAPSHOT_REQUIRED
+    public_history_bytes: int = 8 * 1024 * 1024
     heartbeat_seconds: float = 1.0
     # a dashboard page (/ws/public) is written at most this often, with everything since
     # its last write: a spectator sees 4 updates a second, and the bots' acks are not
@@ -432,6 +438,9 @@ def _check(config: Config) -> None:
         )
     if config.teams.max_teams < 0:
         raise ConfigError("invalid config: must be >= 0 - at `$.teams.max_teams`")
+    for key in ("events_history_bytes", "public_history_bytes"):
+        if getattr(config.gateway, key) < 0:
+            raise ConfigError(f"invalid config: must be >= 0 - at `$.gateway.{key}`")
     if config.gateway.archive_records_per_second < 0:
         raise ConfigError(
             "invalid config: must be >= 0 - at `$.gateway.archive_records_per_second`"

@@ -47,7 +47,7 @@ from engine.records import (
     VolatilitySignal,
 )
 from gateway.scoring import kpis
-from gateway.scoring.team_score import Resting, TeamScore
+from gateway.scoring.team_score import Resting, Samples, Series, TeamScore
 
 NAN = math.nan
 
@@ -67,6 +67,7 @@ class Scorer:
         self.phase = "closed"
         self.sample_seq = 0  # the seq of the last tick sample
         self.teams: dict[str, TeamScore] = {}
+        self.samples = Samples()  # every team's rows' tick and seq, kept once
         self.marks: dict[str, int] = {}
         self.deltas: dict[str, float] = {}
         self.total_volume = 0
@@ -124,7 +125,9 @@ class Scorer:
 
     def _registered(self, r: TeamRegistered) -> bool:
         if r.api_key_hash:  # a bot; the simulated participants are not competitors
-            self.teams[r.team_id] = TeamScore(r.team_id, r.team_name, r.role, r.seq)
+            self.teams[r.team_id] = TeamScore(
+                r.team_id, r.team_name, r.role, r.seq, series=Series(self.samples)
+            )
         return False
 
     def _admin(self, r: AdminApplied) -> bool:
@@ -332,14 +335,9 @@ class Scorer:
                     team.balance_penalty += s.arb_balance_penalty
         elif role == "market_maker" and team.coverage is not None:
             coverage = team.coverage
-        series = team.series
-        series.tick.append(tick)
-        series.seq.append(seq)
-        series.pnl.append(pnl)
-        series.score.append(pnl - team.penalties + team.bonuses)
-        series.position.append(sum(abs(q) for q in positions.values()))
-        series.delta.append(team.delta)
-        series.coverage.append(coverage)
+        position = sum(abs(q) for q in positions.values())
+        score = pnl - team.penalties + team.bonuses
+        team.series.append(tick, seq, pnl, score, position, team.delta, coverage)
 
     def _window(self, team: TeamScore, covered: int) -> None:
         """The rolling window of the last ``window_ticks`` KPI ticks; under the bar: a breach."""

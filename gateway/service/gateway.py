@@ -76,9 +76,14 @@ class Gateway:
         self.engine = engine
         self.source = source
         self.projection = Projection(config)
-        self.streams = Streams(self.settings.events_history, self.settings.ws_queue_size)
+        settings = self.settings
+        self.streams = Streams(
+            settings.events_history, settings.ws_queue_size, settings.events_history_bytes
+        )
         # the dashboard's stream: public data only, its own seqs
-        self.public = PublicStream(self.settings.events_history, self.settings.ws_queue_size)
+        self.public = PublicStream(
+            settings.events_history, settings.ws_queue_size, settings.public_history_bytes
+        )
         self.metrics = Metrics()
         # history older than ``streams`` keeps, folded again from the log on demand
         self.archive = (
