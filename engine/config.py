@@ -161,6 +161,9 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     # orders_per_second a second, in bursts of this many seconds' worth; beyond, 429 here
     budget_burst_seconds: float = 2.0
     max_writes_in_flight: int = 32  # per team and gateway; more at once: 429 here
+    # team registrations per client address and gateway, a minute (in bursts of as many);
+    # beyond: 429 RATE_LIMIT_EXCEEDED with retry_after (0: no limit)
+    registrations_per_minute: int = 30
     # history older than events_history is rebuilt by folding the log from seq 1
     # (gateway/service/archive.py); false: such a resume is 410 / close 4010 SNAPSHOT_REQUIRED
     archive: bool = True
@@ -291,6 +294,8 @@ class ExecutionConfig(_Section, frozen=True, kw_only=True):
 class TeamsConfig(_Section, frozen=True, kw_only=True):
     registration_open: bool = True  # at session start; admin calls open and close it
     max_teams: int = 500  # registered teams (the simulated ones not counted)
+    # "invite": a registration needs an unused code from POST /admin/invites
+    registration: Literal["open", "invite"] = "open"
 
 
 class ScoringConfig(_Section, frozen=True, kw_only=True):
@@ -438,7 +443,7 @@ def _check(config: Config) -> None:
         )
     if config.teams.max_teams < 0:
         raise ConfigError("invalid config: must be >= 0 - at `$.teams.max_teams`")
-    for key in ("events_history_bytes", "public_history_bytes"):
+    for key in ("events_history_bytes", "public_history_bytes", "registrations_per_minute"):
         if getattr(config.gateway, key) < 0:
             raise ConfigError(f"invalid config: must be >= 0 - at `$.gateway.{key}`")
     if config.gateway.archive_records_per_second < 0:

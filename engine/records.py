@@ -82,6 +82,9 @@ class RegisterTeam(Command, frozen=True, kw_only=True, tag="register_team"):
     role: str
     api_key_hash: str
     request_id: str | None = None
+    # SHA-256 of the invite code the team gave (``[teams] registration = "invite"``):
+    # the core checks it, the log holds the hash, never the code
+    invite_hash: str | None = None
 
 
 class SubmitOrder(Command, frozen=True, kw_only=True, tag="submit_order"):
@@ -150,6 +153,14 @@ class SetRegistration(Command, frozen=True, kw_only=True, tag="set_registration"
     """Admin: open or close the registration of new teams."""
 
     open: bool
+    request_id: str | None = None
+
+
+class AddInvites(Command, frozen=True, kw_only=True, tag="add_invites"):
+    """Admin: invite codes, each good for one registration, as their SHA-256 hashes (the
+    codes are shown once, to the organiser who asked for them)."""
+
+    code_hashes: tuple[str, ...]
     request_id: str | None = None
 
 
@@ -329,6 +340,7 @@ Record_ = (
     | SetHouse
     | SetClock
     | SetRegistration
+    | AddInvites
     | AdminApplied
     | TeamRegistered
     | OrderAccepted
@@ -359,6 +371,7 @@ COMMANDS: tuple[type[Command], ...] = (
     SetHouse,
     SetClock,
     SetRegistration,
+    AddInvites,
 )
 
 _encoder = msgspec.msgpack.Encoder()

@@ -45,6 +45,7 @@ from engine.core.exchange import Exchange
 from engine.core.rules import NANOS
 from engine.log.nats.messages import Fenced
 from engine.records import (
+    AddInvites,
     AnyRecord,
     CancelAll,
     CancelOrder,
@@ -99,6 +100,7 @@ FROM_GATEWAY = (
     SetHouse,
     SetClock,
     SetRegistration,
+    AddInvites,
 )
 
 Answer: TypeAlias = Callable[[Reply | Refused], None]

@@ -26,3 +26,42 @@ def precheck(projection: Projection) -> None:
     )
     if refusal is not None:
         raise ApiError(refusal.code, refusal.message, refusal.details)
+
+
+class ClientLimit:
+    """Registrations per client address: a bucket of ``per_minute`` refilled over a minute.
+
+    Registration needs no key, so nothing else bounds one client: a loop took all 500
+    ``max_teams`` slots in 0.65 s (issue 38, item 7). Per gateway and per address as the
+    gateway sees it (behind a proxy that is the proxy's: give each gateway its own port,
+    or raise the limit). Full buckets are forgotten, so the table holds only the
+    addresses that registered in the last minute.
+    """
+
+    #: Addresses kept before the full buckets are swept out.
+    SWEEP = 4096
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute  # 0: no limit
+        self._buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, at)
+
+    def take(self, client: str, now: float) -> float:
+        """Take one registration for ``client``: 0.0, or the seconds until one is free."""
+        if not self.per_minute:
+            return 0.0
+        rate = self.per_minute / 60.0
+        tokens, at = self._buckets.get(client, (float(self.per_minute), now))
+        tokens = min(float(self.per_minute), tokens + (now - at) * rate)
+        if tokens < 1.0:
+            self._buckets[client] = (tokens, now)
+            return (1.0 - tokens) / rate
+        self._buckets[client] = (tokens - 1.0, now)
+        if len(self._buckets) > self.SWEEP:
+            self._sweep(now)
+        return 0.0
+
+    def _sweep(self, now: float) -> None:
+        rate, full = self.per_minute / 60.0, float(self.per_minute)
+        for client, (tokens, at) in list(self._buckets.items()):
+            if tokens + (now - at) * rate >= full:
+                del self._buckets[client]
