@@ -195,6 +195,7 @@ async def test_one_teams_long_paging_does_not_starve_another_teams_page(
             await trio.testing.wait_all_tasks_blocked()
             # the short one: the early team's first 5 messages, a few chunks into the log
             nursery.start_soon(page, early, 0, 5)
+        print(f"short page {done[early.team_id]:.3f} s, long page {done[late.team_id]:.3f} s")
         assert done[early.team_id] < done[late.team_id]
         chunks = len(RECORDS) // (rate // 20)
         assert chunks > 20  # the long page is many chunks
