@@ -19,8 +19,8 @@ of CPU; the live stream must not wait for it. So:
   live path whatever the bots ask;
 * served per team in turn (issue 38, item 8: one global queue of pages made another
   team's page wait ~8 s behind one team paging through a day): a team's pages run one
-  at a time (a lock per team), at most ``ACTIVE`` teams' pages fold at once (each fold
-  is a projection: a thousand bots resuming from 0 queue up instead of running a
+  at a time (a lock per team), at most ``ACTIVE`` (2) teams' pages fold at once (each
+  fold is a projection: a thousand bots resuming from 0 queue up instead of running a
   thousand), and those take the worker thread a chunk each in turn (a FIFO
   ``trio.Lock`` taken per chunk, not per page), so a short page is not queued behind
   a long one;
@@ -57,9 +57,12 @@ Message = tuple[int, bytes]  # (the team's seq, the message body as the live str
 CHUNK = 4096
 #: Folds kept for later pages, and folding at once: each is a whole projection.
 FOLDS_KEPT = 4
-#: Teams whose pages fold at once, taking chunks in turn; the kept folds shrink to make
-#: room, so there are never more than ``FOLDS_KEPT`` projections besides the live one.
-ACTIVE = FOLDS_KEPT
+#: Teams whose pages fold at once, taking chunks in turn (a slot is held for a page, so
+#: a third team waits one page at most). A page continuing a kept fold takes it out of
+#: the list, so there are at most ``FOLDS_KEPT + ACTIVE`` projections besides the live
+#: one; trimming the kept ones instead made teams paging in turn drop each other's
+#: folds and fold from seq 1 for every page.
+ACTIVE = 2
 
 
 def team_messages(projection: Projection, record: AnyRecord, team_id: str) -> list[Message]:
@@ -152,7 +155,6 @@ class Archive:
         self._slots = trio.Semaphore(ACTIVE)
         self._teams: dict[str, tuple[trio.Lock, int]] = {}  # a team's pages, and how many
         self._folds: list[_Fold] = []  # least recently used first
-        self._active = 0  # folds taken out of ``_folds`` by pages under way
         self._ready_at = -math.inf  # when the budget lets the next chunk be folded
 
     async def page(
@@ -179,16 +181,13 @@ class Archive:
 
     async def _page(self, team_id: str, after_seq: int, last: int, to_seq: int) -> list[Message]:
         fold = self._take(team_id, after_seq, to_seq)  # back in the list once done
-        self._active += 1
-        try:
-            out = fold.take_pending(team_id, after_seq)
-            if not out or out[-1][0] < last:
-                await self._fold_until(fold, team_id, after_seq, last, to_seq, out)
-        finally:  # a failed or cancelled fold is not kept (half way through a chunk)
-            self._active -= 1
+        out = fold.take_pending(team_id, after_seq)
+        if not out or out[-1][0] < last:
+            # a failed or cancelled fold is not kept (half way through a chunk)
+            await self._fold_until(fold, team_id, after_seq, last, to_seq, out)
         fold.team_id, fold.pending = team_id, out[last - after_seq :]
         self._folds.append(fold)
-        del self._folds[: max(0, len(self._folds) - (FOLDS_KEPT - self._active))]
+        del self._folds[:-FOLDS_KEPT]
         return out[: last - after_seq]
 
     def _take(self, team_id: str, after_seq: int, to_seq: int) -> _Fold:

@@ -205,6 +205,30 @@ async def test_one_teams_long_paging_does_not_starve_another_teams_page(
         assert done[late.team_id] >= (gw.metrics.archive_records_folded - 2 * rate // 20) / rate
 
 
+async def test_teams_paging_at_once_each_keep_their_fold(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Pages of four teams interleaved chunk by chunk: each team's next page continues
+    its own fold (one fold per team), the pages are the live stream's byte for byte."""
+    log = MemoryLog(RECORDS)
+    async with trio.open_nursery() as nursery:
+        everything = await following(nursery, log, events_history=10**9)
+        small = await following(nursery, log, events_history=HISTORY,
+                                archive_records_per_second=20_000)  # fmt: skip
+        got: dict[str, list[bytes]] = {}
+
+        async def page_through(team: TeamState) -> None:
+            got[team.team_id] = await page_all(small, team, 37)
+
+        async with trio.open_nursery() as pagers:
+            for team in teams(small):
+                pagers.start_soon(page_through, team)
+        for team in teams(small):
+            assert got[team.team_id] == await page_all(everything, team, 2000)
+        assert small.metrics.archive_folds == len(ROLES)
+        nursery.cancel_scope.cancel()
+
+
 async def test_the_archive_can_be_switched_off(autojump_clock: trio.testing.MockClock) -> None:
     async with serving(MemoryLog(RECORDS), events_history=HISTORY, archive=False) as gw:
         assert gw.archive is None
