@@ -12,6 +12,8 @@ again, so a registration racing another gateway's is still decided by the log.
 
 from __future__ import annotations
 
+import ipaddress
+
 from engine.core.rules import registration_allows
 from gateway.errors import ApiError
 from gateway.projection.fold import Projection
@@ -26,6 +28,18 @@ def precheck(projection: Projection) -> None:
     )
     if refusal is not None:
         raise ApiError(refusal.code, refusal.message, refusal.details)
+
+
+def client_of(address: str) -> str:
+    """Who an address is for the limit: an IPv4 address, or an IPv6 address's /64 (one
+    host is handed a whole /64 and can pick any address in it)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip.ipv4_mapped or ip) if ip.version == 6 else str(ip)
 
 
 class ClientLimit:
@@ -45,10 +59,11 @@ class ClientLimit:
         self.per_minute = per_minute  # 0: no limit
         self._buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, at)
 
-    def take(self, client: str, now: float) -> float:
-        """Take one registration for ``client``: 0.0, or the seconds until one is free."""
+    def take(self, address: str, now: float) -> float:
+        """Take one registration for ``address``: 0.0, or the seconds until one is free."""
         if not self.per_minute:
             return 0.0
+        client = client_of(address)
         rate = self.per_minute / 60.0
         tokens, at = self._buckets.get(client, (float(self.per_minute), now))
         tokens = min(float(self.per_minute), tokens + (now - at) * rate)
