@@ -36,6 +36,8 @@ auction_ticks = 1
 [gateway]
 ws_max_connections_per_team = 250
 ws_max_connections = 20000
+# TEAMS registrations from this one address at once
+registrations_per_minute = 0
 """
 #: Handshakes in flight at once.
 CONNECTING = 200

@@ -153,6 +153,12 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     slow_client_seconds: float = 10.0  # a WebSocket write stalled this long aborts the client
     events_page_max: int = 2000
     events_history: int = 1_000_000  # per-team messages kept for resume; older: 410
+    # and at most this many bytes of a team's own messages (a score_update every tick is
+    # ~1 KB a team): older is served from the archive (0: no limit)
+    events_history_bytes: int = 256 * 1024
+    # the public stream's history for /ws/public?last_seq (a leaderboard of every team
+    # per burst): a resume older than this many bytes is closed 4010 SNAPSHOT_REQUIRED
+    public_history_bytes: int = 8 * 1024 * 1024
     heartbeat_seconds: float = 1.0
     # a dashboard page (/ws/public) is written at most this often, with everything since
     # its last write: a spectator sees 4 updates a second, and the bots' acks are not
@@ -164,6 +170,9 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     # orders_per_second a second, in bursts of this many seconds' worth; beyond, 429 here
     budget_burst_seconds: float = 2.0
     max_writes_in_flight: int = 32  # per team and gateway; more at once: 429 here
+    # team registrations per client address and gateway, a minute (in bursts of as many);
+    # beyond: 429 RATE_LIMIT_EXCEEDED with retry_after (0: no limit)
+    registrations_per_minute: int = 30
     # history older than events_history is rebuilt by folding the log from seq 1
     # (gateway/service/archive.py); false: such a resume is 410 / close 4010 SNAPSHOT_REQUIRED
     archive: bool = True
@@ -312,6 +321,8 @@ class ExecutionConfig(_Section, frozen=True, kw_only=True):
 class TeamsConfig(_Section, frozen=True, kw_only=True):
     registration_open: bool = True  # at session start; admin calls open and close it
     max_teams: int = 500  # registered teams (the simulated ones not counted)
+    # "invite": a registration needs an unused code from POST /admin/invites
+    registration: Literal["open", "invite"] = "open"
 
 
 class ScoringConfig(_Section, frozen=True, kw_only=True):
@@ -482,6 +493,9 @@ def _check(config: Config) -> None:
         )
     if config.teams.max_teams < 0:
         raise ConfigError("invalid config: must be >= 0 - at `$.teams.max_teams`")
+    for key in ("events_history_bytes", "public_history_bytes", "registrations_per_minute"):
+        if getattr(config.gateway, key) < 0:
+            raise ConfigError(f"invalid config: must be >= 0 - at `$.gateway.{key}`")
     if config.gateway.archive_records_per_second < 0:
         raise ConfigError(
             "invalid config: must be >= 0 - at `$.gateway.archive_records_per_second`"

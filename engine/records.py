@@ -83,6 +83,9 @@ class RegisterTeam(Command, frozen=True, kw_only=True, tag="register_team"):
     role: str
     api_key_hash: str
     request_id: str | None = None
+    # SHA-256 of the invite code the team gave (``[teams] registration = "invite"``):
+    # the core checks it, the log holds the hash, never the code
+    invite_hash: str | None = None
 
 
 class SubmitOrder(Command, frozen=True, kw_only=True, tag="submit_order"):
@@ -173,6 +176,14 @@ class EndCompetition(Command, frozen=True, kw_only=True, tag="end_competition"):
     """Admin: the closing bell. Closes the market, stops the clock and ends the competition
     for good: ``CompetitionEnded`` records the seq the standings are frozen at."""
 
+    request_id: str | None = None
+
+
+class AddInvites(Command, frozen=True, kw_only=True, tag="add_invites"):
+    """Admin: invite codes, each good for one registration, as their SHA-256 hashes (the
+    codes are shown once, to the organiser who asked for them)."""
+
+    code_hashes: tuple[str, ...]
     request_id: str | None = None
 
 
@@ -407,6 +418,7 @@ Record_ = (
     | SetTrading
     | EnableTeam
     | EndCompetition
+    | AddInvites
     | AdminApplied
     | CompetitionEnded
     | TeamRegistered
@@ -445,6 +457,7 @@ COMMANDS: tuple[type[Command], ...] = (
     EndCompetition,
     ForkSession,
     TickBudgetExpired,
+    AddInvites,
 )
 
 _encoder = msgspec.msgpack.Encoder()

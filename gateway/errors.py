@@ -79,6 +79,11 @@ CODES: dict[str, Code] = {
         403,
         "the organiser closed registration (`POST /admin/registration/close`)",
     ),
+    "INVALID_INVITE": Code(
+        403,
+        'with `[teams] registration = "invite"`: the `invite_code` is missing, unknown or '
+        "used already (each code registers one team)",
+    ),
     "SNAPSHOT_REQUIRED": Code(
         410,
         "`GET /events` asked for messages older than the gateway keeps; `details.oldest_seq`",

@@ -30,7 +30,11 @@ PURE_STDLIB = {
     "heapq",
     "itertools",
     "math",
+    "re",
     "typing",
+    # team names' NFKC (engine/core/names.py): its tables are the Python's Unicode
+    # version, pinned with the Python like the rest of the core
+    "unicodedata",
 }
 VOCABULARY = {
     "msgspec", "engine.records", "engine.config", "engine.instruments", "engine.money",

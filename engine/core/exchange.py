@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import msgspec
 
+from engine.core import names
 from engine.core.accounts import Account
 from engine.core.auction import clearing_price
 from engine.core.rules import Refusal, registration_allows
@@ -38,6 +39,7 @@ from engine.market import SimOrder, SimQuote
 from engine.records import (
     PHASES,
     ROLES,
+    AddInvites,
     AdminApplied,
     CancelAll,
     CancelOrder,
@@ -104,6 +106,8 @@ class Exchange(Trading):
                 self._end(command)
             case ForkSession():
                 self._fork(command)
+            case AddInvites():
+                self._invites(command)
             case StartSession():
                 for team in self.market.teams():
                     self._add_team(
@@ -115,6 +119,7 @@ class Exchange(Trading):
 
     def _register(self, c: RegisterTeam) -> None:
         name = c.team_name.strip()
+        invite = self.config.teams.registration == "invite"
         closed = (
             _ended()
             if self.ended_seq
@@ -132,7 +137,22 @@ class Exchange(Trading):
             self._refuse(c, Refusal("INVALID_ROLE", f"role must be one of {', '.join(ROLES)}"))
         elif name.casefold() in self.names:
             self._refuse(c, Refusal("TEAM_NAME_TAKEN", f"the team name {name!r} is taken"))
+        elif names.imitates_team_id(name):
+            self._refuse(c, Refusal("INVALID_TEAM_NAME", "a team name may not look like a team id"))
+        elif invite and c.invite_hash not in self.invites:
+            self._refuse(c, Refusal("INVALID_INVITE", "registration needs an unused invite code"))
+        elif (twin := self.skeletons.get(names.skeleton(name))) is not None:
+            self._refuse(
+                c,
+                Refusal(
+                    "TEAM_NAME_TAKEN",
+                    f"the team name {name!r} looks like {self.teams[twin].name!r}",
+                    {"team_id": twin},
+                ),
+            )
         else:
+            if invite:
+                self.invites.discard(c.invite_hash or "")  # used once
             self._add_team(name, c.role, c.api_key_hash, False, None, c.request_id)
 
     def _add_team(
@@ -149,6 +169,7 @@ class Exchange(Trading):
             team_id = f"TEAM_{self.teams_registered:04d}"
         self.teams[team_id] = Account(team_id, name, role, key_hash, exempt)
         self.names[name.casefold()] = team_id
+        self.skeletons.setdefault(names.skeleton(name), team_id)
         seq, ts = self._next()
         self._emit(
             TeamRegistered(
@@ -180,6 +201,14 @@ class Exchange(Trading):
             self._add_team(c.join_name, c.join_role, c.join_key_hash, False, team_id)
 
     # ------------------------------------------------------------------ admin
+
+    def _invites(self, c: AddInvites) -> None:
+        self.invites.update(c.code_hashes)
+        seq, ts = self._next()
+        self._emit(
+            AdminApplied(seq=seq, ts=ts, action="add_invites", value=str(len(c.code_hashes)),
+                         request_id=c.request_id)
+        )  # fmt: skip
 
     def _admin(self, c: DisableTeam | SetHouse | SetClock | SetRegistration) -> None:
         seq, ts = self._next()

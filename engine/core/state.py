@@ -58,6 +58,8 @@ class CoreState:
         self.books = {iid: Book(iid) for iid in self.instruments}
         self.teams: dict[str, Account] = {}
         self.names: dict[str, str] = {}  # casefolded name -> team id
+        self.skeletons: dict[str, str] = {}  # names.skeleton(name) -> team id
+        self.invites: set[str] = set()  # hashes of the invite codes not used yet
         self.orders: dict[str, Order] = {}  # every live order, in submission order
         self.client_ids: dict[tuple[str, str], str] = {}
         self.quotes: dict[tuple[str, str], tuple[str, str]] = {}

@@ -44,6 +44,7 @@ from engine.access import SECRET_FILE, new_secret, private_dir, read_secret, wri
 from engine.core.exchange import Exchange
 from engine.log.nats.messages import Fenced
 from engine.records import (
+    AddInvites,
     AnyRecord,
     CancelAll,
     CancelOrder,
@@ -108,6 +109,7 @@ FROM_GATEWAY = (
     SetTrading,
     EnableTeam,
     EndCompetition,
+    AddInvites,
 )
 
 Answer: TypeAlias = Callable[[Reply | Refused], None]

@@ -49,7 +49,7 @@ from engine.records import (
     VolatilitySignal,
 )
 from gateway.scoring import kpis
-from gateway.scoring.team_score import Resting, TeamScore
+from gateway.scoring.team_score import Resting, Samples, Series, TeamScore
 
 NAN = math.nan
 
@@ -69,6 +69,7 @@ class Scorer:
         self.phase = "closed"
         self.sample_seq = 0  # the seq of the last tick sample
         self.teams: dict[str, TeamScore] = {}
+        self.samples = Samples()  # every team's rows' tick and seq, kept once
         self.marks: dict[str, int] = {}
         self.deltas: dict[str, float] = {}
         self.total_volume = 0
@@ -140,7 +141,9 @@ class Scorer:
 
     def _registered(self, r: TeamRegistered) -> bool:
         if r.api_key_hash:  # a bot; the simulated participants are not competitors
-            self.teams[r.team_id] = TeamScore(r.team_id, r.team_name, r.role, r.seq)
+            self.teams[r.team_id] = TeamScore(
+                r.team_id, r.team_name, r.role, r.seq, series=Series(self.samples)
+            )
         return False
 
     def _admin(self, r: AdminApplied) -> bool:
@@ -362,14 +365,9 @@ class Scorer:
             team.good = kpis.good_quotes(team.quotes, self.cover, self.quote_rule, s.mm_min_size)
             if team.coverage is not None:
                 coverage = team.coverage
-        series = team.series
-        series.tick.append(tick)
-        series.seq.append(seq)
-        series.pnl.append(pnl)
-        series.score.append(pnl - team.penalties + team.bonuses)
-        series.position.append(sum(abs(q) for q in positions.values()))
-        series.delta.append(team.delta)
-        series.coverage.append(coverage)
+        position = sum(abs(q) for q in positions.values())
+        score = pnl - team.penalties + team.bonuses
+        team.series.append(tick, seq, pnl, score, position, team.delta, coverage)
 
     def _relieved(self, team: TeamScore, good: set[str], tick: int) -> int:
         """Instruments counted covered by the sweep grace: a good quote that the band

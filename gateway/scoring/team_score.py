@@ -7,6 +7,7 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def _ints() -> array[int]:
@@ -60,17 +61,127 @@ class Quotes:
                 del side[order.instrument_id]
 
 
-@dataclass(slots=True)
-class Series:
-    """One row per tick since the team registered, column-wise (compact, cheap to append)."""
+class Samples:
+    """The tick samples of a session, once for every team: each one's tick and log seq.
 
-    tick: array[int] = field(default_factory=_ints)
-    seq: array[int] = field(default_factory=_ints)  # the log seq the row is as of
-    pnl: array[int] = field(default_factory=_ints)  # cents
-    score: array[int] = field(default_factory=_ints)  # cents
-    position: array[int] = field(default_factory=_ints)  # sum of absolute positions
-    delta: array[float] = field(default_factory=_floats)  # SPX terms
-    coverage: array[float] = field(default_factory=_floats)  # market makers; else NaN
+    Every team is sampled at every sample after it registers, so a team's rows are a
+    contiguous slice of these (``Series.first`` on); keeping them here instead of in
+    each team's series saves 16 bytes per team per tick.
+    """
+
+    __slots__ = ("seq", "tick")
+
+    def __init__(self) -> None:
+        self.tick: array[int] = _ints()
+        self.seq: array[int] = _ints()
+
+    def index(self, tick: int, seq: int) -> int:
+        """The sample at log seq ``seq``, added when it is the first team sampled there."""
+        seqs = self.seq
+        if not seqs or seqs[-1] != seq:
+            self.tick.append(tick)
+            seqs.append(seq)
+        return len(seqs) - 1
+
+
+class _Column:
+    """One column of a series, run-length encoded: a value is kept where it changes."""
+
+    __slots__ = ("starts", "values")
+
+    def __init__(self, kind: str) -> None:
+        self.starts: array[int] = _ints()  # the row each run begins at
+        self.values: array[Any] = array(kind)
+
+    def add(self, row: int, value: float) -> None:
+        values = self.values
+        if values:
+            last = values[-1]
+            # NaN (not a market maker, or no KPI tick yet) is never equal to itself
+            if last == value or (last != last and value != value):
+                return
+        self.starts.append(row)
+        values.append(value)
+
+    def expand(self, rows: int) -> list[Any]:
+        out: list[Any] = []
+        starts, values = self.starts, self.values
+        for i, value in enumerate(values):
+            end = starts[i + 1] if i + 1 < len(starts) else rows
+            out.extend([value] * (end - starts[i]))
+        return out
+
+
+class Series:
+    """One row per tick since the team registered, each column run-length encoded.
+
+    A row was 56 bytes per team per tick (1.2 MB per team over a 6-hour day at one tick
+    a second, issue 38 item 5), though an idle team's columns never change and a market
+    maker's often only its score (a breach penalty per tick). So each column keeps a
+    value only where it changes; the columns read back as full per-tick lists, as
+    before. Tick and seq are the shared ``Samples``.
+    """
+
+    __slots__ = ("_coverage", "_delta", "_pnl", "_position", "_score", "first", "rows",
+                 "samples")  # fmt: skip
+
+    def __init__(self, samples: Samples | None = None) -> None:
+        self.samples = samples if samples is not None else Samples()
+        self.first = -1  # the sample index of the team's first row
+        self.rows = 0
+        self._pnl = _Column("q")  # cents
+        self._score = _Column("q")  # cents
+        self._position = _Column("q")  # sum of absolute positions
+        self._delta = _Column("d")  # SPX terms
+        self._coverage = _Column("d")  # market makers; else NaN
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def append(
+        self, tick: int, seq: int, pnl: int, score: int, position: int, delta: float,
+        coverage: float,
+    ) -> None:  # fmt: skip
+        index = self.samples.index(tick, seq)
+        if self.first < 0:
+            self.first = index
+        elif index != self.first + self.rows:  # never: every team is sampled every time
+            raise ValueError(f"series gap: sample {index} after {self.first + self.rows - 1}")
+        row = self.rows
+        self.rows += 1
+        self._pnl.add(row, pnl)
+        self._score.add(row, score)
+        self._position.add(row, position)
+        self._delta.add(row, delta)
+        self._coverage.add(row, coverage)
+
+    @property
+    def tick(self) -> list[int]:
+        return list(self.samples.tick[self.first : self.first + self.rows])
+
+    @property
+    def seq(self) -> list[int]:
+        return list(self.samples.seq[self.first : self.first + self.rows])
+
+    @property
+    def pnl(self) -> list[int]:
+        return self._pnl.expand(self.rows)
+
+    @property
+    def score(self) -> list[int]:
+        return self._score.expand(self.rows)
+
+    @property
+    def position(self) -> list[int]:
+        return self._position.expand(self.rows)
+
+    @property
+    def delta(self) -> list[float]:
+        return self._delta.expand(self.rows)
+
+    @property
+    def coverage(self) -> list[float]:
+        return self._coverage.expand(self.rows)
 
 
 @dataclass(slots=True)
@@ -126,7 +237,7 @@ class TeamScore:
     signal_positions: dict[str, int] = field(default_factory=dict)
     signals_traded: int = 0
     awarded: list[int] = field(default_factory=list)  # signal ticks that paid a bonus (recent)
-    series: Series = field(default_factory=Series)
+    series: Series = field(default_factory=Series)  # the scorer passes its Samples
 
     @property
     def penalties(self) -> int:

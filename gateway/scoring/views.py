@@ -188,19 +188,20 @@ def rows(scorer: Scorer) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for team in scorer.teams.values():
         s = team.series
-        for i in range(len(s.tick)):
+        columns = zip(s.tick, s.seq, s.pnl, s.score, s.position, s.delta, s.coverage, strict=True)
+        for tick, seq, pnl, score, position, delta, coverage in columns:
             out.append(
                 {
                     "team_id": team.team_id,
                     "team_name": team.team_name,
                     "role": team.role,
-                    "tick": s.tick[i],
-                    "seq": s.seq[i],
-                    "pnl": _dollars(s.pnl[i]),
-                    "score": _dollars(s.score[i]),
-                    "position": s.position[i],
-                    "delta": _round(s.delta[i]),
-                    "coverage": _round(s.coverage[i]),
+                    "tick": tick,
+                    "seq": seq,
+                    "pnl": _dollars(pnl),
+                    "score": _dollars(score),
+                    "position": position,
+                    "delta": _round(delta),
+                    "coverage": _round(coverage),
                 }
             )
     return out

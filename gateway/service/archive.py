@@ -18,8 +18,13 @@ of CPU; the live stream must not wait for it. So:
 * at most ``[gateway] archive_records_per_second`` records a second are folded, over
   all requests (a pacing clock kept across pages): the rest of the CPU stays with the
   live path whatever the bots ask;
-* one fold at a time (a ``trio.Lock``): a thousand bots resuming from 0 queue up
-  instead of running a thousand projections;
+* served per team in turn (issue 38, item 8: one global queue of pages made another
+  team's page wait ~8 s behind one team paging through a day): a team's pages run one
+  at a time (a lock per team), at most ``ACTIVE`` (2) teams' pages fold at once (each
+  fold is a projection: a thousand bots resuming from 0 queue up instead of running a
+  thousand), and those take the worker thread a chunk each in turn (a FIFO
+  ``trio.Lock`` taken per chunk, not per page), so a short page is not queued behind
+  a long one;
 * a fold is kept between pages (``_Fold``: its projection and the last record it
   folded). A page that follows it, for that team or any team whose messages it has not
   passed yet, continues from there instead of from seq 1, so paging through the whole
@@ -51,8 +56,14 @@ Message = tuple[int, bytes]  # (the team's seq, the message body as the live str
 
 #: Records folded per trip to the worker thread when there is no budget to pace by.
 CHUNK = 4096
-#: Folds kept for later pages: each is a whole projection, so only a few.
+#: Folds kept for later pages, and folding at once: each is a whole projection.
 FOLDS_KEPT = 4
+#: Teams whose pages fold at once, taking chunks in turn (a slot is held for a page, so
+#: a third team waits one page at most). A page continuing a kept fold takes it out of
+#: the list, so there are at most ``FOLDS_KEPT + ACTIVE`` projections besides the live
+#: one; trimming the kept ones instead made teams paging in turn drop each other's
+#: folds and fold from seq 1 for every page.
+ACTIVE = 2
 
 
 def team_messages(projection: Projection, record: AnyRecord, team_id: str) -> list[Message]:
@@ -141,7 +152,9 @@ class Archive:
         self._rate = records_per_second  # 0: no limit
         self._chunk = max(1, records_per_second // 20) if records_per_second else CHUNK
         self._metrics = metrics
-        self._lock = trio.Lock()
+        self._turn = trio.Lock()  # the worker thread, a chunk at a time (FIFO: in turn)
+        self._slots = trio.Semaphore(ACTIVE)
+        self._teams: dict[str, tuple[trio.Lock, int]] = {}  # a team's pages, and how many
         self._folds: list[_Fold] = []  # least recently used first
         self._ready_at = -math.inf  # when the budget lets the next chunk be folded
 
@@ -153,15 +166,29 @@ class Archive:
         last = min(after_seq + limit, head)
         if last <= after_seq:
             return []
-        async with self._lock:
-            fold = self._take(team_id, after_seq, to_seq)  # back in the list once done
-            out = fold.take_pending(team_id, after_seq)
-            if not out or out[-1][0] < last:
-                await self._fold_until(fold, team_id, after_seq, last, to_seq, out)
-            fold.team_id, fold.pending = team_id, out[last - after_seq :]
-            self._folds.append(fold)
-            del self._folds[:-FOLDS_KEPT]
+        lock, waiting = self._teams.get(team_id) or (trio.Lock(), 0)
+        self._teams[team_id] = (lock, waiting + 1)
+        try:
+            async with lock, self._slots:  # one page of a team at a time, ACTIVE teams
+                out = await self._page(team_id, after_seq, last, to_seq)
+        finally:
+            lock, waiting = self._teams[team_id]
+            if waiting == 1:
+                del self._teams[team_id]
+            else:
+                self._teams[team_id] = (lock, waiting - 1)
         self._metrics.archive_pages += 1
+        return out
+
+    async def _page(self, team_id: str, after_seq: int, last: int, to_seq: int) -> list[Message]:
+        fold = self._take(team_id, after_seq, to_seq)  # back in the list once done
+        out = fold.take_pending(team_id, after_seq)
+        if not out or out[-1][0] < last:
+            # a failed or cancelled fold is not kept (half way through a chunk)
+            await self._fold_until(fold, team_id, after_seq, last, to_seq, out)
+        fold.team_id, fold.pending = team_id, out[last - after_seq :]
+        self._folds.append(fold)
+        del self._folds[:-FOLDS_KEPT]
         return out[: last - after_seq]
 
     def _take(self, team_id: str, after_seq: int, to_seq: int) -> _Fold:
@@ -182,11 +209,12 @@ class Archive:
         records = self._source.read(fold.position + 1, to_seq)
         try:
             while fold.position < to_seq:
-                await self._pace()
                 count = min(self._chunk, to_seq - fold.position)
-                folded = await trio.to_thread.run_sync(
-                    fold.run, records, count, team_id, after_seq, last, out
-                )
+                async with self._turn:  # released after each chunk: the next page's turn
+                    await self._pace()
+                    folded = await trio.to_thread.run_sync(
+                        fold.run, records, count, team_id, after_seq, last, out
+                    )
                 self._metrics.archive_records_folded += folded
                 self._spend(folded)
                 if out and out[-1][0] >= last:

@@ -32,6 +32,7 @@ from gateway.service.archive import Archive, Message
 from gateway.service.budget import Budget
 from gateway.service.metrics import Metrics
 from gateway.service.public_stream import PublicStream
+from gateway.service.registration import ClientLimit
 from gateway.service.streams import SnapshotRequired, Streams, Subscription
 from gateway.upstream.engine_client import EngineUnavailable
 from gateway.upstream.source import RecordSource, batches
@@ -76,10 +77,16 @@ class Gateway:
         self.engine = engine
         self.source = source
         self.projection = Projection(config)
-        self.streams = Streams(self.settings.events_history, self.settings.ws_queue_size)
+        settings = self.settings
+        self.streams = Streams(
+            settings.events_history, settings.ws_queue_size, settings.events_history_bytes
+        )
         # the dashboard's stream: public data only, its own seqs
-        self.public = PublicStream(self.settings.events_history, self.settings.ws_queue_size)
+        self.public = PublicStream(
+            settings.events_history, settings.ws_queue_size, settings.public_history_bytes
+        )
         self.metrics = Metrics()
+        self.registrations = ClientLimit(settings.registrations_per_minute)
         # history older than ``streams`` keeps, folded again from the log on demand
         self.archive = (
             Archive(config, source, self.settings.archive_records_per_second, self.metrics)

@@ -44,9 +44,14 @@ PERIOD_NS = 250_000_000
 
 
 class PublicStream:
-    def __init__(self, history: int, queue_size: int) -> None:
+    def __init__(self, history: int, queue_size: int, history_bytes: int = 0) -> None:
         self.queue_size = queue_size
-        self.stream = TeamStream(RoleLog(1), min(history, HISTORY))
+        # bounded in bytes too (``[gateway] public_history_bytes``): a leaderboard of 500
+        # teams is ~100 KB, so 50,000 messages were GBs, and every anonymous
+        # ``?last_seq=1`` replayed all of it (issue 38 item 3). A resume older than what
+        # is kept is closed 4010 SNAPSHOT_REQUIRED: a page takes a fresh snapshot, which
+        # is what it draws anyway, rather than a fold of the log for anyone who asks
+        self.stream = TeamStream(RoleLog(1), min(history, HISTORY), history_bytes)
         self.trades: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.news: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.connections = 0

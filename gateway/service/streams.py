@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import trio
 
@@ -93,10 +93,17 @@ class Window(Generic[T]):
         if drop <= 0:
             return
         self.first += drop
+        start = self._skip
         self._skip += drop
         if self._skip > 1024 and self._skip * 2 > len(self._items):
             del self._items[: self._skip]  # amortised O(1) per entry
             self._skip = 0
+        elif drop == 1:
+            self._items[start] = cast(T, None)
+        else:
+            # let go of what was dropped now: until the list was compacted it still held
+            # up to as many bodies again as the window keeps (2x a byte budget)
+            self._items[start : self._skip] = [cast(T, None)] * drop
 
 
 def first_at_least(window: Window[int], value: int) -> int:
@@ -126,12 +133,19 @@ class RoleLog:
 
 
 class TeamStream:
-    __slots__ = ("base", "limit", "log", "own", "own_seqs", "subscribers")
+    __slots__ = ("base", "floor", "limit", "log", "max_bytes", "own", "own_bytes", "own_seqs",
+                 "subscribers")  # fmt: skip
 
-    def __init__(self, log: RoleLog, limit: int) -> None:
+    def __init__(self, log: RoleLog, limit: int, max_bytes: int = 0) -> None:
         self.log = log
         self.base = log.bodies.end  # the role's broadcasts before the team joined
         self.limit = max(1, limit)
+        # the team's own messages kept, in bytes (0: no limit). A score_update every tick
+        # is ~1 KB a team, so a message count alone let an idle team grow by 56 KB a
+        # minute (issue 38 item 5); what is older is still served, from the archive
+        self.max_bytes = max_bytes
+        self.own_bytes = 0
+        self.floor = 1  # the oldest seq still complete once own messages were dropped
         self.own_seqs: Window[int] = Window()  # seqs of messages to this team alone
         self.own: Window[bytes] = Window()  # their bodies, same indices
         self.subscribers: list[Subscription] = []  # live, of this team
@@ -144,16 +158,27 @@ class TeamStream:
     @property
     def first(self) -> int:
         """Seq of the oldest message kept."""
-        return max(1, self.head - self.limit + 1)
+        return max(1, self.head - self.limit + 1, self.floor)
 
     def append(self, seq: int, body: bytes) -> None:
         if seq != self.head + 1:
             raise ValueError(f"stream gap: seq {seq} after {self.head}")
-        self.own_seqs.append(seq)
-        self.own.append(body)
-        oldest = first_at_least(self.own_seqs, seq - self.limit + 1)
-        self.own_seqs.keep_from(oldest)
-        self.own.keep_from(oldest)
+        own_seqs, own = self.own_seqs, self.own
+        own_seqs.append(seq)
+        own.append(body)
+        oldest = first_at_least(own_seqs, seq - self.limit + 1)
+        if self.max_bytes:
+            size = self.own_bytes + len(body)
+            for index in range(own.first, oldest):  # dropped by count
+                size -= len(own[index])
+            # dropped by size: the newest message is always kept
+            while size > self.max_bytes and oldest < own.end - 1:
+                size -= len(own[oldest])
+                self.floor = own_seqs[oldest] + 1
+                oldest += 1
+            self.own_bytes = size
+        own_seqs.keep_from(oldest)
+        own.keep_from(oldest)
 
     def read(self, start: int, count: int) -> list[tuple[int, bytes]]:
         """Messages ``start .. start + count - 1`` (within the head), oldest first."""
@@ -290,8 +315,9 @@ class Subscription:
 
 
 class Streams:
-    def __init__(self, history: int, queue_size: int) -> None:
+    def __init__(self, history: int, queue_size: int, history_bytes: int = 0) -> None:
         self.history = history
+        self.history_bytes = history_bytes  # each team's own messages kept, in bytes
         self.queue_size = queue_size
         self._streams: dict[str, TeamStream] = {}
         self._roles: dict[str, RoleLog] = {}
@@ -308,7 +334,9 @@ class Streams:
     def stream(self, team_id: str, role: str = "") -> TeamStream:
         stream = self._streams.get(team_id)
         if stream is None:
-            stream = self._streams[team_id] = TeamStream(self._role(role), self.history)
+            stream = self._streams[team_id] = TeamStream(
+                self._role(role), self.history, self.history_bytes
+            )
         return stream
 
     def head(self, team_id: str) -> int:

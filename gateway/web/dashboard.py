@@ -16,10 +16,12 @@ for the viewer's "indexing n%".
 
 from __future__ import annotations
 
+import functools
 import io
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 from quart import Response, redirect, request
@@ -32,6 +34,8 @@ from gateway.errors import ApiError
 from gateway.replay.paced import Replaying
 from gateway.service import Gateway
 from gateway.web.envelope import envelope_body, new_request_id
+
+T = TypeVar("T")
 
 #: The files the page is made of, and their content types; nothing else is served.
 FILES = {
@@ -59,8 +63,18 @@ PATHS = (
 )
 
 
+@functools.cache
 def static_file(name: str) -> bytes:
+    """Read once: a ``/dashboard`` flood read the file from disk on every request, in the
+    gateway's one thread (issue 38, item 8: a team's ack p50 from 3 to 200 ms)."""
     return resources.files("gateway.web").joinpath("static", name).read_bytes()
+
+
+#: Seeks folding at once, and waiting for their turn; beyond, 503 with ``retry_after``.
+#: A seek folds in a worker thread but holds the GIL while it folds: 64 at once pushed
+#: ``/health`` to 2.1 s (issue 38, item 8). One core for seeks, one for the gateway.
+SEEKS = 1
+SEEKS_WAITING = 8
 
 
 def seek(log_dir: Path, seq: int, team: str | None = None) -> dict[str, Any]:
@@ -134,7 +148,30 @@ def ticks(data_dir: Path) -> dict[str, Any]:
     return {"head_seq": head, **_scans[key]}
 
 
+class Seeks:
+    """At most ``SEEKS`` replay folds at once, ``SEEKS_WAITING`` more queued."""
+
+    def __init__(self) -> None:
+        self.limiter = trio.CapacityLimiter(SEEKS)
+        self.queued = 0  # running or waiting
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.queued >= SEEKS + SEEKS_WAITING:
+            raise ApiError(
+                "SERVICE_UNAVAILABLE",
+                "too many replay seeks at once: try again",
+                {"retry_after": 1.0},
+            )
+        self.queued += 1
+        try:
+            return await trio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+        finally:
+            self.queued -= 1
+
+
 def register(app: QuartTrio, gw: Gateway, replay: Replaying | None = None) -> None:
+    seeks = Seeks()
+
     @app.route("/", methods=["GET"])
     async def root() -> Any:
         return redirect("/dashboard")
@@ -159,7 +196,7 @@ def register(app: QuartTrio, gw: Gateway, replay: Replaying | None = None) -> No
             raise ApiError("INVALID_REQUEST", "seek needs ?seq=N (an integer >= 1)")
         try:
             team = request.args.get("team") or None
-            data = await trio.to_thread.run_sync(seek, log_dir, int(raw), team)
+            data = await seeks.run(seek, log_dir, int(raw), team)
         except logmod.LogError as exc:
             raise ApiError("INVALID_REQUEST", str(exc)) from None
         return Response(envelope_body(data, new_request_id()), content_type="application/json")
@@ -192,5 +229,5 @@ def register(app: QuartTrio, gw: Gateway, replay: Replaying | None = None) -> No
         if replay is None:
             raise ApiError("NOT_FOUND", "this gateway is not serving a replay")
         log_dir = replay.log_dir
-        data = await trio.to_thread.run_sync(ticks, log_dir)
+        data = await seeks.run(ticks, log_dir)
         return Response(envelope_body(data, new_request_id()), content_type="application/json")

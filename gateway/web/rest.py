@@ -12,12 +12,15 @@ answered before it arrived, whichever gateway took that write; ``POST /orders``
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+import trio
 from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
@@ -25,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from engine.config import Config
 from engine.records import (
     PHASES,
+    AddInvites,
     ChangePhase,
     DisableTeam,
     EnableTeam,
@@ -164,6 +168,16 @@ def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
             raise ApiError("NOT_FOUND", "registration is opened or closed")
         return envelope(await gw.admin(SetRegistration(open=action == "open")))
 
+    @app.route("/admin/invites", methods=["POST"])
+    async def admin_invites() -> Response:
+        """Invite codes for ``[teams] registration = "invite"``, each good once: shown
+        here once; the log holds their SHA-256 hashes."""
+        require_admin()
+        codes = [secrets.token_urlsafe(16) for _ in range(validate.invites(await body()))]
+        hashes = tuple(hashlib.sha256(c.encode()).hexdigest() for c in codes)
+        applied = await gw.admin(AddInvites(code_hashes=hashes))
+        return envelope({"seq": applied["seq"], "codes": codes})
+
     @app.route("/admin/teams/<team_id>/disable", methods=["POST"])
     async def admin_disable(team_id: str) -> Response:
         require_admin()
@@ -187,6 +201,13 @@ def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
         return envelope(await gw.admin(EndCompetition()))
 
     async def register() -> Response:
+        wait = gw.registrations.take(request.remote_addr or "", trio.current_time())
+        if wait:
+            raise ApiError(
+                "RATE_LIMIT_EXCEEDED",
+                "too many registrations from this address: try again later",
+                {"retry_after": round(wait, 3)},
+            )
         api_key = new_api_key()
         command = validate.registration(await body(), hash_key(api_key))
         return envelope({**await gw.register(command), "api_key": api_key})

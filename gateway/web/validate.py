@@ -11,6 +11,7 @@ engine's to decide.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -59,6 +60,11 @@ class RegisterBody(_Body, kw_only=True):
     team_name: str
     role: str
     request_id: Id | None = None
+    invite_code: Id | None = None  # [teams] registration = "invite"
+
+
+class InvitesBody(_Body, kw_only=True):
+    count: int = 1
 
 
 FIELD_CODES = {
@@ -191,9 +197,21 @@ def registration(body: bytes, api_key_hash: str) -> RegisterTeam:
         raise ApiError("INVALID_TEAM_NAME", "team_name must be 3-50 printable characters")
     if r.role not in ROLES:
         raise ApiError("INVALID_ROLE", f"role must be one of {', '.join(ROLES)}")
-    return RegisterTeam(
-        team_name=name, role=r.role, api_key_hash=api_key_hash, request_id=r.request_id
-    )
+    # hashed here: the code in clear never reaches the engine or the log
+    invite = hashlib.sha256(r.invite_code.encode()).hexdigest() if r.invite_code else None
+    return RegisterTeam(team_name=name, role=r.role, api_key_hash=api_key_hash,
+                        request_id=r.request_id, invite_hash=invite)  # fmt: skip
+
+
+#: Invite codes one ``POST /admin/invites`` makes at most.
+MAX_INVITES = 500
+
+
+def invites(body: bytes) -> int:
+    count = decode(body, InvitesBody).count if body.strip() else 1
+    if not 1 <= count <= MAX_INVITES:
+        raise ApiError("INVALID_REQUEST", f"count must be 1-{MAX_INVITES}")
+    return count
 
 
 class DoneBody(_Body, kw_only=True):

@@ -15,12 +15,15 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.e2e.server import Server, inside_band, running_server
+from tests.e2e.server import FAST_CONFIG, Server, inside_band, running_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("hostile"), "--no-retail") as srv:
+    # every attack registers a team of its own, all from this one address: the limit per
+    # address has its own test (tests/e2e/test_registration_abuse.py)
+    config = FAST_CONFIG + "[gateway]\nregistrations_per_minute = 0\n"
+    with running_server(tmp_path_factory.mktemp("hostile"), "--no-retail", config=config) as srv:
         yield srv
 
 

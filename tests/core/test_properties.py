@@ -52,7 +52,7 @@ class CoreMachine(RuleBasedStateMachine):
             execution={"self_trade": self.SELF_TRADE},
         )
         for i, role in enumerate(ROLES):
-            driver.team(f"team-{i}", role)
+            driver.team(f"bot-{i}", role)  # "team-1" reads as a team id
         return driver
 
     @initialize()

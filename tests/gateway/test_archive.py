@@ -169,6 +169,66 @@ async def test_the_fold_keeps_to_its_budget_and_the_live_path_goes_on(
         nursery.cancel_scope.cancel()
 
 
+async def test_one_teams_long_paging_does_not_starve_another_teams_page(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 38, item 8: the archive was one queue of pages, so a short page of one team
+    waited out another team's fold through the whole day (~8 s). Pages now take the
+    worker thread a chunk each in turn: the short page is done after a few chunks."""
+    rate = 2000  # records a second: a chunk is rate // 20 = 100 records, 0.05 s
+    async with serving(MemoryLog(RECORDS), events_history=HISTORY,
+                       archive_records_per_second=rate) as gw:  # fmt: skip
+        early, late = teams(gw)[0], teams(gw)[-1]
+        late_head = gw.streams.head(late.team_id)
+        done: dict[str, float] = {}
+        started = trio.current_time()
+
+        async def page(team: TeamState, after: int, limit: int) -> None:
+            got, _ = await gw.events(team, after, limit)
+            assert [json.loads(m)["seq"] for m in got] == list(range(after + 1, after + 1 + limit))
+            done[team.team_id] = trio.current_time() - started
+
+        async with trio.open_nursery() as nursery:
+            # the long one: every message of the late team the gateway no longer keeps,
+            # a fold through nearly the whole log
+            nursery.start_soon(page, late, 0, late_head - HISTORY)
+            await trio.testing.wait_all_tasks_blocked()
+            # the short one: the early team's first 5 messages, a few chunks into the log
+            nursery.start_soon(page, early, 0, 5)
+        print(f"short page {done[early.team_id]:.3f} s, long page {done[late.team_id]:.3f} s")
+        assert done[early.team_id] < done[late.team_id]
+        chunks = len(RECORDS) // (rate // 20)
+        assert chunks > 20  # the long page is many chunks
+        # the short page took a few turns, not the long page's whole fold
+        assert done[early.team_id] <= 6 * (rate // 20) / rate
+        # and the budget holds over both: the long page took no less than its records
+        assert done[late.team_id] >= (gw.metrics.archive_records_folded - 2 * rate // 20) / rate
+
+
+async def test_teams_paging_at_once_each_keep_their_fold(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Pages of four teams interleaved chunk by chunk: each team's next page continues
+    its own fold (one fold per team), the pages are the live stream's byte for byte."""
+    log = MemoryLog(RECORDS)
+    async with trio.open_nursery() as nursery:
+        everything = await following(nursery, log, events_history=10**9)
+        small = await following(nursery, log, events_history=HISTORY,
+                                archive_records_per_second=20_000)  # fmt: skip
+        got: dict[str, list[bytes]] = {}
+
+        async def page_through(team: TeamState) -> None:
+            got[team.team_id] = await page_all(small, team, 37)
+
+        async with trio.open_nursery() as pagers:
+            for team in teams(small):
+                pagers.start_soon(page_through, team)
+        for team in teams(small):
+            assert got[team.team_id] == await page_all(everything, team, 2000)
+        assert small.metrics.archive_folds == len(ROLES)
+        nursery.cancel_scope.cancel()
+
+
 async def test_the_archive_can_be_switched_off(autojump_clock: trio.testing.MockClock) -> None:
     async with serving(MemoryLog(RECORDS), events_history=HISTORY, archive=False) as gw:
         assert gw.archive is None

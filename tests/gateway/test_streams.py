@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from gateway.projection.fold import Delivery
 from gateway.service.streams import (
     SLOW_CONSUMER_REASON,
+    RoleLog,
     SlowConsumer,
     SnapshotRequired,
     Streams,
     Subscription,
+    TeamStream,
 )
 
 
@@ -185,3 +187,26 @@ async def test_take_of_a_reader_overtaken_by_eviction_needs_a_snapshot() -> None
     streams.publish(deliveries("T", 4, 6))
     with pytest.raises(SnapshotRequired):
         sub.take(1 << 20)
+
+
+def test_a_teams_own_messages_are_kept_within_their_bytes() -> None:
+    """``[gateway] events_history_bytes``: a score_update a tick filled a team's history
+    for the whole day (issue 38, item 5); older own messages are dropped by size, and
+    everything from the first complete seq on still reads back in order."""
+    log = RoleLog(1000)
+    stream = TeamStream(log, 1000, max_bytes=100)
+    for seq in range(1, 21):
+        if seq % 4 == 0:
+            log.append(b"b%d" % seq)  # a broadcast: the role's, not counted here
+        else:
+            stream.append(seq, b"x" * 30)
+    assert stream.own_bytes <= 100
+    assert stream.head == 20
+    # own messages 17, 18, 19 kept (90 bytes): 15 dropped, 16 (a broadcast) on complete
+    assert stream.first == 16
+    assert [seq for seq, _ in stream.read(stream.first, 100)] == [16, 17, 18, 19, 20]
+    with pytest.raises(SnapshotRequired):
+        stream.read(15, 1)
+    stream.append(21, b"y" * 500)  # one message over the budget alone is still kept
+    assert stream.first == 20  # 17-19 dropped; 20, a broadcast, still reads
+    assert stream.read(20, 2) == [(20, b"b20"), (21, b"y" * 500)]
