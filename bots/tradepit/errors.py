@@ -62,6 +62,17 @@ class TransportError(TradepitError):
     """No answer from the server after every retry the call allows."""
 
 
+class Unreachable(TransportError):
+    """The server never answered: not running, or a wrong URL. Raised after the client's
+    ``first_contact`` seconds (5), not its ``retry_for`` (60): a server that answered once
+    and then went away is waited for, one that never answered is a mistake to report."""
+
+
+class KeyFromAnotherSession(TradepitError):
+    """A saved key file holds a key this server does not know (a 401): it was registered
+    on another session (or another server). Delete the file to register anew."""
+
+
 _BY_CODE: dict[str, type[ApiError]] = {
     "RATE_LIMIT_EXCEEDED": RateLimited,
     "SERVICE_UNAVAILABLE": Unavailable,

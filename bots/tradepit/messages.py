@@ -99,6 +99,7 @@ class MarketDataData(msgspec.Struct):
     last: float | None
     bid_size: int = 0
     ask_size: int = 0
+    fair: float | None = None  # the model's fair value at this tick: the mark (rules.md)
 
 
 class MarketData(_Msg, tag="market_data"):

@@ -38,6 +38,8 @@ class State:
     orders: dict[str, Order] = field(default_factory=dict)
     fills: list[m.ExecutionData] = field(default_factory=list)
     market: dict[str, m.MarketDataData] = field(default_factory=dict)
+    #: each instrument's fair value, from its latest ``market_data`` that carried one
+    fair: dict[str, float] = field(default_factory=dict)
     phase: str = ""
     tick: int = 0
     score: dict[str, Any] = field(default_factory=dict)
@@ -73,6 +75,8 @@ class State:
             self.orders.pop(msg.data.order_id, None)
         elif isinstance(msg, m.MarketData):
             self.market[msg.data.instrument_id] = msg.data
+            if msg.data.fair is not None:
+                self.fair[msg.data.instrument_id] = msg.data.fair
         elif isinstance(msg, m.TickStart):
             self.tick, self.phase = msg.data.tick_number, msg.data.phase
         elif isinstance(msg, m.ScoreUpdate):
