@@ -21,6 +21,7 @@ class ApiError(TradepitError):
 
     @property
     def retry_after(self) -> float | None:
+        """Seconds to wait before trying again, when the server said (``details.retry_after``)."""
         value = self.details.get("retry_after")
         return float(value) if isinstance(value, int | float) else None
 
@@ -90,4 +91,5 @@ _BY_CODE: dict[str, type[ApiError]] = {
 
 
 def api_error(code: str, message: str, details: dict[str, Any], status: int) -> ApiError:
+    """The ``ApiError`` subclass of an error code, made from the envelope's error."""
     return _BY_CODE.get(code, InvalidRequest)(code, message, details, status)

@@ -16,6 +16,8 @@ ROLE_RATES: dict[str, float] = {"market_maker": 10, "hedge_fund": 5, "arbitrage"
 
 
 class TokenBucket:
+    """Paces orders to a rate per sliding second, as the server counts them."""
+
     def __init__(self, per_second: float, margin: float = 0.05) -> None:
         self.capacity = max(1, int(per_second))
         self.margin = margin
