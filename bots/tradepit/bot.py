@@ -6,7 +6,7 @@ of trading, any other one makes it exit 1 so a test or a tournament notices.
 
 A step runs only on live ticks: the ticks a resumed stream replays (``Stream.replayed``)
 update the state but start no step, so a bot never trades on an old tick. At exit,
-after ``--ticks N`` or on Ctrl-C, the bot prints one summary line: its fills this run,
+after ``--ticks N``, on Ctrl-C or SIGTERM, the bot prints one summary line: its fills this run,
 and the server's P&L, score, rank and requirements. A mistake of setup (no server at
 ``--url``, a key file from another session) is one line on stderr and exit 2.
 """
@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import signal
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
@@ -78,6 +79,11 @@ def arguments(name: str) -> argparse.ArgumentParser:
 async def run(args: argparse.Namespace, role: str, step: Step, handled: set[str]) -> int:
     """Register (or reuse the key file), follow the stream, run ``step`` once per live
     tick until ``--ticks``; 0, or 1 when a refusal outside ``handled`` came."""
+    # SIGTERM (how a tournament stops a bot that overruns) stops it like Ctrl-C does
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    with contextlib.suppress(ValueError, RuntimeError):  # not the main thread: no signals
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     async with Client(args.url) as client:
         key_file = args.key_file or Path(f"{args.name}.key")
         await client.load_or_register(key_file, args.name, role)
@@ -160,4 +166,6 @@ def main(name: str, role: str, step: Step, handled: set[str]) -> None:
         code = 2
     except KeyboardInterrupt:
         code = 130  # the summary is printed already
+    except asyncio.CancelledError:
+        code = 128 + signal.SIGTERM  # stopped by SIGTERM, the summary printed too
     sys.exit(code)

@@ -35,6 +35,18 @@ def example(url: str, key_file: Path, *extra: str) -> list[str]:
             "--key-file", str(key_file), *extra]  # fmt: skip
 
 
+def interruptible(command: list[str]) -> list[str]:
+    """The command with Ctrl-C as a terminal gives it: a shell that started this test in
+    the background left SIGINT ignored, which a child inherits (Python then installs no
+    KeyboardInterrupt), so the child puts Python's handler back before running the bot."""
+    module, args = command[2], command[3:]
+    code = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+        f" sys.argv = [{module!r}, *{args!r}]; runpy.run_module({module!r}, run_name='__main__')"
+    )
+    return [command[0], "-c", code]
+
+
 def test_an_unreachable_server_is_one_line_within_seconds(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
@@ -78,14 +90,15 @@ def test_a_bot_prints_a_summary_at_exit_and_on_ctrl_c(tmp_path: Path) -> None:
         match = SUMMARY.match(last)
         assert match, last
         assert match.group(1) == "8"
-        # the same team again, stopped by Ctrl-C: the summary still comes
-        bot = Proc(example(server.url, tmp_path / "ex.key"), tmp_path / "ex.log")
-        bot.wait_for(r"^ex-retail: team TEAM_\d+ \(retail\)", 60)
-        bot.proc.send_signal(signal.SIGINT)
-        assert bot.proc.wait(30) == 130
-        bot.stop()
-        assert SUMMARY.match(bot.lines[-1]), bot.output()
-        print(f"\n{last}\n{bot.lines[-1]}")
+        # the same team again, stopped by Ctrl-C, then by SIGTERM: the summary still comes
+        for how, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            bot = Proc(interruptible(example(server.url, tmp_path / "ex.key")), tmp_path / "x")
+            bot.wait_for(r"^ex-retail: team TEAM_\d+ \(retail\)", 60)
+            bot.proc.send_signal(how)
+            assert bot.proc.wait(30) == code, bot.output()
+            bot.stop()
+            assert SUMMARY.match(bot.lines[-1]), bot.output()
+            print(f"\n{last}\n{bot.lines[-1]}")
 
 
 async def _replayed_and_fair(url: str) -> None:
