@@ -20,6 +20,7 @@ Start here:
   tradepit serve --resume         resume the latest session under ./data
   tradepit results DIR            the standings of the session in DIR
   tradepit replay serve DIR       serve a recorded session to bots again
+  tradepit follow --url URL       watch the public tape (--key KEY: a team's stream)
 
 Each command has its own help: tradepit serve --help. Organisers: read
 docs/operations.md; bot authors: docs/bots.md and docs/protocol.md."""
@@ -42,6 +43,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "backtest": (
         "gateway.offline.backtest",
         "fork a recorded session and trade a bot against it, in lockstep",
+    ),
+    "follow": (
+        "gateway.offline.follow",
+        "print a team's stream or the public tape, one line a message, resuming by seq",
     ),
     "log": ("engine.log.cli", "check a session's log for damage, or print its records"),
     "native": ("engine.native", "build the faster compiled core, or say which one runs"),

@@ -4,6 +4,7 @@ from tradepit.client import Client
 from tradepit.errors import (
     ApiError,
     InvalidRequest,
+    KeyFromAnotherSession,
     LimitExceeded,
     MarketClosed,
     NotFound,
@@ -13,6 +14,7 @@ from tradepit.errors import (
     TransportError,
     Unauthorized,
     Unavailable,
+    Unreachable,
 )
 from tradepit.state import State
 from tradepit.stream import Stream
@@ -21,6 +23,7 @@ __all__ = [
     "ApiError",
     "Client",
     "InvalidRequest",
+    "KeyFromAnotherSession",
     "LimitExceeded",
     "MarketClosed",
     "NotFound",
@@ -32,4 +35,5 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "Unavailable",
+    "Unreachable",
 ]

@@ -10,6 +10,7 @@ MIN_YEARS = 3600 / YEAR_SECONDS  # the model never comes closer to expiry than a
 
 
 def years_left(tick: int, expiry_days: float = 5, sim_seconds_per_tick: float = 30) -> float:
+    """The options' time to expiry in years at a tick, with the demo timetable's defaults."""
     return max(expiry_days / 252 - tick * sim_seconds_per_tick / YEAR_SECONDS, MIN_YEARS)
 
 
@@ -22,6 +23,7 @@ def _d1(spot: float, strike: float, years: float, vol: float) -> float:
 
 
 def price(spot: float, strike: float, years: float, vol: float, call: bool) -> float:
+    """The Black-Scholes price of a call or put (no rates, no dividends)."""
     d1 = _d1(spot, strike, years, vol)
     d2 = d1 - vol * math.sqrt(years)
     c = spot * _cdf(d1) - strike * _cdf(d2)
@@ -29,6 +31,7 @@ def price(spot: float, strike: float, years: float, vol: float, call: bool) -> f
 
 
 def delta(spot: float, strike: float, years: float, vol: float, call: bool) -> float:
+    """The Black-Scholes delta of a call or put per unit of underlying."""
     d = _cdf(_d1(spot, strike, years, vol))
     return d if call else d - 1
 

@@ -26,7 +26,16 @@ import msgspec
 import websockets
 
 from tradepit import models
-from tradepit.errors import ApiError, RateLimited, TransportError, Unavailable, api_error
+from tradepit.errors import (
+    ApiError,
+    KeyFromAnotherSession,
+    RateLimited,
+    TransportError,
+    Unauthorized,
+    Unavailable,
+    Unreachable,
+    api_error,
+)
 from tradepit.ratelimit import ROLE_RATES, TokenBucket
 from tradepit.wsorders import OrderSocket, SocketLost
 
@@ -38,9 +47,19 @@ _AMBIGUOUS = (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError
 WS_RETRY_SECONDS = 1.0
 #: A request over the socket: its type and data (docs/protocol.md, "Orders over the WebSocket")
 WsRequest = tuple[str, dict[str, Any]]
+#: ``GET /events?after_seq=`` past any stream's end: no messages, only ``last_seq``, the head
+PAST_THE_END = 2**62
 
 
 class Client:
+    """Typed REST calls to one tradepit server, as one team once it has a key.
+
+    Reads and safe writes are retried while the server is unreachable or restarting, for
+    up to ``retry_for`` seconds; a server that never answered is reported after
+    ``first_contact`` seconds instead (``Unreachable``). Orders are paced by a token
+    bucket at the role's rate and never placed twice (see the module's docstring).
+    """
+
     def __init__(
         self,
         url: str,
@@ -50,11 +69,14 @@ class Client:
         team_id: str | None = None,
         timeout: float = 10.0,
         retry_for: float = 60.0,
+        first_contact: float = 5.0,
         orders_per_second: float | None = None,
         orders: str = "rest",
         ws_url: str | None = None,
         order_id_prefix: str | None = None,
     ) -> None:
+        """``orders="ws"`` sends order entry over a WebSocket of its own; ``timeout`` is
+        one request's; ``orders_per_second`` overrides the role's rate (another config)."""
         if orders not in ("rest", "ws"):
             raise ValueError("orders is 'rest' or 'ws'")
         self.url = url.rstrip("/")
@@ -63,7 +85,15 @@ class Client:
         self.role = role
         self.team_id = team_id
         self.retry_for = retry_for
-        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
+        self.first_contact = first_contact
+        #: whether the server ever answered this client (until then, failing fast is kinder)
+        self.answered = False
+        # a blackholed address would otherwise hold a connect for the whole ``timeout``
+        connect = min(timeout, first_contact)
+        self._http = httpx.AsyncClient(
+            base_url=self.url, timeout=httpx.Timeout(timeout, connect=connect)
+        )
+        self._started = 0.0  # when the first request was tried (the loop's clock)
         # random, so two runs with one key never mistake each other's orders; a backtest
         # names its own, so that the same bot writes the same log
         self._prefix = order_id_prefix or secrets.token_hex(4)
@@ -87,20 +117,36 @@ class Client:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the HTTP connections and the order socket."""
         if self._socket is not None:
             await self._socket.aclose()
         await self._http.aclose()
 
     @property
     def ws_url(self) -> str:
+        """The stream's URL: ``ws://HOST:PORT/ws`` for ``http://HOST:PORT`` (or the one given)."""
         return self._ws_url or "ws" + self.url.removeprefix("http") + "/ws"
 
     # ---- the transport ---------------------------------------------------------------
 
     async def _send(self, method: str, path: str, kind: type[T], **kw: Any) -> T:
         headers = {"X-API-Key": self.api_key} if self.api_key else {}
+        if not self._started:
+            self._started = asyncio.get_running_loop().time()
         r = await self._http.request(method, path, headers=headers, **kw)
+        self.answered = True
         return _unwrap(r.content, kind, r.status_code)
+
+    def check_reachable(self, exc: BaseException) -> None:
+        """Raise ``Unreachable`` if the server never answered within ``first_contact``."""
+        if self.answered or not self._started:
+            return
+        if asyncio.get_running_loop().time() - self._started >= self.first_contact:
+            cause = str(exc) or type(exc).__name__
+            raise Unreachable(
+                f"cannot reach a tradepit server at {self.url} ({cause}):"
+                " is it running, and is the URL right?"
+            ) from exc
 
     async def _entry(
         self, method: str, path: str, kind: type[T], ws: WsRequest | None, **kw: Any
@@ -144,6 +190,7 @@ class Client:
             try:
                 return await self._entry(method, path, kind, ws, **kw)
             except (httpx.TransportError, Unavailable, SocketLost) as exc:
+                self.check_reachable(exc)
                 if asyncio.get_running_loop().time() > deadline:
                     raise TransportError(f"{method} {path}: {exc!r}") from exc
                 self.retries += 1
@@ -153,6 +200,7 @@ class Client:
     # ---- teams -----------------------------------------------------------------------
 
     async def register(self, team_name: str, role: str) -> models.Registration:
+        """Register a new team; the client then acts as it (its key, role and rate)."""
         reg = await self._write(
             "POST",
             "/game/teams/register",
@@ -165,18 +213,32 @@ class Client:
         return reg
 
     async def load_or_register(self, key_file: Path, team_name: str, role: str) -> None:
-        """The key saved by an earlier run, or a new registration saved there (mode 0600)."""
+        """The key saved by an earlier run, or a new registration saved there (mode 0600).
+
+        A saved key the server does not know (it was registered on another session)
+        raises ``KeyFromAnotherSession``, naming the file to delete."""
         saved = _load_key(key_file)
+        loaded = saved is not None
         if saved is None:
             saved = await self.register(team_name, role)
             _save_key(key_file, saved)
         self.api_key, self.role, self.team_id = saved.api_key, saved.role, saved.team_id
+        if loaded:  # one cheap authenticated read: is the key this session's?
+            try:
+                await self.positions()
+            except Unauthorized as exc:
+                raise KeyFromAnotherSession(
+                    f"{key_file} holds the key of team {saved.team_id} ({saved.team_name}),"
+                    f" which {self.url} does not know: it belongs to another session."
+                    f" Delete {key_file} to register anew, or use another key file."
+                ) from exc
         if self._rate is None:
             self.bucket = TokenBucket(ROLE_RATES.get(saved.role, 1))
 
     # ---- orders ----------------------------------------------------------------------
 
     def new_client_order_id(self) -> str:
+        """A client order id unique to this process: a random prefix and a counter."""
         return f"{self._prefix}-{next(self._ids)}"
 
     async def place_order(
@@ -189,6 +251,7 @@ class Client:
         order_type: str | None = None,
         client_order_id: str | None = None,
     ) -> models.OrderResult:
+        """Place an order (limit with a price, else market); never twice, whatever fails."""
         coid = client_order_id or self.new_client_order_id()
         body: dict[str, Any] = {
             "instrument_id": instrument_id,
@@ -222,6 +285,7 @@ class Client:
                 await asyncio.sleep(_wait(exc, delay))
                 delay = min(delay * 2, 1.0)
             except httpx.TransportError as exc:  # never reached the server: resend
+                self.check_reachable(exc)
                 if asyncio.get_running_loop().time() > deadline:
                     raise TransportError(f"order {coid}: {exc!r}") from exc
                 self.retries += 1
@@ -274,6 +338,7 @@ class Client:
     async def quote(
         self, instrument_id: str, bid_price: float, bid_size: int, ask_price: float, ask_size: int
     ) -> models.QuoteResult:
+        """Replace this instrument's two-sided quote (market makers); safe to repeat."""
         body = {
             "instrument_id": instrument_id,
             "bid_price": round(bid_price, 2),
@@ -292,10 +357,12 @@ class Client:
                 self.bucket.hold(exc.retry_after or 0.1)
 
     async def cancel(self, order_id: str) -> models.Cancelled:
+        """Cancel one order; cancelling one already gone raises ``NotFound``."""
         ws = ("cancel", {"order_id": order_id})
         return await self._write("DELETE", f"/orders/{order_id}", models.Cancelled, None, ws)
 
     async def cancel_all(self, instrument_id: str | None = None) -> models.CancelledAll:
+        """Cancel every open order of the team, or of one instrument."""
         path = "/orders" + (f"?instrument_id={instrument_id}" if instrument_id else "")
         ws = ("cancel_all", {"instrument_id": instrument_id} if instrument_id else {})
         return await self._write("DELETE", path, models.CancelledAll, None, ws)
@@ -303,24 +370,31 @@ class Client:
     # ---- reads -----------------------------------------------------------------------
 
     async def orders(self) -> list[models.OpenOrder]:
+        """The team's open orders (``GET /orders``)."""
         return (await self._read("/orders", models.OpenOrders)).orders
 
     async def positions(self) -> models.Positions:
+        """The team's positions, cash, fees and P&L (``GET /positions``)."""
         return await self._read("/positions", models.Positions)
 
     async def orderbook(self, instrument_id: str) -> models.OrderBook:
+        """The top 5 levels a side, with last, mark and fair value (no key needed)."""
         return await self._read(f"/orderbook/{instrument_id}", models.OrderBook)
 
     async def instruments(self) -> models.Instruments:
+        """Every tradable instrument with its mark, and the options' expiry."""
         return await self._read("/instruments", models.Instruments)
 
     async def leaderboard(self) -> models.Leaderboard:
+        """The standings per role (``GET /leaderboard``)."""
         return await self._read("/leaderboard", models.Leaderboard)
 
     async def score(self, team_id: str | None = None) -> models.Score:
+        """The team's row of the standings with its per-tick series."""
         return await self._read(f"/teams/{team_id or self.team_id}/score", models.Score)
 
     async def health(self) -> models.Health:
+        """The server's state: phase, tick, applied seq, session (no key needed)."""
         return await self._read("/health", models.Health)
 
     async def use_key(self, api_key: str) -> None:
@@ -346,8 +420,13 @@ class Client:
         )
 
     async def events(self, after_seq: int = 0, limit: int = 2000) -> models.EventsPage:
+        """One page of the team's stream after ``after_seq``, with the stream's head."""
         params = {"after_seq": after_seq, "limit": limit}
         return await self._send("GET", "/events", models.EventsPage, params=params)
+
+    async def head(self) -> int:
+        """The seq of the newest message of the team's stream (an empty page's ``last_seq``)."""
+        return (await self.events(PAST_THE_END, 1)).last_seq
 
     async def events_from(self, after_seq: int) -> Any:
         """Every message after ``after_seq`` up to the stream's newest, page by page."""

@@ -21,6 +21,7 @@ class ApiError(TradepitError):
 
     @property
     def retry_after(self) -> float | None:
+        """Seconds to wait before trying again, when the server said (``details.retry_after``)."""
         value = self.details.get("retry_after")
         return float(value) if isinstance(value, int | float) else None
 
@@ -62,6 +63,17 @@ class TransportError(TradepitError):
     """No answer from the server after every retry the call allows."""
 
 
+class Unreachable(TransportError):
+    """The server never answered: not running, or a wrong URL. Raised after the client's
+    ``first_contact`` seconds (5), not its ``retry_for`` (60): a server that answered once
+    and then went away is waited for, one that never answered is a mistake to report."""
+
+
+class KeyFromAnotherSession(TradepitError):
+    """A saved key file holds a key this server does not know (a 401): it was registered
+    on another session (or another server). Delete the file to register anew."""
+
+
 _BY_CODE: dict[str, type[ApiError]] = {
     "RATE_LIMIT_EXCEEDED": RateLimited,
     "SERVICE_UNAVAILABLE": Unavailable,
@@ -79,4 +91,5 @@ _BY_CODE: dict[str, type[ApiError]] = {
 
 
 def api_error(code: str, message: str, details: dict[str, Any], status: int) -> ApiError:
+    """The ``ApiError`` subclass of an error code, made from the envelope's error."""
     return _BY_CODE.get(code, InvalidRequest)(code, message, details, status)

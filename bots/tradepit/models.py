@@ -11,12 +11,16 @@ T = TypeVar("T")
 
 
 class ErrorBody(msgspec.Struct):
+    """A refusal: ``code`` (the contract), ``message`` and ``details``."""
+
     code: str
     message: str = ""
     details: dict[str, Any] | None = None
 
 
 class Envelope(msgspec.Struct, Generic[T]):
+    """Every REST answer: ``success`` and its ``data`` or ``error``."""
+
     success: bool
     data: T | None = None
     error: ErrorBody | None = None
@@ -25,6 +29,8 @@ class Envelope(msgspec.Struct, Generic[T]):
 
 
 class Registration(msgspec.Struct):
+    """A registered team and its API key (what a key file holds)."""
+
     team_id: str
     team_name: str
     role: str
@@ -33,6 +39,8 @@ class Registration(msgspec.Struct):
 
 
 class Team(msgspec.Struct):
+    """Who a key belongs to (``GET /game/teams/{team_id}``)."""
+
     team_id: str
     team_name: str
     role: str
@@ -40,12 +48,16 @@ class Team(msgspec.Struct):
 
 
 class LockstepDone(msgspec.Struct):
+    """The answer to ``POST /lockstep/done``: the session's tick and its clock mode."""
+
     tick_number: int  # the session's current tick
     clock_mode: str  # "lockstep", or "wall" (then nothing waits for this call)
     team_id: str = ""
 
 
 class Fill(msgspec.Struct):
+    """One fill in an order's answer."""
+
     trade_id: str
     price: float
     quantity: int
@@ -55,6 +67,8 @@ class Fill(msgspec.Struct):
 
 
 class OrderResult(msgspec.Struct):
+    """The answer to an order: its status and the fills it got at once."""
+
     order_id: str
     client_order_id: str | None
     instrument_id: str
@@ -72,12 +86,16 @@ class OrderResult(msgspec.Struct):
 
 
 class QuoteResult(msgspec.Struct):
+    """The answer to a quote: its two sides and the orders it replaced."""
+
     bid: OrderResult
     ask: OrderResult
     replaced_order_ids: list[str] = []
 
 
 class Cancelled(msgspec.Struct):
+    """The answer to a cancel."""
+
     order_id: str
     client_order_id: str | None
     instrument_id: str
@@ -87,11 +105,15 @@ class Cancelled(msgspec.Struct):
 
 
 class CancelledAll(msgspec.Struct):
+    """The answer to a cancel of every open order (of one instrument)."""
+
     cancelled: list[Cancelled]
     count: int
 
 
 class OpenOrder(msgspec.Struct):
+    """One open order (``GET /orders``)."""
+
     order_id: str
     client_order_id: str | None
     instrument_id: str
@@ -106,10 +128,14 @@ class OpenOrder(msgspec.Struct):
 
 
 class OpenOrders(msgspec.Struct):
+    """The data of ``GET /orders``."""
+
     orders: list[OpenOrder]
 
 
 class Positions(msgspec.Struct):
+    """The data of ``GET /positions``: positions, cash, fees, P&L."""
+
     team_id: str
     positions: dict[str, int]
     cash: float
@@ -121,6 +147,8 @@ class Positions(msgspec.Struct):
 
 
 class Instrument(msgspec.Struct):
+    """One tradable instrument with its mark (fair value at the last tick)."""
+
     instrument_id: str
     underlying: str
     kind: str
@@ -132,17 +160,23 @@ class Instrument(msgspec.Struct):
 
 
 class Instruments(msgspec.Struct):
+    """The data of ``GET /instruments``."""
+
     instruments: list[Instrument]
     expiry: str | None = None
 
 
 class Level(msgspec.Struct):
+    """One price level of a book, aggregated."""
+
     price: float
     quantity: int
     orders: int = 1
 
 
 class OrderBook(msgspec.Struct):
+    """The data of ``GET /orderbook/ID``: top 5 levels a side, last, mark and fair."""
+
     instrument_id: str
     bids: list[Level]
     asks: list[Level]
@@ -153,6 +187,8 @@ class OrderBook(msgspec.Struct):
 
 
 class StandingRow(msgspec.Struct):
+    """One team's row of the standings (docs/scoring.md explains each figure)."""
+
     rank: int | None
     team_id: str
     team_name: str
@@ -174,6 +210,8 @@ class StandingRow(msgspec.Struct):
 
 
 class Leaderboard(msgspec.Struct):
+    """The data of ``GET /leaderboard``: rows per role."""
+
     seq: int
     tick_number: int
     roles: dict[str, list[StandingRow]]
@@ -181,6 +219,8 @@ class Leaderboard(msgspec.Struct):
 
 
 class Series(msgspec.Struct):
+    """A team's figures per tick, in ``GET /teams/ID/score``."""
+
     tick: list[int]
     seq: list[int]
     pnl: list[float]
@@ -191,18 +231,24 @@ class Series(msgspec.Struct):
 
 
 class Score(StandingRow):
+    """The data of ``GET /teams/ID/score``: the team's row with its series."""
+
     seq: int = 0
     tick_number: int = 0
     series: Series | None = None
 
 
 class EventsPage(msgspec.Struct):
+    """One page of ``GET /events``, with the stream's head as ``last_seq``."""
+
     messages: list[dict[str, Any]]
     count: int
     last_seq: int
 
 
 class Health(msgspec.Struct):
+    """The data of ``GET /health`` the kit reads."""
+
     status: str
     phase: str
     tick_number: int

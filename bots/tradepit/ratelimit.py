@@ -24,6 +24,8 @@ ROLE_RATES: dict[str, float] = {"market_maker": 10, "hedge_fund": 5, "arbitrage"
 
 
 class TokenBucket:
+    """Paces orders to a rate per sliding second, as the server counts them."""
+
     def __init__(
         self,
         per_second: float,
@@ -31,6 +33,8 @@ class TokenBucket:
         now: Callable[[], float] = time.monotonic,
         wait: bool = True,
     ) -> None:
+        """``now`` is the clock the server counts on (the session's, in lockstep); with
+        ``wait`` False a spent bucket refuses at once instead of waiting."""
         self.capacity = max(1, int(per_second))
         self.margin = margin
         self.now = now

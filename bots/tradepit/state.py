@@ -19,6 +19,8 @@ KEEP = 100
 
 @dataclass
 class Order:
+    """One open order of the team, as its stream told it: what is left of it."""
+
     order_id: str
     client_order_id: str | None
     instrument_id: str
@@ -30,6 +32,8 @@ class Order:
 
 @dataclass
 class State:
+    """The team's state, kept from its stream alone: what a bot reads between ticks."""
+
     team_id: str = ""
     role: str = ""
     positions: dict[str, int] = field(default_factory=dict)
@@ -38,6 +42,8 @@ class State:
     orders: dict[str, Order] = field(default_factory=dict)
     fills: list[m.ExecutionData] = field(default_factory=list)
     market: dict[str, m.MarketDataData] = field(default_factory=dict)
+    #: each instrument's fair value, from its latest ``market_data`` that carried one
+    fair: dict[str, float] = field(default_factory=dict)
     phase: str = ""
     tick: int = 0
     score: dict[str, Any] = field(default_factory=dict)
@@ -50,6 +56,7 @@ class State:
     ended: bool = False
 
     def apply(self, msg: m.Message | m.Other) -> None:
+        """Update from one message (the stream calls it before yielding the message)."""
         self.last_seq = msg.seq
         if isinstance(msg, m.PositionSnapshot):
             d = msg.data
@@ -73,6 +80,8 @@ class State:
             self.orders.pop(msg.data.order_id, None)
         elif isinstance(msg, m.MarketData):
             self.market[msg.data.instrument_id] = msg.data
+            if msg.data.fair is not None:
+                self.fair[msg.data.instrument_id] = msg.data.fair
         elif isinstance(msg, m.TickStart):
             self.tick, self.phase = msg.data.tick_number, msg.data.phase
         elif isinstance(msg, m.ScoreUpdate):
@@ -109,6 +118,7 @@ class State:
                 del self.orders[f.order_id]
 
     def resting(self, instrument_id: str, side: str) -> int:
+        """The quantity the team has resting on one side of one instrument."""
         return sum(
             o.remaining
             for o in self.orders.values()
@@ -116,6 +126,7 @@ class State:
         )
 
     def mid(self, instrument_id: str) -> float | None:
+        """The instrument's mid from its last ``market_data``; its last trade if a side is empty."""
         md = self.market.get(instrument_id)
         if md is None or md.bid is None or md.ask is None:
             return md.last if md is not None else None

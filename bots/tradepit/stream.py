@@ -7,6 +7,14 @@ resume when far behind), then the socket resumes with ``last_seq``. A close 4010
 410 means the history is gone: the stream starts over from a fresh snapshot, which the
 bot sees as a ``position_snapshot`` (its state resets from it). Heartbeats are asked
 for, so a silent socket is noticed and a lost tail is resumed.
+
+**Replayed messages.** Before each (re)connection the stream learns the head of the
+team's stream, the *live point* (the last page's ``last_seq``, or ``Client.head()`` on
+a fresh start). A message whose seq is at or before it was already sent when the bot
+(re)connected: it is delivered (the state must see it) with ``stream.replayed`` True, so
+a bot does not trade on an old tick. From the first message past it, ``replayed`` is
+False. A bot started right after registering gets its stream from seq 1: those
+messages are replayed too.
 """
 
 from __future__ import annotations
@@ -24,17 +32,31 @@ from websockets.exceptions import ConnectionClosed
 
 from tradepit import messages as m
 from tradepit.client import Client
-from tradepit.errors import ApiError, SnapshotRequired, TradepitError, Unauthorized
+from tradepit.errors import (
+    ApiError,
+    KeyFromAnotherSession,
+    SnapshotRequired,
+    Unauthorized,
+)
 from tradepit.state import State
 
 #: Close codes after which resuming cannot help.
 FATAL_CLOSES = {1008: "invalid api_key"}
 SNAPSHOT_REQUIRED = 4010
+#: A connection or a request that did not reach the server
+_UNREACHED = (OSError, TimeoutError, httpx.TransportError, websockets.InvalidHandshake)
 #: A message as decoded, and its frame as received
 Item = tuple[m.Message | m.Other, bytes]
 
 
 class Stream:
+    """The team's messages, each once and in seq order, across any disconnect.
+
+    ``async for msg, raw in stream``: ``msg`` is decoded (``tradepit.messages``), ``raw``
+    the frame as received; ``stream.state`` is updated before each is yielded, and
+    ``stream.replayed`` says whether it was older than the live point (module docstring).
+    """
+
     def __init__(
         self,
         client: Client,
@@ -51,11 +73,16 @@ class Stream:
         self.connects = 0
         self.pages = 0
         self.duplicates = 0
+        #: the head of the stream when the current connection was made (None: not yet)
+        self.live_seq: int | None = None
+        #: the message just yielded was already in the stream at the last (re)connection
+        self.replayed = False
         self._ws: ClientConnection | None = None
         self._closed = False
 
     @property
     def connected(self) -> bool:
+        """Whether a WebSocket is open right now."""
         return self._ws is not None
 
     async def drop(self) -> None:
@@ -65,6 +92,7 @@ class Stream:
             self._ws = None
 
     def close(self) -> None:
+        """Stop: the ``async for`` ends at its next message or break."""
         self._closed = True
         if self._ws is not None:
             self._ws.transport.abort()
@@ -80,6 +108,7 @@ class Stream:
         elif msg.seq != last + 1:
             raise _Gap()
         self.last_seq = msg.seq
+        self.replayed = self.live_seq is not None and msg.seq <= self.live_seq
         self.client.known_seq = max(self.client.known_seq, msg.seq)
         self.state.apply(msg)
         return True
@@ -92,6 +121,8 @@ class Stream:
                 if self.last_seq is not None:
                     async for page_msg in self._catch_up():
                         yield page_msg
+                else:  # a fresh start: what the server replays up to here is old
+                    self.live_seq = await self.client.head()
                 url = f"{self.client.ws_url}?api_key={self.client.api_key}&heartbeat=1"
                 if self.last_seq is not None:
                     url += f"&last_seq={self.last_seq}"
@@ -104,17 +135,22 @@ class Stream:
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd is not None else None
                 if code in FATAL_CLOSES:
-                    raise TradepitError(f"stream refused: {FATAL_CLOSES[code]}") from exc
+                    raise KeyFromAnotherSession(
+                        f"stream refused: {FATAL_CLOSES[code]} (a key from another session?"
+                        " register anew)"
+                    ) from exc
                 if code == SNAPSHOT_REQUIRED:
                     self.last_seq = None
             except SnapshotRequired:
                 self.last_seq = None
             except Unauthorized as exc:
-                raise TradepitError(f"stream refused: {exc}") from exc
-            except (_Gap, OSError, TimeoutError, httpx.TransportError, ApiError):
+                raise KeyFromAnotherSession(
+                    f"stream refused: {exc} (a key from another session? register anew)"
+                ) from exc
+            except _UNREACHED as exc:
+                self.client.check_reachable(exc)  # a server never reached: say so, soon
+            except (_Gap, ApiError):
                 pass  # a break of any kind: page what is missing, then resume
-            except websockets.InvalidHandshake:
-                pass
             finally:
                 self._ws = None
             if self._closed:
@@ -123,13 +159,19 @@ class Stream:
             delay = min(delay * 2, 1.0)
 
     async def _catch_up(self) -> AsyncIterator[Item]:
+        """Page ``GET /events`` from ``last_seq`` to the head, which is the live point."""
         assert self.last_seq is not None
         self.pages += 1
-        async for d in self.client.events_from(self.last_seq):
-            raw = msgspec.json.encode(d)
-            msg = m.decode(raw)
-            if self._deliver(msg):
-                yield msg, raw
+        while True:
+            page = await self.client.events(self.last_seq)
+            self.live_seq = page.last_seq
+            for d in page.messages:
+                raw = msgspec.json.encode(d)
+                msg = m.decode(raw)
+                if self._deliver(msg):
+                    yield msg, raw
+            if not page.messages or self.last_seq >= page.last_seq:
+                return
 
     async def _receive(self, ws: ClientConnection) -> AsyncIterator[Item]:
         while True:
@@ -152,6 +194,7 @@ class _Gap(Exception):
 
 @contextlib.asynccontextmanager
 async def open_stream(client: Client, **kw: Any) -> AsyncIterator[Stream]:
+    """A ``Stream`` closed on leaving the block."""
     stream = Stream(client, **kw)
     try:
         yield stream

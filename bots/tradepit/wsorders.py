@@ -30,6 +30,8 @@ class _Response(msgspec.Struct):
 
 
 class OrderSocket:
+    """Order entry over its own WebSocket (``/ws?stream=0``), answers matched by id."""
+
     def __init__(self, ws_url: str, api_key: str, *, open_timeout: float = 10.0) -> None:
         self.url = f"{ws_url}?api_key={api_key}&stream=0"
         self.open_timeout = open_timeout
@@ -84,6 +86,7 @@ class OrderSocket:
                     waiter.set_exception(SocketLost("the order socket closed"))
 
     async def aclose(self) -> None:
+        """Close the socket; requests under way end with ``SocketLost``."""
         ws, self._ws = self._ws, None
         if ws is not None:
             await ws.close()

@@ -1,2 +1,3 @@
 """Commands run on finished or fresh sessions, not by a serving gateway: results and
-tournaments; and the organiser's terminal (``tradepit admin``), a client of a running one."""
+tournaments; and clients of a running one: the organiser's terminal (``tradepit admin``)
+and a stream in the terminal (``tradepit follow``)."""

@@ -67,6 +67,16 @@ def test_state_follows_acks_fills_and_cancels() -> None:
     assert isinstance(decode(frames[-1]), Other)
 
 
+def test_state_keeps_the_fair_value_market_data_carries() -> None:
+    s = State()
+    book = {"bid": 12.0, "ask": 12.2, "last": None, "bid_size": 20, "ask_size": 20}
+    s.apply(decode(frame(1, "market_data", instrument_id="SPX_4400_CALL", **book, fair=12.1)))
+    # a message re-made from a log recorded before the field: the last fair value stays
+    s.apply(decode(frame(2, "market_data", instrument_id="SPX_4400_CALL", **book)))
+    assert s.fair == {"SPX_4400_CALL": 12.1}
+    assert s.market["SPX_4400_CALL"].fair is None
+
+
 def test_a_heartbeat_has_no_seq() -> None:
     raw = b'{"type":"heartbeat","timestamp":"t","data":{"last_seq":41}}'
     assert peek(raw) == ("heartbeat", None, {"last_seq": 41})

@@ -26,6 +26,7 @@ from engine import config as configmod
 from engine import vocabulary
 from engine.order_types import ORDER_TYPES
 from gateway import errors
+from tests.docs.botkit import render_bot_kit
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -280,6 +281,7 @@ def render_phases() -> str:
 #: Block name -> what renders it. A doc holds a block as
 #: ``<!-- generated: NAME -->`` ... ``<!-- end generated -->``.
 GENERATED = {
+    "bot_kit": render_bot_kit,
     "config": render_config,
     "roles": render_roles,
     "errors": render_errors,

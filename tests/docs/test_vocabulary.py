@@ -26,6 +26,7 @@ HOMES = {
     "phases": "docs/rules.md",
     "config": "docs/operations.md",
     "roles": "docs/operations.md",
+    "bot_kit": "docs/bots.md",
 }
 
 

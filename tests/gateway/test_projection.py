@@ -57,7 +57,7 @@ def test_exact_shapes_of_each_message_type() -> None:
                               "open_orders", "tick_number", "phase"],
         "event/phase_changed": ["event_type", "phase", "previous"],
         "tick_start": ["tick_number", "phase"],
-        "market_data": ["instrument_id", "bid", "ask", "last", "bid_size", "ask_size"],
+        "market_data": ["instrument_id", "bid", "ask", "last", "bid_size", "ask_size", "fair"],
         "new_order_ack": ["order_id", "client_order_id", "instrument_id", "side", "order_type",
                           "quantity", "price", "status", "quote"],
         "execution_report": ["order_id", "client_order_id", "trade_id", "instrument_id", "side",
