@@ -43,6 +43,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "gateway.offline.backtest",
         "fork a recorded session and trade a bot against it, in lockstep",
     ),
+    "ladder": (
+        "gateway.offline.ladder.cli",
+        "a practice ladder: submitted bots in rated lockstep heats",
+    ),
     "log": ("engine.log.cli", "check a session's log for damage, or print its records"),
     "native": ("engine.native", "build the faster compiled core, or say which one runs"),
 }

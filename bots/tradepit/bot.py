@@ -106,6 +106,9 @@ async def run(args: argparse.Namespace, role: str, step: Step, handled: set[str]
                 if failed is not None:
                     raise failed
                 running = asyncio.create_task(_step(bot, step, lockstep, msg.data.tick_number))
+                # a step that raised ends the bot now: on a lockstep session no next
+                # tick comes to notice it (the session waits for this bot's done)
+                running.add_done_callback(lambda t: _stop_on_failure(t, stream))
         stream.close()
         if running is not None:
             await running
@@ -131,6 +134,11 @@ class SessionClock:
         if self.first is None:
             self.first = at
         return (at - self.first).total_seconds()
+
+
+def _stop_on_failure(task: asyncio.Task[None], stream: Stream) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        stream.close()
 
 
 async def _step(bot: Bot, step: Step, lockstep: bool, tick: int) -> None:
