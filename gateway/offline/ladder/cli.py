@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.records import ROLES
-from gateway.offline.ladder import heat, ratings, roster, sandbox, schedule
+from gateway.offline.ladder import heat, ratings, roster, sandbox, schedule, web
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ticks", type=int, default=30, help="continuous ticks per heat (30)")
     parser.add_argument("--seed", type=int, default=1, help="heat N runs with seed + N")
     parser.add_argument("--per-role", type=int, default=2, help="teams of a role per heat (2)")
-    parser.add_argument("--cap-per-hour", type=int, default=0, help="ranked heats per team (0: no cap)")
+    parser.add_argument(
+        "--cap-per-hour", type=int, default=0, help="ranked heats per team (0: no cap)"
+    )
     parser.add_argument("--tick-cpu", type=float, default=0.5, help="CPU seconds per tick (0.5)")
     parser.add_argument("--wall-ceiling", type=float, default=300.0, help="seconds per heat (300)")
 
@@ -64,8 +66,6 @@ def run(args: argparse.Namespace) -> int:
     if args.table or args.recompute:
         return table(root, args.recompute, args.json)
     if args.serve is not None:
-        from gateway.offline.ladder import web
-
         web.serve(root, args.serve)
         return 0
     if args.practice:
@@ -73,12 +73,8 @@ def run(args: argparse.Namespace) -> int:
     return run_heats(root, args)
 
 
-def current_keys(root: Path) -> set[str]:
-    return {e.key for e in roster.load(root).values()}
-
-
 def table(root: Path, recompute: bool, as_json: bool) -> int:
-    shown = ratings.rows(ratings.fold(ratings.heats_of(root)), current_keys(root))
+    shown = ratings.rows(ratings.fold(ratings.heats_of(root)), roster.current(root))
     if not recompute:
         print(json.dumps(shown, indent=1) if as_json else ratings.render(shown))
         return 0
@@ -88,8 +84,8 @@ def table(root: Path, recompute: bool, as_json: bool) -> int:
     moved = ratings.order_sensitivity(heats, orders=20, seed=1)
     print(ratings.render(shown))
     same = stored == shown
-    print(f"\nrecomputed from {len(heats)} heats: "
-          + ("the same as the stored table" if same else "DIFFERENT from the stored table"))  # fmt: skip
+    verdict = "the same as the stored table" if same else "DIFFERENT from the stored table"
+    print(f"\nrecomputed from {len(heats)} heats: {verdict}")
     print(f"folded in 20 other orders: a bot's place moves by {moved} at most")
     return 0 if same else 1
 
@@ -123,7 +119,7 @@ def run_heats(root: Path, args: argparse.Namespace) -> int:
         record = heat.run(number, seed + number, chosen, folder, settings)
         _write(folder / "heat.json", record)
         ratings.apply(state, record)  # the same fold --recompute does, one heat on
-        _write(root / "table.json", ratings.rows(state, current_keys(root)))
+        _write(root / "table.json", ratings.rows(state, roster.current(root)))
         print(summary(record), flush=True)
         done += 1
     return 0
@@ -136,7 +132,9 @@ def practice(root: Path, name: str, args: argparse.Namespace) -> int:
         return 2
     others = [(roster.example(role), False) for role in ROLES]
     folder = root / "practice" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    record = heat.run(0, args.seed, [(entry, False), *others], folder, settings_of(args), rated=False)
+    record = heat.run(
+        0, args.seed, [(entry, False), *others], folder, settings_of(args), rated=False
+    )
     _write(folder / "heat.json", record)
     print(summary(record))
     return 0

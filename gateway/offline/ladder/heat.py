@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -77,7 +78,8 @@ class _Server:
         )
         self.session: Path | None = None
         self.ready = threading.Event()
-        threading.Thread(target=self._copy, daemon=True).start()
+        self._pump = threading.Thread(target=self._copy, daemon=True)
+        self._pump.start()
 
     def _copy(self) -> None:
         assert self.proc.stdout is not None
@@ -99,6 +101,9 @@ class _Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._pump.join(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def _call(url: str, path: str, body: dict[str, Any] | None = None,
@@ -211,7 +216,9 @@ def _supervise(
             assert seat.proc is not None
             code = seat.proc.poll()
             # ticks 0 and 1: the bot starts (imports, connects) inside them
-            budget = settings.limits.start_cpu_seconds if tick <= 1 else settings.limits.tick_cpu_seconds
+            budget = (
+                settings.limits.start_cpu_seconds if tick <= 1 else settings.limits.tick_cpu_seconds
+            )
             used = seat.cpu - seat.tick_base
             if code is not None:
                 seat.exit_code = code
@@ -233,10 +240,8 @@ def _supervise(
     end = time.time() + 10
     for seat in seats:
         if seat.proc is not None and seat.failed is None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # then the caller stops it
                 seat.exit_code = seat.proc.wait(max(0.1, end - time.time()))
-            except subprocess.TimeoutExpired:
-                pass  # stopped by the caller
 
 
 def _fail(url: str, token: str, seat: _Seat, why: str) -> None:
@@ -267,7 +272,10 @@ def outcome(
         })  # fmt: skip
     for role in ROLES:
         mine = [t for t in teams if t["role"] == role]
-        ok = sorted((t for t in mine if not t["failed"]), key=lambda t: (t["standing"] or 1 << 30, t["name"]))
+        ok = sorted(
+            (t for t in mine if not t["failed"]),
+            key=lambda t: (t["standing"] or 1 << 30, t["name"]),
+        )
         for place, t in enumerate(ok, 1):
             t["rank"] = place
         for t in mine:

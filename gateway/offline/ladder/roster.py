@@ -75,6 +75,12 @@ def load(root: Path) -> dict[str, Entry]:
     return {r["name"]: Entry(**r) for r in rows}
 
 
+def current(root: Path) -> set[str] | None:
+    """The versions the table shows: the roster's (None: no roster, every version)."""
+    bots = load(root)
+    return {e.key for e in bots.values()} if bots else None
+
+
 def add(root: Path, name: str, role: str, bot: str) -> Entry:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: one of {', '.join(ROLES)}")

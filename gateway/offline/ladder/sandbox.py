@@ -15,6 +15,7 @@ whole ladder in a loopback-only namespace does it (docs/ladder.md, docs/operatio
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -55,7 +56,9 @@ def start(command: str, env: dict[str, str], out: Path, limits: Limits) -> subpr
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=err,
-            preexec_fn=_limiter(limits),  # noqa: PLW1509 - setrlimit needs it; no threads run it
+            # setsid and setrlimit only: async-signal-safe enough beside the ladder's
+            # output-pump threads (no lock is taken between fork and exec)
+            preexec_fn=_limiter(limits),
             close_fds=True,
         )
 
@@ -84,20 +87,15 @@ def cpu_seconds(pgids: set[int]) -> dict[int, float]:
 
 
 def stop(proc: subprocess.Popen[bytes], grace: float = 3.0) -> int:
+    """Stop the bot's whole group: SIGTERM, then SIGKILL after ``grace`` seconds."""
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(grace)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     code = proc.wait()
-    try:  # what the shell left behind in the group
+    with contextlib.suppress(ProcessLookupError):  # what the shell left in the group
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return code

@@ -53,14 +53,19 @@ def pick(
         )
         if not bots:
             raise NoHeat(f"no bot plays {role}: add one (--add NAME --role {role} --bot ...)")
-        capped = [e for e in bots if rules.cap_per_hour and recent.get(e.name, 0) >= rules.cap_per_hour]
+        capped = [
+            e for e in bots if rules.cap_per_hour and recent.get(e.name, 0) >= rules.cap_per_hour
+        ]
         free = [e for e in bots if e not in capped]
         if not free:  # the role must be there: its least played bot plays, unrated
             chosen.append((bots[0], False))
             continue
         anchor = free[0]
         level = _level(table, anchor)
-        near = sorted(free[1:], key=lambda e: (abs(_level(table, e) - level), _played(table, e), e.added, e.name))
+        near = sorted(
+            free[1:],
+            key=lambda e: (abs(_level(table, e) - level), _played(table, e), e.added, e.name),
+        )
         chosen += [(e, True) for e in [anchor, *near][: rules.per_role]]
     return chosen
 

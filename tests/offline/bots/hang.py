@@ -10,7 +10,7 @@ from tradepit.bot import Bot, main
 async def step(bot: Bot) -> None:
     bot.memory["ticks"] = bot.memory.get("ticks", 0) + 1
     if bot.memory["ticks"] == 2:
-        time.sleep(3600)  # blocks the event loop: no done, no CPU
+        time.sleep(3600)  # noqa: ASYNC251 - blocks the event loop on purpose: no done, no CPU
 
 
 if __name__ == "__main__":

@@ -1,0 +1,82 @@
+"""The ladder's parts without a heat: versions, the scheduler, the fold, the endpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gateway.offline.ladder import ratings, roster, schedule, web
+
+
+def heat(
+    number: int, ranks: dict[str, int], role: str = "retail", started: float = 0.0
+) -> dict[str, Any]:
+    teams = [{"name": n, "version": "v1", "role": role, "rank": r, "failed": None, "rated": True,
+              "score": 0.0} for n, r in ranks.items()]  # fmt: skip
+    return {"number": number, "seed": number, "rated": True, "teams": teams, "started": started,
+            "session": "data/s"}  # fmt: skip
+
+
+def test_a_bot_is_versioned_by_the_content_of_its_file(tmp_path: Path) -> None:
+    bot = tmp_path / "mine.py"
+    bot.write_text("print(1)\n")
+    first = roster.add(tmp_path, "team-a", "retail", str(bot))
+    assert roster.add(tmp_path, "team-a", "retail", str(bot)) == first  # the same bot again
+    bot.write_text("print(2)\n")
+    second = roster.add(tmp_path, "team-a", "retail", str(bot))
+    assert second.version != first.version
+    assert roster.load(tmp_path)["team-a"] == second
+
+
+def test_the_scheduler_picks_the_least_played_then_the_nearest() -> None:
+    bots = {n: roster.Entry(n, "retail", f"run {n}", n, i) for i, n in enumerate("abcd")}
+    others = {f"x-{r}": roster.Entry(f"x-{r}", r, "x", "x", 0)
+              for r in ("market_maker", "hedge_fund", "arbitrage")}  # fmt: skip
+    heats = [
+        heat(1, {"a@a": 1, "b@b": 2}),
+        heat(2, {"a@a": 1, "b@b": 2}),
+        heat(3, {"a@a": 2, "c@c": 1}),
+    ]
+    for h in heats:  # names as the fold keys them: name@version
+        for t in h["teams"]:
+            t["name"], t["version"] = t["name"].split("@")
+    table = ratings.fold(heats)
+    chosen = schedule.pick(bots | others, table, schedule.Rules(per_role=2), {})
+    retail = [e.name for e, _ in chosen if e.role == "retail"]
+    assert retail[0] == "d"  # never played
+    # then the one nearest in rating to d's (a new bot's 0): the others' conservative figures
+    near = min("abc", key=lambda n: (abs(table[f"{n}@{n}"].conservative), n))
+    assert retail == ["d", near]
+    # a capped team is not picked while another can play
+    capped = schedule.pick(
+        bots | others, table, schedule.Rules(per_role=2, cap_per_hour=1), {"d": 1}
+    )
+    assert "d" not in [e.name for e, _ in capped]
+
+
+def test_recomputing_gives_the_incremental_table(tmp_path: Path) -> None:
+    heats = [heat(i, {"a": 1 + i % 2, "b": 2 - i % 2, "c": 3}) for i in range(1, 7)]
+    state: dict[str, ratings.Standing] = {}
+    for h in heats:
+        ratings.apply(state, h)
+    assert ratings.rows(state) == ratings.rows(ratings.fold(heats))
+    assert ratings.rows(state)[-1]["name"] == "c"
+    assert ratings.order_sensitivity(heats, orders=20, seed=1) <= 1
+
+
+def test_the_endpoints_answer_from_the_files(tmp_path: Path) -> None:
+    folder = tmp_path / "heats" / "heat-0001" / "bots"
+    folder.mkdir(parents=True)
+    (folder / "a.err").write_text("Traceback: boom\n")
+    h = heat(1, {"a": 2, "b": 1})
+    h["teams"][0]["failed"] = "crashed at tick 3"
+    (folder.parent / "heat.json").write_text(json.dumps(h))
+    status, _, body = web.answer(tmp_path, "/api/ladder")
+    assert status == 200
+    assert [t["name"] for t in json.loads(body)["table"]] == ["b", "a"]
+    status, _, body = web.answer(tmp_path, "/api/ladder/teams/a")
+    assert json.loads(body)["errors"][0]["failed"] == "crashed at tick 3"
+    assert web.answer(tmp_path, "/api/ladder/heats/1/bots/a.err")[2] == b"Traceback: boom\n"
+    assert web.answer(tmp_path, "/api/ladder/heats/1/bots/..%2Fx.err")[0] == 404
+    assert web.answer(tmp_path, "/")[0] == 200
