@@ -8,6 +8,8 @@ from typing import Any
 
 from gateway.offline.ladder import ratings, roster, schedule, web
 
+BOTS = Path(__file__).parent / "bots"
+
 
 def heat(
     number: int, ranks: dict[str, int], role: str = "retail", started: float = 0.0
@@ -80,3 +82,18 @@ def test_the_endpoints_answer_from_the_files(tmp_path: Path) -> None:
     assert web.answer(tmp_path, "/api/ladder/heats/1/bots/a.err")[2] == b"Traceback: boom\n"
     assert web.answer(tmp_path, "/api/ladder/heats/1/bots/..%2Fx.err")[0] == 404
     assert web.answer(tmp_path, "/")[0] == 200
+
+
+def test_a_bot_that_hangs_without_cpu_loses_on_the_wall_budget(tmp_path: Path) -> None:
+    """Blocked, asleep: no CPU to measure, so the lockstep clock's wall budget is what
+    notices; the ladder then stops it and the heat goes on."""
+    from engine.records import ROLES
+    from gateway.offline.ladder import heat as heats
+
+    sleeper = roster.Entry("sleeper", "retail", roster.command_for(str(BOTS / "hang.py")), "s", 0)
+    entries = [(roster.example(r), True) for r in ROLES] + [(sleeper, True)]
+    record = heats.run(1, 3, entries, tmp_path / "h", heats.Settings(ticks=5, wall_tick_seconds=2))
+    teams = {t["name"]: t for t in record["teams"]}
+    assert teams["sleeper"]["failed"] == "hung at tick 2: not done within 2 s of wall time"
+    assert teams["sleeper"]["rank"] == 2
+    assert teams["ex-retail"]["failed"] is None
