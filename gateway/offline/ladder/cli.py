@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--cap-per-hour", type=int, default=0, help="ranked heats per team (0: no cap)"
     )
     parser.add_argument("--tick-cpu", type=float, default=0.5, help="CPU seconds per tick (0.5)")
+    parser.add_argument(
+        "--loopback-only", action="store_true", help="run in a network namespace (unshare -rn)"
+    )
     parser.add_argument("--wall-ceiling", type=float, default=300.0, help="seconds per heat (300)")
 
 
@@ -70,7 +76,26 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.practice:
         return practice(root, args.practice, args)
+    if args.loopback_only and os.environ.get(NETNS_ENV) != "1":
+        return _in_namespace()
     return run_heats(root, args)
+
+
+NETNS_ENV = "TRADEPIT_LADDER_NETNS"
+
+
+def _in_namespace() -> int:
+    """Run this same command again in a new user and network namespace (no root needed
+    where unprivileged user namespaces are on): its only interface is loopback, so the
+    heats' servers and bots reach each other and nothing else."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        print("error: --loopback-only needs unshare (util-linux)", file=sys.stderr)
+        return 2
+    up = 'ip link set lo up && exec "$0" "$@"'
+    argv = [unshare, "-rn", "sh", "-c", up, sys.executable, "-m", "engine.cli", *sys.argv[1:]]
+    env = {**os.environ, NETNS_ENV: "1"}
+    return subprocess.run(argv, env=env, check=False).returncode
 
 
 def table(root: Path, recompute: bool, as_json: bool) -> int:
