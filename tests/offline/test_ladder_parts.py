@@ -97,3 +97,16 @@ def test_a_bot_that_hangs_without_cpu_loses_on_the_wall_budget(tmp_path: Path) -
     assert teams["sleeper"]["failed"] == "hung at tick 2: not done within 2 s of wall time"
     assert teams["sleeper"]["rank"] == 2
     assert teams["ex-retail"]["failed"] is None
+
+
+def test_a_practice_heat_is_unrated_and_against_the_examples(tmp_path: Path) -> None:
+    from engine.cli import main
+
+    assert main(["ladder", str(tmp_path), "--add", "mine", "--role", "retail",
+                 "--bot", str(BOTS / "crash_at_tick_3.py")]) == 0  # fmt: skip
+    assert main(["ladder", str(tmp_path), "--practice", "mine", "--ticks", "5"]) == 0
+    (record,) = [json.loads(p.read_text()) for p in tmp_path.glob("practice/*/heat.json")]
+    assert record["rated"] is False
+    names = sorted(t["name"] for t in record["teams"])
+    assert names == ["ex-arbitrage", "ex-hedge_fund", "ex-market_maker", "ex-retail", "mine"]
+    assert not (tmp_path / "heats").exists()  # not a ladder heat: no rating moves

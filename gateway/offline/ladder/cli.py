@@ -155,7 +155,8 @@ def practice(root: Path, name: str, args: argparse.Namespace) -> int:
     if entry is None:
         print(f"error: no bot {name!r} in the roster", file=sys.stderr)
         return 2
-    others = [(roster.example(role), False) for role in ROLES]
+    # the examples of every role, the bot's own included: an opponent in its role
+    others = [(ex, False) for ex in map(roster.example, ROLES) if ex.name != entry.name]
     folder = root / "practice" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     record = heat.run(
         0, args.seed, [(entry, False), *others], folder, settings_of(args), rated=False
