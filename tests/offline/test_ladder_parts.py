@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gateway.offline.ladder import ratings, roster, schedule, web
 
 BOTS = Path(__file__).parent / "bots"
@@ -110,3 +112,26 @@ def test_a_practice_heat_is_unrated_and_against_the_examples(tmp_path: Path) -> 
     names = sorted(t["name"] for t in record["teams"])
     assert names == ["ex-arbitrage", "ex-hedge_fund", "ex-market_maker", "ex-retail", "mine"]
     assert not (tmp_path / "heats").exists()  # not a ladder heat: no rating moves
+
+
+def test_a_heat_whose_server_fails_is_void_and_three_in_a_row_stop_the_ladder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.cli import main
+    from engine.records import ROLES
+    from gateway.offline.ladder import heat as heats
+
+    for role in ROLES:
+        assert main(["ladder", str(tmp_path), "--add", f"b-{role}", "--role", role,
+                     "--bot", "true"]) == 0  # fmt: skip
+
+    def broken(*args: object, **kwargs: object) -> dict[str, Any]:
+        raise RuntimeError("heat 1: the server did not start")
+
+    monkeypatch.setattr(heats, "run", broken)
+    assert main(["ladder", str(tmp_path), "--heats", "5"]) == 1
+    void = ratings.heats_of(tmp_path)
+    assert [(h["number"], h["rated"], h["teams"]) for h in void] == [
+        (n, False, []) for n in (1, 2, 3)
+    ]
+    assert ratings.fold(void) == {}

@@ -124,12 +124,16 @@ def _ladder_seed(root: Path, seed: int) -> int:
     return seed
 
 
+#: Void heats in a row (the server failed, not a bot) before the ladder stops
+MAX_VOID_IN_A_ROW = 3
+
+
 def run_heats(root: Path, args: argparse.Namespace) -> int:
     root.mkdir(parents=True, exist_ok=True)
     seed = _ladder_seed(root, args.seed)
     rules = schedule.Rules(per_role=args.per_role, cap_per_hour=args.cap_per_hour)
     settings = settings_of(args)
-    done = 0
+    done = errors = 0
     while args.heats <= 0 or done < args.heats:
         heats = ratings.heats_of(root)
         state = ratings.fold(heats)
@@ -141,7 +145,21 @@ def run_heats(root: Path, args: argparse.Namespace) -> int:
             return 2
         number = 1 + max((int(h["number"]) for h in heats), default=0)
         folder = root / "heats" / f"heat-{number:04d}"
-        record = heat.run(number, seed + number, chosen, folder, settings)
+        try:
+            record = heat.run(number, seed + number, chosen, folder, settings)
+        except Exception as exc:
+            # the heat's server, not a bot, failed: the heat counts for nobody. Stop only
+            # when it keeps happening (a broken install would loop for ever)
+            errors += 1
+            print(f"heat {number}: void: {exc}", file=sys.stderr, flush=True)
+            record = {"number": number, "seed": seed + number, "rated": False, "teams": [],
+                      "void": str(exc), "started": time.time(), "session": ""}  # fmt: skip
+            folder.mkdir(parents=True, exist_ok=True)
+            _write(folder / "heat.json", record)
+            if errors >= MAX_VOID_IN_A_ROW:
+                return 1
+            continue
+        errors = 0
         _write(folder / "heat.json", record)
         ratings.apply(state, record)  # the same fold --recompute does, one heat on
         _write(root / "table.json", ratings.rows(state, roster.current(root)))
