@@ -48,6 +48,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "gateway.offline.follow",
         "print a team's stream or the public tape, one line a message, resuming by seq",
     ),
+    "ladder": (
+        "gateway.offline.ladder.cli",
+        "a practice ladder: submitted bots in rated lockstep heats",
+    ),
     "log": ("engine.log.cli", "check a session's log for damage, or print its records"),
     "native": ("engine.native", "build the faster compiled core, or say which one runs"),
 }

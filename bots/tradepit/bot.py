@@ -150,6 +150,9 @@ async def _trade(bot: Bot, stream: Stream, step: Step, lockstep: bool) -> int:
                 if failed is not None:
                     raise failed
                 running = asyncio.create_task(_step(bot, step, lockstep, msg.data.tick_number))
+                # a step that raised ends the bot now: on a lockstep session no next
+                # tick comes to notice it (the session waits for this bot's done)
+                running.add_done_callback(lambda t: _stop_on_failure(t, stream))
         if running is not None:
             await running  # the last step finishes, as a step always does
             running = None
@@ -177,6 +180,11 @@ class SessionClock:
         if self.first is None:
             self.first = at
         return (at - self.first).total_seconds()
+
+
+def _stop_on_failure(task: asyncio.Task[None], stream: Stream) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        stream.close()
 
 
 async def _step(bot: Bot, step: Step, lockstep: bool, tick: int) -> None:

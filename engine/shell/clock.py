@@ -55,6 +55,10 @@ class Clock(Protocol):
 
     async def run(self, engine: Engine) -> None: ...
 
+    def teams_changed(self) -> None:
+        """A team was disabled or enabled: the bots under test may have changed."""
+        ...
+
 
 class WallClock:
     kind = "wall"
@@ -68,6 +72,9 @@ class WallClock:
 
     def done(self, team_id: str, tick: int) -> int:
         return tick  # nothing waits for a bot on the wall clock
+
+    def teams_changed(self) -> None:
+        pass
 
     async def run(self, engine: Engine) -> None:
         """Issue phase changes and ticks on the configured schedule."""
@@ -160,6 +167,11 @@ class LockstepClock:
         self._done[team_id] = max(self._done.get(team_id, -1), min(tick, current))
         self._changed.set()
         return current
+
+    def teams_changed(self) -> None:
+        # a disabled team no longer holds the tick: look again now, not when the
+        # budget runs out (a ladder disables a crashed bot and the heat goes on)
+        self._changed.set()
 
     def waiting_for(self, bots: list[str], tick: int) -> list[str]:
         return [team for team in bots if self._done.get(team, -1) < tick]

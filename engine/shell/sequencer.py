@@ -307,6 +307,8 @@ class Engine:
         assert self.core is not None
         events = self.core.apply(stamped)
         self.next_seq = seq + 1 + len(events)
+        if isinstance(stamped, (DisableTeam, EnableTeam)):
+            self.clock.teams_changed()
         return seq, [stamped, *events]
 
     # ------------------------------------------------------------------ serve

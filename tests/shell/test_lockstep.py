@@ -20,6 +20,7 @@ from engine.core.rules import NANOS
 from engine.records import (
     AnyRecord,
     ClockTick,
+    DisableTeam,
     RegisterTeam,
     SetClock,
     SubmitOrder,
@@ -176,5 +177,33 @@ async def test_an_organiser_stops_a_lockstep_session_and_no_budget_runs_meanwhil
         await engine.submit(SetClock(running=True))
         while core.tick_number < 1:
             await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    assert not [r for r in recorded(tmp_path) if isinstance(r, TickBudgetExpired)]
+
+
+async def test_a_disabled_bot_holds_no_tick(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A ladder disables a bot it stopped: the tick waiting for it starts at once, not
+    when the budget runs out (and no ``tick_budget_expired`` blames it)."""
+    engine = make_engine(tmp_path)
+    clock = engine.clock
+    assert isinstance(clock, LockstepClock)
+    core = engine.core
+    assert core is not None
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.serve)
+        alpha, beta = await join(engine, "alpha"), await join(engine, "beta")
+        clock.done(alpha, 0)
+        clock.done(beta, 0)
+        await trio.testing.wait_all_tasks_blocked()
+        assert core.tick_number == 1
+        before = trio.current_time()
+        clock.done(alpha, 1)  # beta crashed during tick 1
+        await trio.testing.wait_all_tasks_blocked()
+        await engine.submit(DisableTeam(team_id=beta))
+        await trio.testing.wait_all_tasks_blocked()
+        assert core.tick_number == 2
+        assert trio.current_time() - before < 1.0  # not the 5 s budget
         nursery.cancel_scope.cancel()
     assert not [r for r in recorded(tmp_path) if isinstance(r, TickBudgetExpired)]
