@@ -57,6 +57,8 @@ class _State:
 class _Client:
     """The REST calls of the example market maker, answered by the core."""
 
+    order_entry = "ws"  # as in a backtest: the maker sends a tick's quotes at once
+
     def __init__(self, session: Session, team_id: str) -> None:
         self._session, self._team_id = session, team_id
 

@@ -10,13 +10,15 @@ Each tick it
 2. prices every option with Black-Scholes at that volatility;
 3. skews each quote against its inventory (long: lower both prices, buy less);
 4. re-quotes first where it has no two-sided quote (uptime is what the role is scored
-   on), then where its fair value moved most, as fast as the role's rate allows.
+   on), then where its fair value moved most, as fast as the role's rate allows; on
+   the order socket (``orders="ws"``, as in a backtest) all of a tick's quotes at once.
 It never sends a quote that could break a position limit: it checks the worst case
 itself, the way the exchange does (docs/rules.md, "Position limits").
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 from tradepit import bs
@@ -104,6 +106,7 @@ async def step(bot: Bot) -> None:
         iid: worst_case(s.positions.get(iid, 0), s.resting(iid, "buy"), s.resting(iid, "sell"))
         for iid in fair
     }
+    planned: list[tuple[str, tuple[float, float], int, int]] = []
     for iid in order[:QUOTES_PER_TICK]:
         position = s.positions.get(iid, 0)
         quote = prices(fair[iid], position)
@@ -111,10 +114,20 @@ async def step(bot: Bot) -> None:
         new = worst_case(position, bid_size, ask_size)
         if sum(standing.values()) - standing[iid] + new > TOTAL:
             continue  # this quote could breach the total limit: leave the old one
-        answer = await bot.attempt(client.quote(iid, quote[0], bid_size, quote[1], ask_size))
+        # counted as placed: were it refused, the exchange checks the next against the
+        # quote still standing, and refuses what would breach (POSITION_LIMIT_EXCEEDED)
+        standing[iid] = new
+        planned.append((iid, quote, bid_size, ask_size))
+    calls = [bot.attempt(client.quote(iid, q[0], bid, q[1], ask)) for iid, q, bid, ask in planned]
+    if client.order_entry == "ws":
+        # one socket delivers them to the engine in this order: send all, then wait, so
+        # the tick's quotes are sequenced together (a backtest's tick costs one round trip)
+        answers = await asyncio.gather(*calls)
+    else:  # separate HTTP requests could arrive in any order: one at a time
+        answers = [await call for call in calls]
+    for (iid, *_), answer in zip(planned, answers, strict=True):
         if answer is not None:
-            standing[iid], last[iid] = new, fair[iid]
-
+            last[iid] = fair[iid]
 
 if __name__ == "__main__":
     # a fill can race a quote (the position moved after we checked), and so can a tick:
