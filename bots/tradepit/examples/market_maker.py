@@ -129,6 +129,7 @@ async def step(bot: Bot) -> None:
         if answer is not None:
             last[iid] = fair[iid]
 
+
 if __name__ == "__main__":
     # a fill can race a quote (the position moved after we checked), and so can a tick:
     # a new volatility regime moves fair values, and the price band with them, between
