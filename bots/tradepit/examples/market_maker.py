@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable
 
 from tradepit import bs
 from tradepit.bot import Bot, main
@@ -118,13 +119,16 @@ async def step(bot: Bot) -> None:
         # quote still standing, and refuses what would breach (POSITION_LIMIT_EXCEEDED)
         standing[iid] = new
         planned.append((iid, quote, bid_size, ask_size))
-    calls = [bot.attempt(client.quote(iid, q[0], bid, q[1], ask)) for iid, q, bid, ask in planned]
+
+    def send(iid: str, quote: tuple[float, float], bid: int, ask: int) -> Awaitable[object]:
+        return bot.attempt(client.quote(iid, quote[0], bid, quote[1], ask))
+
     if client.order_entry == "ws":
         # one socket delivers them to the engine in this order: send all, then wait, so
         # the tick's quotes are sequenced together (a backtest's tick costs one round trip)
-        answers = await asyncio.gather(*calls)
+        answers = await asyncio.gather(*(send(*p) for p in planned))
     else:  # separate HTTP requests could arrive in any order: one at a time
-        answers = [await call for call in calls]
+        answers = [await send(*p) for p in planned]
     for (iid, *_), answer in zip(planned, answers, strict=True):
         if answer is not None:
             last[iid] = fair[iid]
