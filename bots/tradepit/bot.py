@@ -13,8 +13,10 @@ and the server's P&L, score, rank and requirements. A mistake of setup (no serve
 Under ``tradepit backtest`` (docs/backtest.md) the environment says where to go:
 ``TRADEPIT_URL``, ``TRADEPIT_WS_URL`` and ``TRADEPIT_API_KEY`` (the team is given, not
 registered), ``TRADEPIT_SEED`` (the bot's own randomness). On a lockstep session the
-bot tells the server when it is done with each tick (``POST /lockstep/done``): once
-when its stream is up, then after each step returns; and it stops at the close.
+bot tells the server when it is done with each tick (``lockstep_done``): once
+when its stream is up, then after each step returns; and it stops at the close. There
+its orders, quotes, cancels and ``lockstep_done`` go over the order socket
+(``orders="ws"``), REST when the socket cannot open.
 """
 
 from __future__ import annotations
@@ -105,6 +107,9 @@ async def run(args: argparse.Namespace, role: str, step: Step, handled: set[str]
         lockstep = (await client.health()).clock_mode == "lockstep"
         if lockstep:
             client.lockstep()
+            # a backtest's tick waits for the bot's requests: one frame each on the order
+            # socket costs both processes a fraction of an HTTP request (BENCHMARKS.md)
+            client.order_entry = "ws"
             handled = handled | {"RATE_LIMIT_EXCEEDED"}  # the tick's share is spent: wait
         stream = Stream(client)
         bot = Bot(client, stream.state, args)

@@ -415,9 +415,9 @@ class Client:
 
     async def lockstep_done(self, tick_number: int) -> models.LockstepDone:
         """Tell a lockstep session this bot is done with ``tick_number`` (docs/backtest.md)."""
-        return await self._write(
-            "POST", "/lockstep/done", models.LockstepDone, {"tick_number": tick_number}
-        )
+        body = {"tick_number": tick_number}
+        ws = ("lockstep_done", body)  # with orders="ws", on the socket the orders took
+        return await self._write("POST", "/lockstep/done", models.LockstepDone, body, ws)
 
     async def events(self, after_seq: int = 0, limit: int = 2000) -> models.EventsPage:
         """One page of the team's stream after ``after_seq``, with the stream's head."""

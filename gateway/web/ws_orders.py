@@ -6,7 +6,8 @@ A client message is one JSON text frame::
 
 with ``type`` one of ``order`` (``POST /orders``), ``quote`` (``POST /quotes``),
 ``cancel`` (``DELETE /orders/{order_id}``, ``data: {"order_id": ...}``) and
-``cancel_all`` (``DELETE /orders``, ``data: {"instrument_id": ...}`` or ``{}``). Each is
+``cancel_all`` (``DELETE /orders``, ``data: {"instrument_id": ...}`` or ``{}``) and
+``lockstep_done`` (``POST /lockstep/done``, ``data: {"tick_number": N}``). Each is
 validated and decided exactly as its REST call (the same validation, the same service
 call, the same team budget), and answered with one ``response`` frame carrying the
 client's ``request_id`` and the REST envelope's fields (``success``, ``order_id``,
@@ -220,9 +221,14 @@ class Requests:
             return _no_order_id(
                 gw.cancel_all(team, lambda: validate.cancel_all(team.team_id, instrument_id, p))
             )
+        if kind == "lockstep_done":
+            # a backtest's bot sends it each tick after its orders: on the socket they
+            # went over, one frame where REST cost a request (issue 17's speed)
+            return _no_order_id(gw.lockstep_done(team, validate.lockstep_done(body)))
         raise ApiError(
             "INVALID_REQUEST",
-            f"unknown request type {kind[:32]!r}: order, quote, cancel or cancel_all",
+            f"unknown request type {kind[:32]!r}: order, quote, cancel, cancel_all or "
+            "lockstep_done",
         )
 
 

@@ -27,11 +27,6 @@ from tests.scoring.session import Session
 PRE_OPEN = 2  # the demo profile's pre-open ticks
 
 
-class _Book:
-    def __init__(self, fair: float | None) -> None:
-        self.fair = fair
-
-
 class _State:
     """The fields of ``tradepit.state.State`` a market maker reads, from the core's account."""
 
@@ -62,10 +57,13 @@ class _State:
 class _Client:
     """The REST calls of the example market maker, answered by the core."""
 
+    order_entry = "ws"  # as in a backtest: the maker sends a tick's quotes at once
+
     def __init__(self, session: Session, team_id: str) -> None:
         self._session, self._team_id = session, team_id
 
     async def instruments(self) -> models.Instruments:
+        fair = self._session.core.fair  # the gateway's marks: this tick's fair values
         return models.Instruments(
             instruments=[
                 models.Instrument(
@@ -75,14 +73,11 @@ class _Client:
                     strike=None if i.strike is None else i.strike / 100,
                     multiplier=i.multiplier,
                     tick_size=0.01,
+                    mark=None if fair.get(i.id) is None else fair[i.id] / 100,
                 )
                 for i in self._session.core.instruments.values()
             ]
         )
-
-    async def orderbook(self, instrument_id: str) -> _Book:
-        fair = self._session.core.fair.get(instrument_id)
-        return _Book(None if fair is None else fair / 100)
 
     async def quote(
         self, instrument_id: str, bid_price: float, bid_size: int, ask_price: float, ask_size: int

@@ -109,6 +109,10 @@ def test_each_request_answers_the_data_its_rest_call_documents(server: Server) -
     with socket(server, maker["api_key"]) as ws:
         quoted = ask(ws, {"type": "quote", "request_id": "q1", "data": quote_body(server)})
         check(quoted, "post", "/quotes", shapes.QuoteResult)
+        # a wall-clock session: harmless, as its REST call (docs/protocol.md)
+        done = ask(ws, {"type": "lockstep_done", "request_id": "d1", "data": {"tick_number": 0}})
+        check(done, "post", "/lockstep/done", shapes.LockstepDone)
+        assert (done["request_id"], done["data"]["clock_mode"]) == ("d1", "wall")
 
 
 BAD_ORDERS = [

@@ -3,23 +3,27 @@
 Run it:  python -m tradepit.examples.market_maker --url http://localhost:8000
 
 Each tick it
-1. reads the exchange's fair values (``GET /orderbook/ID``) of the underlyings and of
-   the at-the-money call, whose implied volatility the whole chain is priced with;
+1. reads the exchange's fair values (``GET /instruments``: each one's ``mark`` is this
+   tick's fair value) of the underlyings and of the at-the-money call, whose implied
+   volatility the whole chain is priced with (one request, where a ``GET /orderbook/ID``
+   for each of the four cost four: a backtest's tick is mostly its requests);
 2. prices every option with Black-Scholes at that volatility;
 3. skews each quote against its inventory (long: lower both prices, buy less);
 4. re-quotes first where it has no two-sided quote (uptime is what the role is scored
-   on), then where its fair value moved most, as fast as the role's rate allows.
+   on), then where its fair value moved most, as fast as the role's rate allows; on
+   the order socket (``orders="ws"``, as in a backtest) all of a tick's quotes at once.
 It never sends a quote that could break a position limit: it checks the worst case
 itself, the way the exchange does (docs/rules.md, "Position limits").
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import Awaitable
 
 from tradepit import bs
 from tradepit.bot import Bot, main
-from tradepit.client import Client
 from tradepit.models import Instrument
 
 SIZE = 4  # contracts a side: 22 instruments x 4 stays well inside the total limit of 200
@@ -32,19 +36,21 @@ EDGE = 0.045  # half spread, a share of fair value: wider than the house's 1.5%,
 STALE = 0.005  # re-quote a standing quote when its fair value moved this much
 
 
-async def fair_values(client: Client, instruments: list[Instrument], tick: int) -> dict[str, float]:
+def fair_values(instruments: list[Instrument], tick: int) -> dict[str, float]:
     """Each underlying at the exchange's fair price, each option by Black-Scholes at the
-    volatility implied by the exchange's fair value of the at-the-money call."""
+    volatility implied by the exchange's fair value of the at-the-money call. The marks
+    are the fair values once the first tick has priced the market (docs/protocol.md)."""
     years = bs.years_left(tick)
+    marks = {i.instrument_id: i.mark for i in instruments}
     fair: dict[str, float] = {}
     for underlying in sorted({i.underlying for i in instruments}):
-        spot = (await client.orderbook(underlying)).fair
+        spot = marks.get(underlying)
         if not spot:
             continue
         fair[underlying] = spot
         chain = [i for i in instruments if i.underlying == underlying and i.strike]
         atm = min((i for i in chain if i.kind == "call"), key=lambda i: abs((i.strike or 0) - spot))
-        target = (await client.orderbook(atm.instrument_id)).fair
+        target = marks.get(atm.instrument_id)
         vol = bs.implied_vol(target, spot, atm.strike or spot, years, True) if target else 0.2
         for i in chain:
             fair[i.instrument_id] = bs.price(spot, i.strike or spot, years, vol, i.kind == "call")
@@ -87,7 +93,7 @@ async def step(bot: Bot) -> None:
     if s.phase not in ("pre_open", "continuous"):
         return
     instruments = (await client.instruments()).instruments
-    fair = await fair_values(client, instruments, s.tick)
+    fair = fair_values(instruments, s.tick)
     last: dict[str, float] = bot.memory.setdefault("quoted_at", {})
     two_sided = {
         iid for iid in fair if s.resting(iid, "buy") > 0 and s.resting(iid, "sell") > 0
@@ -101,6 +107,7 @@ async def step(bot: Bot) -> None:
         iid: worst_case(s.positions.get(iid, 0), s.resting(iid, "buy"), s.resting(iid, "sell"))
         for iid in fair
     }
+    planned: list[tuple[str, tuple[float, float], int, int]] = []
     for iid in order[:QUOTES_PER_TICK]:
         position = s.positions.get(iid, 0)
         quote = prices(fair[iid], position)
@@ -108,9 +115,23 @@ async def step(bot: Bot) -> None:
         new = worst_case(position, bid_size, ask_size)
         if sum(standing.values()) - standing[iid] + new > TOTAL:
             continue  # this quote could breach the total limit: leave the old one
-        answer = await bot.attempt(client.quote(iid, quote[0], bid_size, quote[1], ask_size))
+        # counted as placed: were it refused, the exchange checks the next against the
+        # quote still standing, and refuses what would breach (POSITION_LIMIT_EXCEEDED)
+        standing[iid] = new
+        planned.append((iid, quote, bid_size, ask_size))
+
+    def send(iid: str, quote: tuple[float, float], bid: int, ask: int) -> Awaitable[object]:
+        return bot.attempt(client.quote(iid, quote[0], bid, quote[1], ask))
+
+    if client.order_entry == "ws":
+        # one socket delivers them to the engine in this order: send all, then wait, so
+        # the tick's quotes are sequenced together (a backtest's tick costs one round trip)
+        answers = await asyncio.gather(*(send(*p) for p in planned))
+    else:  # separate HTTP requests could arrive in any order: one at a time
+        answers = [await send(*p) for p in planned]
+    for (iid, *_), answer in zip(planned, answers, strict=True):
         if answer is not None:
-            standing[iid], last[iid] = new, fair[iid]
+            last[iid] = fair[iid]
 
 
 if __name__ == "__main__":
