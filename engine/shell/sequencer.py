@@ -474,7 +474,10 @@ class Engine:
         return f"no hello within {HELLO_SECONDS} s"
 
     async def _sequencer(self) -> None:
-        max_batch = self.config.engine.max_batch
+        # a batch is one frame of the log, and what arrives together depends on timing:
+        # under a lockstep clock, whose log must be the same bytes whatever the machine's
+        # load, every command is a frame of its own (a group of one)
+        max_batch = 1 if self.clock.kind == "lockstep" else self.config.engine.max_batch
         while True:
             batch = [await self._inbox.receive()]
             while len(batch) < max_batch:
