@@ -15,6 +15,7 @@ from gateway.errors import ApiError
 from gateway.service import Gateway
 from gateway.web import validate
 from gateway.web.envelope import envelope_body, error_answer, internal_error, new_request_id
+from gateway.web.hypercorn_stream import receive_now
 
 log = logging.getLogger("tradepit.gateway")
 
@@ -75,7 +76,7 @@ async def _body(receive: Any, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        message = await receive_now(receive)  # the body is nearly always there already
         if message["type"] == "http.disconnect":
             raise ApiError("INVALID_REQUEST", "the client went away")
         chunk = message.get("body", b"")

@@ -23,6 +23,9 @@ each is tested in ``tests/gateway/test_hypercorn_tuning.py``:
   write, framed here without going through wsproto message by message.
 * ``CoalescingH11Protocol`` also keeps HTTP/2 off: h2c carried 100 WebSockets on one
   TCP connection beyond the stuck-reader rule (issue 38 point 4; docs/operations.md).
+* ``CoalescingHTTPStream`` (``gateway.web.hypercorn_stream``): a whole request body
+  is one message to the app, and messages go to the app without a yield while its
+  channel has room; ``ContainedTCPServer`` takes its uncontended send lock the same way.
 * ``WriteGuard`` (through ``ContainedTCPServer``): hypercorn shields every socket write,
   so a client that stops reading blocks its sender forever, keeps its slot and keeps
   the process from exiting. A WebSocket write that has not completed after
@@ -59,6 +62,7 @@ from hypercorn.typing import H11SendableEvent
 from wsproto.connection import ConnectionState
 from wsproto.events import Message
 
+from gateway.web.hypercorn_stream import CoalescingHTTPStream
 from gateway.web.refusals import UpgradeRefused, refusals
 
 log = logging.getLogger("tradepit.gateway")
@@ -211,14 +215,22 @@ class ContainedTCPServer(TCPServer):
         if guard is None or not isinstance(event, RawData):
             await super().protocol_send(event)
             return
-        async with self.send_lock:
-            try:
-                done = await guard.send_all(self.stream, event.data, self._websocket())
-                if not done:
-                    guard.aborted += 1
-                    _abort(self.stream)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                done = False
+        lock = self.send_lock
+        try:
+            # uncontended (nearly always: one answer at a time on HTTP/1.1), taken without
+            # the yield ``acquire`` makes; the write itself yields
+            lock.acquire_nowait()
+        except trio.WouldBlock:
+            await lock.acquire()
+        try:
+            done = await guard.send_all(self.stream, event.data, self._websocket())
+            if not done:
+                guard.aborted += 1
+                _abort(self.stream)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            done = False
+        finally:
+            lock.release()
         if not done:
             await self.protocol.handle(Closed())
 
@@ -388,3 +400,4 @@ def install() -> None:
     hypercorn.trio.run.TCPServer = ContainedTCPServer  # type: ignore[attr-defined]
     hypercorn.protocol.H11Protocol = CoalescingH11Protocol  # type: ignore[attr-defined]
     hypercorn.protocol.h11.WSStream = FramingWSStream  # type: ignore[attr-defined]
+    hypercorn.protocol.h11.HTTPStream = CoalescingHTTPStream  # type: ignore[attr-defined]
