@@ -57,7 +57,7 @@ from hypercorn.protocol.ws_stream import (
     WebsocketBuffer,
     WSStream,
 )
-from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.typing import H11SendableEvent
 from wsproto.connection import ConnectionState
 from wsproto.events import Message
@@ -201,9 +201,26 @@ class ContainedTCPServer(TCPServer):
         # RST, or our close, which wakes the read with ClosedResourceError): the
         # connection's nursery can then exit once its app task is done
         try:
-            await super()._read_data()
+            if self.config.read_timeout is None:
+                await self._read_untimed()
+            else:
+                await super()._read_data()
         finally:
             self.timer.close()
+
+    async def _read_untimed(self) -> None:
+        # hypercorn's loop without its ``fail_after(inf)``: a cancel scope entered and
+        # left around every read, ~20 Python calls a request for a deadline never set
+        receive, handle = self.stream.receive_some, self.protocol.handle
+        while True:
+            try:
+                data = await receive(MAX_RECV)
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                break
+            await handle(RawData(bytes(data)))
+            if data == b"":
+                break
+        await handle(Closed())
 
     def _websocket(self) -> bool:
         protocol = getattr(self, "protocol", None)
@@ -215,15 +232,21 @@ class ContainedTCPServer(TCPServer):
         if guard is None or not isinstance(event, RawData):
             await super().protocol_send(event)
             return
-        lock = self.send_lock
-        try:
-            # uncontended (nearly always: one answer at a time on HTTP/1.1), taken without
-            # the yield ``acquire`` makes; the write itself yields
-            lock.acquire_nowait()
-        except trio.WouldBlock:
+        lock, websocket = self.send_lock, self._websocket()
+        if websocket:
+            # the yield ``acquire`` makes stays here: hypercorn's refusal of a malformed
+            # upgrade hung without it (tests/chaos/test_malformed_upgrade.py)
             await lock.acquire()
+        else:
+            # an HTTP answer: the lock is free (one answer at a time on HTTP/1.1) and the
+            # write yields anyway; ``acquire``'s raise in a cancelled task stays
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                lock.acquire_nowait()
+            except trio.WouldBlock:
+                await lock.acquire()
         try:
-            done = await guard.send_all(self.stream, event.data, self._websocket())
+            done = await guard.send_all(self.stream, event.data, websocket)
             if not done:
                 guard.aborted += 1
                 _abort(self.stream)
