@@ -48,9 +48,10 @@ import hypercorn.protocol
 import hypercorn.protocol.h11
 import hypercorn.trio.run
 import trio
-from hypercorn.events import Closed, Event, RawData
-from hypercorn.protocol.events import Data
-from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.events import Closed, Event, RawData, Updated
+from hypercorn.protocol.events import Body, Data, EndBody, Request, Response, StreamClosed
+from hypercorn.protocol.events import Event as StreamEvent
+from hypercorn.protocol.h11 import STREAM_ID, H11Protocol
 from hypercorn.protocol.ws_stream import (
     ASGIWebsocketState,
     FrameTooLargeError,
@@ -62,6 +63,7 @@ from hypercorn.typing import H11SendableEvent
 from wsproto.connection import ConnectionState
 from wsproto.events import Message
 
+from gateway.web.h11_fast import PATHS, Answer, SimplePost, simple_post
 from gateway.web.hypercorn_stream import CoalescingHTTPStream
 from gateway.web.refusals import UpgradeRefused, refusals
 
@@ -378,6 +380,91 @@ HTTP2_OFF = "HTTP/2 is off on this gateway: use HTTP/1.1"
 
 class CoalescingH11Protocol(H11Protocol):
     _held = b""
+    _fast: Answer | None = None  # the answer of a request read by ``h11_fast``
+
+    async def handle(self, event: Event) -> None:
+        if (
+            isinstance(event, RawData)
+            and self.stream is None
+            and type(self.connection) is h11.Connection
+            and self.connection.their_state is h11.IDLE
+            and self.connection.our_state is h11.IDLE
+            and not self.connection.trailing_data[0]
+        ):
+            request = simple_post(event.data, PATHS, self.config.h11_max_incomplete_size)
+            if request is not None:
+                await self._handle_simple(request)
+                return
+        if isinstance(event, Closed) and self._fast is not None:
+            # the connection ended before the answer did (a failed write, the client
+            # gone): no StreamClosed will come, so the paused reader goes on to its end
+            self._fast = None
+            await self.can_read.set()
+        await super().handle(event)
+
+    async def _handle_simple(self, request: SimplePost) -> None:
+        """hypercorn's ``_handle_events`` for one request h11 never sees.
+
+        h11 stays idle on both sides: the next request goes through the same check,
+        or to h11 as if it were the first."""
+        self._fast = Answer()
+        await self.send(Updated(idle=False))
+        # looked up as hypercorn does: our subclass once installed
+        stream_class = hypercorn.protocol.h11.HTTPStream  # type: ignore[attr-defined]
+        self.stream = stream = stream_class(
+            self.app,
+            self.config,
+            self.context,
+            self.task_group,
+            self.ssl,
+            self.client,
+            self.server,
+            self.stream_send,
+            STREAM_ID,
+        )
+        await stream.handle(
+            Request(
+                stream_id=STREAM_ID,
+                headers=request.headers,
+                http_version="1.1",
+                method="POST",
+                raw_path=request.target,
+                state=self.connection_state,
+            )
+        )
+        self.keep_alive_requests += 1
+        await self.context.mark_request()
+        if request.body:
+            await stream.handle(Body(stream_id=STREAM_ID, data=request.body))
+        await stream.handle(EndBody(stream_id=STREAM_ID))
+        # as h11 pauses after a request: read nothing more until it is answered
+        await self.can_read.clear()
+        if self._fast is not None:
+            await self.can_read.wait()
+
+    async def stream_send(self, event: StreamEvent) -> None:
+        answer = self._fast
+        if answer is None:
+            await super().stream_send(event)
+        elif isinstance(event, Response):
+            if event.status_code >= 200:  # no 1xx: nothing asks for one (no Expect)
+                headers = [*event.headers, *self.config.response_headers("h11")]
+                answer.close = self.keep_alive_requests >= self.config.keep_alive_max_requests
+                answer.head(event.status_code, headers)
+        elif isinstance(event, Body):
+            await self.send(RawData(data=answer.body(event.data)))
+        elif isinstance(event, EndBody):
+            data = answer.end()
+            if data:
+                await self.send(RawData(data=data))
+        elif isinstance(event, StreamClosed):
+            await self._close_stream()
+            self._fast = None
+            await self.can_read.set()
+            if answer.close or self.context.terminated.is_set():
+                await self.send(Closed())
+            else:
+                await self.send(Updated(idle=True))
 
     async def _check_protocol(self, event: h11.Request) -> None:
         """HTTP/2 is off: an ``Upgrade: h2c`` is answered in HTTP/1.1, as RFC 9110 7.8
