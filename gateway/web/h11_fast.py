@@ -8,7 +8,7 @@ read, every header a token name and visible-ASCII value, and none of the headers
 change framing or the connection (Transfer-Encoding, Expect, Upgrade, Connection, TE,
 HTTP2-Settings). Anything else, pipelined requests and partial reads included, returns
 None and goes to h11 untouched, which answers it as before. ``Answer`` frames the
-response the way h11 writes it.
+response the way h11 writes it (tests/gateway/test_h11_fast.py compares the bytes).
 """
 
 from __future__ import annotations
@@ -75,32 +75,45 @@ def simple_post(data: bytes, paths: frozenset[bytes], max_head: int) -> SimplePo
 class Answer:
     """The response to a simple POST, written as h11 writes one.
 
-    ``close``: the connection ends after this answer (asked for by the app or by
-    hypercorn's request limit, or the body's length is not known or not kept)."""
+    A body with a Content-Length goes out as it is, one without in chunks (h11's
+    choice for an HTTP/1.1 client: the connection stays open). ``close``: the
+    connection ends after this answer (asked for by the app or by hypercorn's request
+    limit, or the body was not the length it said)."""
 
     close: bool = False
     remaining: int = -1  # body bytes still owed by the Content-Length; -1 unknown
+    chunked: bool = False
     held: bytes = field(default=b"")
 
     def head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         lines = [b"HTTP/1.1 %d \r\n" % status]
+        framed = False
         for name, value in headers:
             lowered = name.lower()
             if lowered == b"content-length" and value.isdigit():
-                self.remaining = int(value)
+                self.remaining, framed = int(value), True
+            elif lowered == b"transfer-encoding":
+                # h11 takes only chunked; anything else ends with the connection
+                self.chunked, framed = value.strip().lower() == b"chunked", True
+                self.close = self.close or not self.chunked
+                continue  # h11 writes its own, last
             elif lowered == b"connection" and b"close" in value.lower():
                 self.close = True
             lines.append(b"%s: %s\r\n" % (name, value))
-        if self.remaining < 0:  # a body without a length: delimited by the close
-            self.close = True
         if self.close and not any(n.lower() == b"connection" for n, _ in headers):
             lines.append(b"connection: close\r\n")
+        if self.chunked or not framed:  # as h11 does, after every other header
+            self.chunked = True
+            lines.append(b"Transfer-Encoding: chunked\r\n")
         lines.append(b"\r\n")
         self.held = b"".join(lines)
 
     def body(self, data: bytes) -> bytes:
         """What to write for ``data``: the held head first, never past the length."""
-        if self.remaining >= 0:
+        if self.chunked:
+            if data:
+                data = b"%x\r\n%s\r\n" % (len(data), data)
+        elif self.remaining >= 0:
             if len(data) > self.remaining:  # h11 would refuse it; end the connection
                 data, self.close = data[: self.remaining], True
             self.remaining -= len(data)
@@ -111,5 +124,5 @@ class Answer:
         """What is left to write at the end of the body (the head of an empty one)."""
         if self.remaining > 0:  # shorter than its length: the client cannot frame it
             self.close = True
-        out, self.held = self.held, b""
+        out, self.held = self.held + (b"0\r\n\r\n" if self.chunked else b""), b""
         return out

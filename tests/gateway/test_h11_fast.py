@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import h11
 import pytest
 
 from gateway.web.h11_fast import PATHS, Answer, simple_post
@@ -52,12 +53,50 @@ def test_a_head_over_h11s_limit_goes_to_h11() -> None:
     assert simple_post(HEAD + b"{}", PATHS, len(HEAD) - 10) is None
 
 
-def test_an_answer_is_framed_as_h11_frames_it() -> None:
+def h11_bytes(status: int, headers: list[tuple[bytes, bytes]], bodies: list[bytes]) -> bytes:
+    """What h11 writes for the same answer to the same request."""
+    conn = h11.Connection(h11.SERVER)
+    conn.receive_data(HEAD + b"{}")
+    assert isinstance(conn.next_event(), h11.Request)
+    conn.next_event()
+    out = conn.send(h11.Response(status_code=status, headers=headers)) or b""
+    for body in bodies:
+        out += conn.send(h11.Data(data=body)) or b""
+    return out + (conn.send(h11.EndOfMessage()) or b"")
+
+
+def ours(status: int, headers: list[tuple[bytes, bytes]], bodies: list[bytes]) -> bytes:
     answer = Answer()
-    answer.head(200, [(b"content-length", b"2"), (b"x-a", b"b")])
-    assert answer.body(b"ok") == b"HTTP/1.1 200 \r\ncontent-length: 2\r\nx-a: b\r\n\r\nok"
-    assert answer.end() == b""
+    answer.head(status, headers)
+    return b"".join(answer.body(body) for body in bodies) + answer.end()
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "bodies"),
+    [
+        (200, [(b"content-length", b"2"), (b"x-a", b"b")], [b"ok"]),
+        (413, [(b"content-type", b"application/json"), (b"content-length", b"0")], []),
+        (200, [(b"content-type", b"text/plain")], [b"abc", b"", b"defg"]),  # chunked
+        (200, [(b"content-type", b"text/plain")], []),
+        (200, [(b"transfer-encoding", b"chunked")], [b"abc"]),
+        (500, [(b"content-length", b"0"), (b"connection", b"close")], []),
+        (200, [(b"connection", b"close")], [b"abc"]),
+    ],
+)
+def test_an_answer_is_framed_as_h11_frames_it(
+    status: int, headers: list[tuple[bytes, bytes]], bodies: list[bytes]
+) -> None:
+    assert ours(status, headers, bodies) == h11_bytes(status, headers, bodies)
+
+
+def test_a_kept_answer_stays_open_and_a_closing_one_says_so() -> None:
+    answer = Answer()
+    answer.head(200, [(b"content-type", b"text/plain")])
+    answer.end()
     assert not answer.close
+    answer = Answer(close=True)  # hypercorn's request limit
+    answer.head(200, [(b"content-length", b"0")])
+    assert b"\r\nconnection: close\r\n" in answer.end()
 
 
 def test_an_answer_longer_than_its_length_is_cut_and_closes() -> None:

@@ -218,18 +218,15 @@ async def test_an_app_failing_a_simple_post_is_500_and_closed(
     assert simple == [True]
 
 
-async def test_an_answer_without_a_length_is_delimited_by_the_close(
+async def test_an_answer_without_a_length_is_chunked_and_kept(
     served: tuple[int, EchoApp], simple: list[bool]
 ) -> None:
     stream = await connect(served)
     await stream.send_all(post(b"no length"))
-    raw = b""
-    while chunk := await stream.receive_some(65536):
-        raw += chunk
-    assert raw.startswith(b"HTTP/1.1 200 \r\n")
-    assert b"\r\nconnection: close\r\n" in raw
-    assert raw.endswith(b"\r\n\r\n9:no length")
-    assert simple == [True]
+    assert await answers(stream, 1) == [(200, b"9:no length")]
+    await stream.send_all(post(b"x"))
+    assert await answers(stream, 1) == [(200, b"1:x")]
+    assert simple == [True, True]
 
 
 async def test_two_different_lengths_are_400(
