@@ -23,6 +23,8 @@ each is tested in ``tests/gateway/test_hypercorn_tuning.py``:
   write, framed here without going through wsproto message by message.
 * ``CoalescingH11Protocol`` also keeps HTTP/2 off: h2c carried 100 WebSockets on one
   TCP connection beyond the stuck-reader rule (issue 38 point 4; docs/operations.md).
+* ``CoalescingH11Protocol`` also reads a whole, simple ``POST /orders`` without h11
+  (``gateway.web.h11_fast``: ~250 Python calls an order); anything else goes to h11.
 * ``CoalescingHTTPStream`` (``gateway.web.hypercorn_stream``): a whole request body
   is one message to the app, and messages go to the app without a yield while its
   channel has room; ``ContainedTCPServer`` takes its uncontended send lock the same way.
