@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import trio
+
 from gateway.errors import ApiError
 from gateway.service import Gateway
 from gateway.web import validate
 from gateway.web.envelope import envelope_body, error_answer, internal_error, new_request_id
+from gateway.web.hypercorn_stream import receive_now
 
 log = logging.getLogger("tradepit.gateway")
 
@@ -47,6 +50,13 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
         data = await gw.submit_order(me, lambda: validate.order(body, me.team_id, p.config, p))
         order_id = data["order_id"]
         status, payload = 200, envelope_body(data, request_id, order_id=order_id)
+        if data["fills"]:
+            # the counterparties' stream senders, woken by this order's records, write
+            # before this answer: a maker hears of its fill no later than the taker of
+            # its ack. The answer's write no longer yields first (hypercorn_tuning's
+            # send lock), which had given them that turn: without it the maker's fill
+            # p99 in bench regress went from 10 to 28 ms
+            await trio.lowlevel.checkpoint()
     except ApiError as error:
         status, payload, headers = error_answer(error, request_id)
         extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
@@ -75,7 +85,7 @@ async def _body(receive: Any, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        message = await receive_now(receive)  # the body is nearly always there already
         if message["type"] == "http.disconnect":
             raise ApiError("INVALID_REQUEST", "the client went away")
         chunk = message.get("body", b"")

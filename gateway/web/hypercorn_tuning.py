@@ -23,6 +23,11 @@ each is tested in ``tests/gateway/test_hypercorn_tuning.py``:
   write, framed here without going through wsproto message by message.
 * ``CoalescingH11Protocol`` also keeps HTTP/2 off: h2c carried 100 WebSockets on one
   TCP connection beyond the stuck-reader rule (issue 38 point 4; docs/operations.md).
+* ``CoalescingH11Protocol`` also reads a whole, simple ``POST /orders`` without h11
+  (``gateway.web.h11_fast``: ~250 Python calls an order); anything else goes to h11.
+* ``CoalescingHTTPStream`` (``gateway.web.hypercorn_stream``): a whole request body
+  is one message to the app, and messages go to the app without a yield while its
+  channel has room; ``ContainedTCPServer`` takes its uncontended send lock the same way.
 * ``WriteGuard`` (through ``ContainedTCPServer``): hypercorn shields every socket write,
   so a client that stops reading blocks its sender forever, keeps its slot and keeps
   the process from exiting. A WebSocket write that has not completed after
@@ -45,20 +50,23 @@ import hypercorn.protocol
 import hypercorn.protocol.h11
 import hypercorn.trio.run
 import trio
-from hypercorn.events import Closed, Event, RawData
-from hypercorn.protocol.events import Data
-from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.events import Closed, Event, RawData, Updated
+from hypercorn.protocol.events import Body, Data, EndBody, Request, Response, StreamClosed
+from hypercorn.protocol.events import Event as StreamEvent
+from hypercorn.protocol.h11 import STREAM_ID, H11Protocol
 from hypercorn.protocol.ws_stream import (
     ASGIWebsocketState,
     FrameTooLargeError,
     WebsocketBuffer,
     WSStream,
 )
-from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.typing import H11SendableEvent
 from wsproto.connection import ConnectionState
 from wsproto.events import Message
 
+from gateway.web.h11_fast import PATHS, Answer, SimplePost, simple_post
+from gateway.web.hypercorn_stream import CoalescingHTTPStream
 from gateway.web.refusals import UpgradeRefused, refusals
 
 log = logging.getLogger("tradepit.gateway")
@@ -197,9 +205,26 @@ class ContainedTCPServer(TCPServer):
         # RST, or our close, which wakes the read with ClosedResourceError): the
         # connection's nursery can then exit once its app task is done
         try:
-            await super()._read_data()
+            if self.config.read_timeout is None:
+                await self._read_untimed()
+            else:
+                await super()._read_data()
         finally:
             self.timer.close()
+
+    async def _read_untimed(self) -> None:
+        # hypercorn's loop without its ``fail_after(inf)``: a cancel scope entered and
+        # left around every read, ~20 Python calls a request for a deadline never set
+        receive, handle = self.stream.receive_some, self.protocol.handle
+        while True:
+            try:
+                data = await receive(MAX_RECV)
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                break
+            await handle(RawData(bytes(data)))
+            if data == b"":
+                break
+        await handle(Closed())
 
     def _websocket(self) -> bool:
         protocol = getattr(self, "protocol", None)
@@ -211,14 +236,28 @@ class ContainedTCPServer(TCPServer):
         if guard is None or not isinstance(event, RawData):
             await super().protocol_send(event)
             return
-        async with self.send_lock:
+        lock, websocket = self.send_lock, self._websocket()
+        if websocket:
+            # the yield ``acquire`` makes stays here: hypercorn's refusal of a malformed
+            # upgrade hung without it (tests/chaos/test_malformed_upgrade.py)
+            await lock.acquire()
+        else:
+            # an HTTP answer: the lock is free (one answer at a time on HTTP/1.1) and the
+            # write yields anyway; ``acquire``'s raise in a cancelled task stays
+            await trio.lowlevel.checkpoint_if_cancelled()
             try:
-                done = await guard.send_all(self.stream, event.data, self._websocket())
-                if not done:
-                    guard.aborted += 1
-                    _abort(self.stream)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                done = False
+                lock.acquire_nowait()
+            except trio.WouldBlock:
+                await lock.acquire()
+        try:
+            done = await guard.send_all(self.stream, event.data, websocket)
+            if not done:
+                guard.aborted += 1
+                _abort(self.stream)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            done = False
+        finally:
+            lock.release()
         if not done:
             await self.protocol.handle(Closed())
 
@@ -343,6 +382,91 @@ HTTP2_OFF = "HTTP/2 is off on this gateway: use HTTP/1.1"
 
 class CoalescingH11Protocol(H11Protocol):
     _held = b""
+    _fast: Answer | None = None  # the answer of a request read by ``h11_fast``
+
+    async def handle(self, event: Event) -> None:
+        if (
+            isinstance(event, RawData)
+            and self.stream is None
+            and type(self.connection) is h11.Connection
+            and self.connection.their_state is h11.IDLE
+            and self.connection.our_state is h11.IDLE
+            and not self.connection.trailing_data[0]
+        ):
+            request = simple_post(event.data, PATHS, self.config.h11_max_incomplete_size)
+            if request is not None:
+                await self._handle_simple(request)
+                return
+        if isinstance(event, Closed) and self._fast is not None:
+            # the connection ended before the answer did (a failed write, the client
+            # gone): no StreamClosed will come, so the paused reader goes on to its end
+            self._fast = None
+            await self.can_read.set()
+        await super().handle(event)
+
+    async def _handle_simple(self, request: SimplePost) -> None:
+        """hypercorn's ``_handle_events`` for one request h11 never sees.
+
+        h11 stays idle on both sides: the next request goes through the same check,
+        or to h11 as if it were the first."""
+        self._fast = Answer()
+        await self.send(Updated(idle=False))
+        # looked up as hypercorn does: our subclass once installed
+        stream_class = hypercorn.protocol.h11.HTTPStream  # type: ignore[attr-defined]
+        self.stream = stream = stream_class(
+            self.app,
+            self.config,
+            self.context,
+            self.task_group,
+            self.ssl,
+            self.client,
+            self.server,
+            self.stream_send,
+            STREAM_ID,
+        )
+        await stream.handle(
+            Request(
+                stream_id=STREAM_ID,
+                headers=request.headers,
+                http_version="1.1",
+                method="POST",
+                raw_path=request.target,
+                state=self.connection_state,
+            )
+        )
+        self.keep_alive_requests += 1
+        await self.context.mark_request()
+        if request.body:
+            await stream.handle(Body(stream_id=STREAM_ID, data=request.body))
+        await stream.handle(EndBody(stream_id=STREAM_ID))
+        # as h11 pauses after a request: read nothing more until it is answered
+        await self.can_read.clear()
+        if self._fast is not None:
+            await self.can_read.wait()
+
+    async def stream_send(self, event: StreamEvent) -> None:
+        answer = self._fast
+        if answer is None:
+            await super().stream_send(event)
+        elif isinstance(event, Response):
+            if event.status_code >= 200:  # no 1xx: nothing asks for one (no Expect)
+                headers = [*event.headers, *self.config.response_headers("h11")]
+                answer.close = self.keep_alive_requests >= self.config.keep_alive_max_requests
+                answer.head(event.status_code, headers)
+        elif isinstance(event, Body):
+            await self.send(RawData(data=answer.body(event.data)))
+        elif isinstance(event, EndBody):
+            data = answer.end()
+            if data:
+                await self.send(RawData(data=data))
+        elif isinstance(event, StreamClosed):
+            await self._close_stream()
+            self._fast = None
+            await self.can_read.set()
+            if answer.close or self.context.terminated.is_set():
+                await self.send(Closed())
+            else:
+                await self.send(Updated(idle=True))
 
     async def _check_protocol(self, event: h11.Request) -> None:
         """HTTP/2 is off: an ``Upgrade: h2c`` is answered in HTTP/1.1, as RFC 9110 7.8
@@ -388,3 +512,4 @@ def install() -> None:
     hypercorn.trio.run.TCPServer = ContainedTCPServer  # type: ignore[attr-defined]
     hypercorn.protocol.H11Protocol = CoalescingH11Protocol  # type: ignore[attr-defined]
     hypercorn.protocol.h11.WSStream = FramingWSStream  # type: ignore[attr-defined]
+    hypercorn.protocol.h11.HTTPStream = CoalescingHTTPStream  # type: ignore[attr-defined]
