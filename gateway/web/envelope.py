@@ -24,21 +24,30 @@ def new_request_id() -> str:
     return f"req_{_PREFIX}{next(_COUNTER) & 0xFFFFFF:06x}"
 
 
+def envelope(
+    data: Any,
+    request_id: str | None,
+    *,
+    order_id: str | None = None,
+    error: ApiError | None = None,
+) -> dict[str, Any]:
+    """The envelope's fields, in their order: REST's answer, and a WebSocket response's."""
+    return {
+        "success": error is None,
+        "request_id": (error.request_id if error else None) or request_id,
+        "order_id": order_id,
+        "data": data,
+        "error": None
+        if error is None
+        else {"code": error.code, "message": error.message, "details": error.details},
+        "timestamp": iso_timestamp(time.time_ns()),
+    }
+
+
 def envelope_body(
     data: Any, request_id: str, *, order_id: str | None = None, error: ApiError | None = None
 ) -> bytes:
-    return encode(
-        {
-            "success": error is None,
-            "request_id": (error.request_id if error else None) or request_id,
-            "order_id": order_id,
-            "data": data,
-            "error": None
-            if error is None
-            else {"code": error.code, "message": error.message, "details": error.details},
-            "timestamp": iso_timestamp(time.time_ns()),
-        }
-    )
+    return encode(envelope(data, request_id, order_id=order_id, error=error))
 
 
 def error_answer(error: ApiError, request_id: str) -> tuple[int, bytes, dict[str, str]]:

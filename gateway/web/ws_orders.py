@@ -26,7 +26,6 @@ closes nothing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -34,9 +33,10 @@ import msgspec
 import trio
 
 from gateway.errors import ApiError
-from gateway.projection.messages import encode, iso_timestamp
+from gateway.projection.messages import encode
 from gateway.service import Gateway
 from gateway.web import validate
+from gateway.web.envelope import envelope
 from gateway.web.hypercorn_tuning import FRAMES
 
 T = TypeVar("T")
@@ -71,17 +71,7 @@ def response_frame(
 ) -> bytes:
     """The REST envelope's fields as a ``response`` message (no seq: not in the stream)."""
     return encode(
-        {
-            "type": "response",
-            "request_id": request_id,
-            "success": error is None,
-            "order_id": order_id,
-            "data": data,
-            "error": None
-            if error is None
-            else {"code": error.code, "message": error.message, "details": error.details},
-            "timestamp": iso_timestamp(time.time_ns()),
-        }
+        {"type": "response", **envelope(data, request_id, order_id=order_id, error=error)}
     )
 
 
