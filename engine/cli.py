@@ -20,7 +20,7 @@ Start here:
   tradepit serve --resume         resume the latest session under ./data
   tradepit results DIR            the standings of the session in DIR
   tradepit replay serve DIR       serve a recorded session to bots again
-  tradepit follow --url URL       watch the public tape (--key KEY: a team's stream)
+  tradepit follow --url URL       the public tape; --key KEY: a team's stream
 
 Each command has its own help: tradepit serve --help. Organisers: read
 docs/operations.md; bot authors: docs/bots.md and docs/protocol.md."""
