@@ -474,17 +474,28 @@ class Engine:
         return f"no hello within {HELLO_SECONDS} s"
 
     async def _sequencer(self) -> None:
-        # a batch is one frame of the log, and what arrives together depends on timing:
-        # under a lockstep clock, whose log must be the same bytes whatever the machine's
-        # load, every command is a frame of its own (a group of one)
-        max_batch = 1 if self.clock.kind == "lockstep" else self.config.engine.max_batch
+        max_batch = self.config.engine.max_batch
+        # a batch is one frame of the log, and what arrives together depends on timing.
+        # Under a lockstep clock, whose log must be the same bytes whatever the machine's
+        # load, a batch is one request (a gateway's command) or one group of the engine's
+        # own (``submit_all``: a tick's commands, which share one answer): never more
+        lockstep = self.clock.kind == "lockstep"
+        held: Inbox | None = None
         while True:
-            batch = [await self._inbox.receive()]
+            if held is None:
+                held = await self._inbox.receive()
+            batch, held = [held], None
             while len(batch) < max_batch:
                 try:
-                    batch.append(self._inbox.receive_nowait())
+                    item = self._inbox.receive_nowait()
                 except trio.WouldBlock:
                     break
+                # a gateway's commands each have their own request id; the engine's own
+                # group has id 0 and one answer for all of it
+                if lockstep and (item[1] or batch[0][1] or item[2] is not batch[0][2]):
+                    held = item  # the next group's first: it starts the next batch
+                    break
+                batch.append(item)
             await self._commit(batch)
 
     async def _commit(self, batch: list[Inbox]) -> None:
