@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine import log as logmod
+from engine.ports import free_port
 from engine.records import ROLES, PhaseChanged, TickStarted
 from engine.replay.fork import Forked, ForkError, ForkOptions, fork
 from gateway import scoring
@@ -112,7 +113,7 @@ def backtest(args: argparse.Namespace, out: Path, seed: int) -> dict[str, Any]:
     opts = options(args, f"{parent_id}-fork")
     # the key: a function of the fork, so two runs of it write the same log
     made = fork(args.session, out / "session", _with_key(opts, args.session))
-    port = _free_port()
+    port = free_port()
     url, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws"
     started = time.monotonic()
     serve_log = (out / "serve.log").open("w")
@@ -171,13 +172,6 @@ def _with_key(opts: ForkOptions, parent: Path) -> ForkOptions:
     seed = f"tradepit-backtest:{parent.resolve().name}:{opts.session_id}:{opts.at_seq}:"
     seed += f"{opts.at_tick}:{opts.takeover or opts.role}"
     return replace(opts, api_key=hashlib.sha256(seed.encode()).hexdigest())
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _listening(port: int, server: subprocess.Popen[bytes], wait: float = 60.0) -> bool:

@@ -20,18 +20,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.ports import free_port
 from gateway.offline import results
+from gateway.offline.serve_child import ServeChild
 
 EXAMPLES = ("market_maker", "hedge_fund", "arbitrage", "retail")
 
@@ -45,13 +44,6 @@ class Heat:
     bot_codes: dict[str, int]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _bot_command(bot: str, url: str, name: str, key: Path, ticks: int, seed: int) -> list[str]:
     target = ["-m", f"tradepit.examples.{bot}"] if bot in EXAMPLES else [bot]
     return [sys.executable, *target, "--url", url, "--name", name, "--key-file", str(key),
@@ -62,46 +54,14 @@ def _bot_name(bot: str) -> str:
     return f"ex-{bot}" if bot in EXAMPLES else Path(bot).stem
 
 
-class _Server:
+def _server(data_dir: Path, port: int, seed: int, config: Path | None) -> ServeChild:
     """``tradepit serve`` as a child; its output to a file, its banner awaited."""
-
-    def __init__(self, data_dir: Path, port: int, seed: int, config: Path | None) -> None:
-        cmd = [sys.executable, "-m", "engine.cli", "serve", "--new", "--port", str(port),
-               "--data-dir", str(data_dir), "--seed", str(seed)]  # fmt: skip
-        if config is not None:
-            cmd += ["--config", str(config)]
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.log = data_dir / "serve.out"
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.session: Path | None = None
-        self.ready = threading.Event()
-        self._pump = threading.Thread(target=self._copy, daemon=True)
-        self._pump.start()
-
-    def _copy(self) -> None:
-        assert self.proc.stdout is not None
-        with self.log.open("wb") as out:
-            for raw in self.proc.stdout:
-                out.write(raw)
-                out.flush()
-                line = raw.decode(errors="replace").strip()
-                # the banner's session line comes after "tradepit is running"
-                if line.startswith("session (") and "): " in line:
-                    self.session = Path(line.split("): ", 1)[1])
-                    self.ready.set()
-        self.ready.set()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # the clean stop: log flushed, ENDED
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._pump.join(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+    cmd = [sys.executable, "-m", "engine.cli", "serve", "--new", "--port", str(port),
+           "--data-dir", str(data_dir), "--seed", str(seed)]  # fmt: skip
+    if config is not None:
+        cmd += ["--config", str(config)]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return ServeChild(cmd, data_dir / "serve.out")
 
 
 def _tick(url: str) -> int:
@@ -129,9 +89,9 @@ def _heat_config(args: argparse.Namespace, folder: Path) -> Path | None:
 
 def run_heat(number: int, args: argparse.Namespace, root: Path) -> Heat:
     seed = args.seed + number
-    port = _free_port()
+    port = free_port()
     folder = root / f"heat-{number}"
-    server = _Server(folder, port, seed, _heat_config(args, folder))
+    server = _server(folder, port, seed, _heat_config(args, folder))
     url = f"http://127.0.0.1:{port}"
     codes: dict[str, int] = {}
     try:

@@ -155,7 +155,7 @@ def test_runs_differ_only_in_the_bots_seed(tmp_path: Path) -> None:
     # have said it), and never answers again: each later tick runs out of its budget
     bot = tmp_path / "bot.py"
     bot.write_text(
-        "import json, os, time, urllib.request\n"
+        "import json, os, signal, urllib.request\n"
         "env = {k: os.environ[k] for k in ('TRADEPIT_URL', 'TRADEPIT_WS_URL', 'TRADEPIT_SEED')}\n"
         "print(f\"url={env['TRADEPIT_URL']} ws={env['TRADEPIT_WS_URL']} \"\n"
         "      f\"seed={env['TRADEPIT_SEED']}\", flush=True)\n"
@@ -163,7 +163,8 @@ def test_runs_differ_only_in_the_bots_seed(tmp_path: Path) -> None:
         "    data=json.dumps({'tick_number': 21}).encode(), method='POST',\n"
         "    headers={'X-API-Key': os.environ['TRADEPIT_API_KEY']})\n"
         "urllib.request.urlopen(request).read()\n"
-        "time.sleep(600)\n"
+        "while True:\n"
+        "    signal.pause()  # until the backtest stops it: no done, no timer\n"
     )
     done = subprocess.run(
         [sys.executable, "-m", "engine.cli", "backtest", str(NEWS), "--out", str(tmp_path),

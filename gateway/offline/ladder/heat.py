@@ -26,7 +26,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -34,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from engine import log as logmod
+from engine.ports import free_port
 from engine.records import ROLES, TickBudgetExpired
 from gateway.offline import results
 from gateway.offline.ladder import sandbox
 from gateway.offline.ladder.roster import Entry
-from gateway.offline.tournament import _free_port
+from gateway.offline.serve_child import ServeChild
 
 POLL_SECONDS = 0.05  # the runner's look at its children (a CLI's loop, not a test's)
 
@@ -64,46 +64,13 @@ def config_text(settings: Settings) -> str:
     )
 
 
-class _Server:
+def _server(folder: Path, port: int, seed: int, token: str) -> ServeChild:
     """``tradepit serve --new`` with the admin token in its environment only."""
-
-    def __init__(self, folder: Path, port: int, seed: int, token: str) -> None:
-        cmd = [sys.executable, "-m", "engine.cli", "serve", "--new", "--port", str(port),
-               "--host", "127.0.0.1", "--data-dir", str(folder / "data"), "--seed", str(seed),
-               "--config", str(folder / "heat.toml")]  # fmt: skip
-        env = {**os.environ, "TRADEPIT_ADMIN_TOKEN": token}
-        self.log = folder / "serve.out"
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-        self.session: Path | None = None
-        self.ready = threading.Event()
-        self._pump = threading.Thread(target=self._copy, daemon=True)
-        self._pump.start()
-
-    def _copy(self) -> None:
-        assert self.proc.stdout is not None
-        with self.log.open("wb") as out:
-            for raw in self.proc.stdout:
-                out.write(raw)
-                out.flush()
-                line = raw.decode(errors="replace").strip()
-                if line.startswith("session (") and "): " in line:  # the banner
-                    self.session = Path(line.split("): ", 1)[1])
-                    self.ready.set()
-        self.ready.set()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # the clean stop: log flushed, ENDED
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._pump.join(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+    cmd = [sys.executable, "-m", "engine.cli", "serve", "--new", "--port", str(port),
+           "--host", "127.0.0.1", "--data-dir", str(folder / "data"), "--seed", str(seed),
+           "--config", str(folder / "heat.toml")]  # fmt: skip
+    env = {**os.environ, "TRADEPIT_ADMIN_TOKEN": token}
+    return ServeChild(cmd, folder / "serve.out", env=env, new_session=True)
 
 
 def _call(url: str, path: str, body: dict[str, Any] | None = None,
@@ -138,10 +105,10 @@ def run(
     (folder / "bots").mkdir(exist_ok=True)
     (folder / "heat.toml").write_text(config_text(settings), encoding="utf-8")
     token = secrets.token_hex(16)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     started = time.time()
-    server = _Server(folder, port, seed, token)
+    server = _server(folder, port, seed, token)
     seats: list[_Seat] = []
     try:
         if not server.ready.wait(60) or server.session is None or server.proc.poll() is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import signal
 
 from tradepit.bot import Bot, main
 
@@ -10,7 +10,8 @@ from tradepit.bot import Bot, main
 async def step(bot: Bot) -> None:
     bot.memory["ticks"] = bot.memory.get("ticks", 0) + 1
     if bot.memory["ticks"] == 2:
-        time.sleep(3600)  # noqa: ASYNC251 - blocks the event loop on purpose: no done, no CPU
+        while True:  # blocks the event loop on purpose, until killed: no done, no CPU
+            signal.pause()
 
 
 if __name__ == "__main__":
