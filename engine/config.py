@@ -179,10 +179,6 @@ class GatewayConfig(_Section, frozen=True, kw_only=True):
     # the archive's fold shares the gateway's cores with the live stream: at most this
     # many records a second, over all its folds (0: no limit)
     archive_records_per_second: int = 50_000
-    # a practice ladder's directory (`tradepit ladder DIR`; relative: to the working
-    # directory) to show read-only at /dashboard/ladder and GET /ladder; `--ladder DIR`
-    # on the command line wins
-    ladder: str | None = None
 
 
 class RegimeConfig(_Section, frozen=True, kw_only=True):

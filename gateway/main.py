@@ -3,7 +3,7 @@
 ``serve_gateway`` is the embeddable form: it follows the log from seq 1, keeps the
 projection, serves REST and ``/ws`` on one port with hypercorn's trio worker, and
 reports the bound port through ``task_status`` once it has caught up with the log.
-With ``--ladder DIR`` (or ``[gateway] ladder``) it also shows a practice ladder's
+With ``--ladder DIR`` it also shows a practice ladder's
 files, read by the ladder's own code (``gateway.offline.ladder.view``), handed to the
 web as a ``LadderFiles``.
 """
@@ -215,10 +215,11 @@ async def serve_remote_gateway(
         nats_log.close()
 
 
-def ladder_of(config: configmod.Config, args: argparse.Namespace) -> LadderFiles | None:
-    """``--ladder DIR``, else ``[gateway] ladder``; ``ValueError`` if DIR is no directory
-    (a typo should stop the start, not show an empty ladder)."""
-    given = args.ladder or config.gateway.ladder
+def ladder_of(args: argparse.Namespace) -> LadderFiles | None:
+    """``--ladder DIR``; ``ValueError`` if DIR is no directory (a typo should stop the
+    start, not show an empty ladder). A flag, not a config key: the config is recorded in
+    the session's log, and which files a gateway shows beside it is no part of the game."""
+    given = args.ladder
     if given is None:
         return None
     root = Path(given)
@@ -282,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     port = args.port if args.port is not None else config.gateway.port
     try:
-        ladder = ladder_of(config, args)
+        ladder = ladder_of(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from quart_trio import QuartTrio
 
-from engine import config as configmod
 from gateway.main import ladder_of
 from gateway.offline.ladder import roster
 from gateway.offline.ladder.view import Ladder
@@ -72,15 +71,11 @@ async def test_a_name_is_escaped_on_the_pages_and_quoted_in_links(tmp_path: Path
     assert odd not in await bot_page.get_data(as_text=True)
 
 
-def test_the_command_line_ladder_wins_over_the_configs(tmp_path: Path) -> None:
-    one, other = make_ladder(tmp_path / "one" / "l"), make_ladder(tmp_path / "other" / "l")
-    config = configmod.from_dict({"gateway": {"ladder": str(one)}})
-    assert ladder_of(configmod.load(), argparse.Namespace(ladder=None)) is None
-    from_config = ladder_of(config, argparse.Namespace(ladder=None))
-    assert isinstance(from_config, Ladder)
-    assert from_config.root == one
-    from_args = ladder_of(config, argparse.Namespace(ladder=other))
+def test_a_ladder_is_a_directory_given_on_the_command_line(tmp_path: Path) -> None:
+    one = make_ladder(tmp_path / "one" / "l")
+    assert ladder_of(argparse.Namespace(ladder=None)) is None
+    from_args = ladder_of(argparse.Namespace(ladder=one))
     assert isinstance(from_args, Ladder)
-    assert from_args.root == other
+    assert from_args.root == one
     with pytest.raises(ValueError, match="is not a directory"):
-        ladder_of(config, argparse.Namespace(ladder=tmp_path / "missing"))
+        ladder_of(argparse.Namespace(ladder=tmp_path / "missing"))
