@@ -46,6 +46,16 @@ CODES: dict[str, Code] = {
         " team's (ids leak nothing)",
     ),
     "TEAM_NOT_FOUND": Code(404, "no such team id"),
+    "NO_LADDER": Code(
+        404,
+        "a ladder route (`/ladder...`, `/dashboard/ladder...`) on a gateway started without "
+        "`--ladder DIR`",
+    ),
+    "HEAT_NOT_FOUND": Code(404, "no heat of that number in the gateway's ladder"),
+    "BOT_NOT_FOUND": Code(
+        404,
+        "no bot of that name in the gateway's ladder, or no output of it in that heat",
+    ),
     "METHOD_NOT_ALLOWED": Code(405, "the path exists, the method does not"),
     "POSITION_LIMIT_EXCEEDED": Code(
         409,

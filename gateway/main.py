@@ -3,6 +3,9 @@
 ``serve_gateway`` is the embeddable form: it follows the log from seq 1, keeps the
 projection, serves REST and ``/ws`` on one port with hypercorn's trio worker, and
 reports the bound port through ``task_status`` once it has caught up with the log.
+With ``--ladder DIR`` it also shows a practice ladder's
+files, read by the ladder's own code (``gateway.offline.ladder.view``), handed to the
+web as a ``LadderFiles``.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from engine import lifeline
 from engine.log.nats import access as nats_access
 from engine.log.nats.access import NatsAccess
 from engine.serve import status
+from gateway.offline.ladder.view import Ladder
 from gateway.replay.paced import Replaying
 from gateway.service import CommandPort, Gateway
 from gateway.upstream.engine_client import EngineClient
 from gateway.upstream.source import LogSource, RecordSource
 from gateway.web import binding, hypercorn_tuning
 from gateway.web.app import App
+from gateway.web.ladder import LadderFiles
 
 log = logging.getLogger("tradepit.gateway")
 
@@ -68,6 +73,7 @@ async def serve_gateway(
     source: RecordSource | None = None,
     gateway_id: str | None = None,
     reuse_port: bool = False,
+    ladder: LadderFiles | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve one gateway until cancelled; ``task_status.started(bound_port)``.
@@ -90,7 +96,10 @@ async def serve_gateway(
         )
         gw.supervisor = status.StatusFile(data_dir).read  # serve's state, for /health
         bound = await nursery.start(
-            partial(serve_app, reuse_port=reuse_port), gw, host or config.gateway.host, port
+            partial(serve_app, reuse_port=reuse_port, ladder=ladder),
+            gw,
+            host or config.gateway.host,
+            port,
         )
         task_status.started(bound)
 
@@ -102,6 +111,7 @@ async def serve_app(
     *,
     reuse_port: bool = False,
     replay: Replaying | None = None,
+    ladder: LadderFiles | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Follow the log into ``gw``; once caught up, serve it on ``host:port``.
@@ -119,7 +129,7 @@ async def serve_app(
         hc = hypercorn_config(
             host, port, guard, reuse_port=reuse_port, max_body_bytes=gw.settings.max_body_bytes
         )
-        binds: list[str] = await nursery.start(serve, App(gw, replay), hc)
+        binds: list[str] = await nursery.start(serve, App(gw, replay, ladder), hc)
         log.info("gateway on %s (%s)", binds[0], gw.gateway_id)
         task_status.started(int(binds[0].rsplit(":", 1)[1]))
 
@@ -151,6 +161,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="share the port with other gateways (SO_REUSEPORT): the kernel spreads connections",
     )
+    parser.add_argument(
+        "--ladder",
+        type=Path,
+        metavar="DIR",
+        help="show this practice ladder (tradepit ladder DIR) at /dashboard/ladder, read-only",
+    )
 
 
 async def serve_remote_gateway(
@@ -164,6 +180,7 @@ async def serve_remote_gateway(
     host: str | None = None,
     gateway_id: str | None = None,
     reuse_port: bool = False,
+    ladder: LadderFiles | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """A gateway with no data dir: the stream for records, NATS for commands.
@@ -187,7 +204,10 @@ async def serve_remote_gateway(
         gw = Gateway(config, NatsEngineClient(nats_log), source, gateway_id=gateway_id)
         async with trio.open_nursery() as nursery:
             bound = await nursery.start(
-                partial(serve_app, reuse_port=reuse_port), gw, host or config.gateway.host, port
+                partial(serve_app, reuse_port=reuse_port, ladder=ladder),
+                gw,
+                host or config.gateway.host,
+                port,
             )
             task_status.started(bound)
     finally:
@@ -195,7 +215,22 @@ async def serve_remote_gateway(
         nats_log.close()
 
 
-async def _run(config: configmod.Config, args: argparse.Namespace, port: int) -> None:
+def ladder_of(args: argparse.Namespace) -> LadderFiles | None:
+    """``--ladder DIR``; ``ValueError`` if DIR is no directory (a typo should stop the
+    start, not show an empty ladder). A flag, not a config key: the config is recorded in
+    the session's log, and which files a gateway shows beside it is no part of the game."""
+    given = args.ladder
+    if given is None:
+        return None
+    root = Path(given)
+    if not root.is_dir():
+        raise ValueError(f"the ladder {root} is not a directory")
+    return Ladder(root)
+
+
+async def _run(
+    config: configmod.Config, args: argparse.Namespace, port: int, ladder: LadderFiles | None
+) -> None:
     host: str | None = args.host
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
@@ -212,14 +247,14 @@ async def _run(config: configmod.Config, args: argparse.Namespace, port: int) ->
                     partial(
                         serve_remote_gateway, config, nats_access.check_url(args.nats),
                         args.session, port, key=key, access=NatsAccess.from_args(args),
-                        host=host, gateway_id=ident, reuse_port=reuse,
+                        host=host, gateway_id=ident, reuse_port=reuse, ladder=ladder,
                     )
                 )  # fmt: skip
             else:
                 await nursery.start(
                     partial(
                         serve_gateway, config, args.data_dir, port,
-                        host=host, gateway_id=ident, reuse_port=reuse,
+                        host=host, gateway_id=ident, reuse_port=reuse, ladder=ladder,
                     )
                 )  # fmt: skip
             async for signum in signals:
@@ -248,7 +283,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     port = args.port if args.port is not None else config.gateway.port
     try:
-        trio.run(_run, config, args, port)
+        ladder = ladder_of(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        trio.run(_run, config, args, port, ladder)
     except BaseException as exc:  # a stream that is not a tradepit log, or NATS unreachable
         from engine.log.errors import LogError
 

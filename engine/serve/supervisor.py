@@ -67,6 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-house", action="store_true", help="no house liquidity provider")
     parser.add_argument("--no-retail", action="store_true", help="no simulated retail flow")
     parser.add_argument(
+        "--ladder",
+        type=Path,
+        metavar="DIR",
+        help="show this practice ladder (tradepit ladder DIR) on the dashboard, read-only",
+    )
+    parser.add_argument(
         "--nats",
         nargs="?",
         const="local",
@@ -128,6 +134,9 @@ def session_dir(args: argparse.Namespace) -> tuple[Path, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.ladder is not None and not args.ladder.is_dir():  # before a session is made
+        print(f"error: the ladder {args.ladder} is not a directory", file=sys.stderr)
+        return 2
     session, how = session_dir(args)
     session.mkdir(parents=True, exist_ok=True)
     py = [sys.executable, "-m", "engine.cli"]
@@ -159,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
         cmd = [*py, "gateway", "--data-dir", str(session), *layout.arguments(i)]
         if args.config:
             cmd += ["--config", str(args.config)]
+        if args.ladder is not None:
+            cmd += ["--ladder", str(args.ladder)]
         gateway_cmds.append(cmd + list(args.extra))
     try:
         return trio.run(Supervisor(session, engine_cmd, gateway_cmds, args, how).run)
@@ -372,6 +383,8 @@ def _banner(session: Path, how: str, args: argparse.Namespace) -> None:
     extra = gatewaysmod.layout(args).describe(url.rsplit(":", 1)[0])
     nats = getattr(args, "nats_link", None)
     remote = nats_link.banner(nats, session) if nats else ""
+    shown = getattr(args, "ladder", None) is not None  # (the tests' stand-ins have no flag)
+    ladder = f"  ladder:           {url}/dashboard/ladder\n" if shown else ""
     print(
         f"""
 tradepit is running: {url}{extra}
@@ -381,7 +394,7 @@ tradepit is running: {url}{extra}
                       -H 'Content-Type: application/json' \\
                       -d '{{"team_name": "my-bot", "role": "market_maker"}}'
   stream:           ws://{url.split("://", 1)[1]}/ws?api_key=YOUR_KEY
-{remote}  Ctrl-C stops it; `./scripts/serve --data-dir {session}` resumes it.
+{ladder}{remote}  Ctrl-C stops it; `./scripts/serve --data-dir {session}` resumes it.
   After a crash the same command resumes it; `--new` starts a new session.
 """,
         flush=True,

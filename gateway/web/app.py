@@ -14,15 +14,19 @@ import trio
 from gateway.replay.paced import Replaying
 from gateway.service import Gateway
 from gateway.web import fastpath, hypercorn_tuning, public_ws, ws
+from gateway.web.ladder import LadderFiles
 from gateway.web.rest import create_app
 
 WS_PATHS = hypercorn_tuning.TEAM_WS_PATHS
 
 
 class App:
-    def __init__(self, gw: Gateway, replay: Replaying | None = None) -> None:
+    def __init__(
+        self, gw: Gateway, replay: Replaying | None = None, ladder: LadderFiles | None = None
+    ) -> None:
         self.gw = gw
-        self.rest: Any = create_app(gw, replay)  # Quart's ASGI types are narrower than our dicts
+        # Quart's ASGI types are narrower than our dicts
+        self.rest: Any = create_app(gw, replay, ladder)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]

@@ -44,7 +44,7 @@ from gateway.projection.entities import TeamState
 from gateway.projection.messages import encode
 from gateway.replay.paced import ReplayControl, Replaying
 from gateway.service import Gateway, hash_key, new_api_key
-from gateway.web import dashboard, openapi, validate
+from gateway.web import dashboard, ladder, openapi, validate
 from gateway.web.envelope import envelope_body, error_answer, internal_error, new_request_id
 
 PREFIXES = ("", "/exchange")
@@ -75,7 +75,9 @@ def admin_token(config: Config) -> str | None:
     return config.admin.token or os.environ.get("TRADEPIT_ADMIN_TOKEN") or None
 
 
-def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
+def create_app(
+    gw: Gateway, replay: Replaying | None = None, ladder_files: ladder.LadderFiles | None = None
+) -> QuartTrio:
     app = QuartTrio("tradepit.gateway")
     app.config["MAX_CONTENT_LENGTH"] = gw.settings.max_body_bytes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
@@ -327,7 +329,8 @@ def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
 
     @route("/health", ["GET"])
     async def health() -> Response:
-        return envelope({**gw.health(), "replay": replay is not None})
+        shown = {"replay": replay is not None, "ladder": ladder_files is not None}
+        return envelope({**gw.health(), **shown})
 
     @route("/metrics", ["GET"])
     async def metrics() -> Response:
@@ -384,4 +387,5 @@ def create_app(gw: Gateway, replay: Replaying | None = None) -> QuartTrio:
         return failure(internal_error())
 
     dashboard.register(app, gw, replay)
+    ladder.register(app, ladder_files)
     return app

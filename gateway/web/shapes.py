@@ -208,6 +208,7 @@ class Health(_Shape, kw_only=True):
     final_seq: int | None  # the bell's seq: the standings are frozen there
     next_phase: NextPhase | None
     replay: bool
+    ladder: bool  # a practice ladder is shown (--ladder DIR)
     supervisor: Supervision | None
     clock_mode: str  # "wall", or "lockstep": the session waits for POST /lockstep/done
 

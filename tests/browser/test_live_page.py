@@ -55,6 +55,7 @@ def test_the_leaderboard_rows_are_get_leaderboards(page: Page, server: Server) -
     for name, role in (("lb-mm", "market_maker"), ("lb-hf", "hedge_fund"), ("lb-arb", "arbitrage")):
         server.register(name, role)
     open_page(page, server)
+    assert page.locator("#nav").is_hidden()  # no ladder: one page, no navigation
     # the page and GET /leaderboard agree once the page has had the tick that scores them
     wait_until(lambda: page_board(page) == rest_board(server), 30, "the same leaderboard")
     board = page_board(page)

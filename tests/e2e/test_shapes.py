@@ -20,7 +20,7 @@ import pytest
 
 from gateway.service import Gateway
 from gateway.upstream.source import MemoryLog
-from gateway.web import dashboard, fastpath, openapi, shapes
+from gateway.web import dashboard, fastpath, ladder, openapi, shapes
 from gateway.web.rest import PREFIXES, create_app
 from tests.e2e.server import Server, running_server
 from tests.gateway.core_engine import CoreEngine, quiet_config
@@ -202,7 +202,7 @@ def test_the_table_the_document_and_the_routes_name_the_same_endpoints(
         for method in rule.methods or ()
         if method not in ("HEAD", "OPTIONS")
         and not rule.rule.startswith(("/admin", "/static"))
-        and rule.rule not in dashboard.PATHS  # the page's, not the bots' API
+        and rule.rule not in dashboard.PATHS + ladder.PATHS  # pages, not the bots' API
     }
     fast = {("post", path) for path in fastpath.PATHS}  # plain ASGI in front of Quart
     assert routes | fast == served

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from gateway.offline.ladder import ratings, roster, schedule, web
+from gateway.offline.ladder import ratings, roster, schedule, view, web
+from tests.offline.ladder_dir import SECRET, make_ladder, team, write_heat
+from tests.offline.ladder_dir import heat as heat_record
 
 BOTS = Path(__file__).parent / "bots"
 
@@ -84,6 +86,48 @@ def test_the_endpoints_answer_from_the_files(tmp_path: Path) -> None:
     assert web.answer(tmp_path, "/api/ladder/heats/1/bots/a.err")[2] == b"Traceback: boom\n"
     assert web.answer(tmp_path, "/api/ladder/heats/1/bots/..%2Fx.err")[0] == 404
     assert web.answer(tmp_path, "/")[0] == 200
+
+
+def test_the_standalone_page_is_the_gateways(tmp_path: Path) -> None:
+    root = make_ladder(tmp_path / "ladder")
+    status, kind, page = web.answer(root, "/")
+    assert (status, kind) == (200, "text/html; charset=utf-8")
+    assert b'<table id="ladder-table">' in page
+    assert b'<a href="/api/ladder/heats/2">2</a>' in page  # its own JSON routes
+    assert b'href="/dashboard">live' not in page  # no live page beside it
+    assert web.answer(root, "/dashboard/dashboard.css")[0] == 200  # the dashboard's look
+    status, _, bot = web.answer(root, "/dashboard/ladder/alpha")
+    assert status == 200
+    assert b'<a href="/api/ladder/heats/2/bots/alpha.err">.err</a>' in bot
+    assert web.answer(root, "/dashboard/ladder/..")[0] == 404
+    assert web.answer(root, "/api/ladder/heats/2/bots/sneaky.out")[0] == 404
+
+
+def test_a_bots_output_stays_in_the_ladder_and_is_cut_to_its_tail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_ladder(tmp_path / "ladder")
+    lad = view.Ladder(root)
+    assert lad.output(1, "alpha", "out") == b"alpha in heat 1\n"
+    assert (root / "heats" / "heat-0002" / "bots" / "sneaky.out").read_text() == SECRET
+    assert lad.output(2, "sneaky", "out") is None  # a symlink out of the ladder
+    with pytest.raises(ValueError, match="plain word"):
+        lad.output(1, "../../secret", "out")
+    monkeypatch.setattr(view, "OUTPUT_TAIL_BYTES", 6)
+    cut = lad.output(1, "alpha", "out")
+    assert cut is not None
+    assert cut.startswith(b"[the first 10 bytes are cut")
+    assert cut.endswith(b"\neat 1\n")
+
+
+def test_the_kept_fold_follows_a_new_heat(tmp_path: Path) -> None:
+    root = make_ladder(tmp_path / "ladder")
+    lad = view.Ladder(root)
+    assert [h["number"] for h in lad.overview()["heats"]] == [3, 2, 1]
+    write_heat(root, heat_record(4, [team("alpha", 1), team("beta", 2)]))
+    assert [h["number"] for h in lad.overview()["heats"]] == [4, 3, 2, 1]
+    alpha = next(r for r in lad.table() if r["name"] == "alpha")
+    assert alpha["games"] == 3
 
 
 def test_a_bot_that_hangs_without_cpu_loses_on_the_wall_budget(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.records import ROLES
-from gateway.offline.ladder import heat, ratings, roster, sandbox, schedule, web
+from gateway.offline.ladder import heat, ratings, roster, sandbox, schedule, view, web
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,7 +99,7 @@ def _in_namespace() -> int:
 
 
 def table(root: Path, recompute: bool, as_json: bool) -> int:
-    shown = ratings.rows(ratings.fold(ratings.heats_of(root)), roster.current(root))
+    shown = view.Ladder(root).table()
     if not recompute:
         print(json.dumps(shown, indent=1) if as_json else ratings.render(shown))
         return 0

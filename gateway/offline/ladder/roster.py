@@ -81,11 +81,18 @@ def current(root: Path) -> set[str] | None:
     return {e.key for e in bots.values()} if bots else None
 
 
+def check_name(name: str) -> str:
+    """A bot's name names its files (``bots/NAME.out``) and its page: one path segment,
+    never a hidden file, so a name read from a URL can never reach outside the ladder."""
+    if not name or "/" in name or "\\" in name or "\0" in name or name.startswith("."):
+        raise ValueError(f"a bot's name is a plain word, not {name[:64]!r}")
+    return name
+
+
 def add(root: Path, name: str, role: str, bot: str) -> Entry:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
-    if not name or "/" in name or name.startswith("."):
-        raise ValueError(f"a bot's name is a plain word, not {name!r}")
+    check_name(name)
     command = command_for(bot)
     entry = Entry(name, role, command, version_of(command), time.time())
     roster = load(root)

@@ -528,6 +528,7 @@ $("team-close").addEventListener("click", () => { state.selectedTeam = null; ren
 document.addEventListener("keydown", (e) => { if (e.key === "Escape" && state.selectedTeam) { state.selectedTeam = null; render(); } });
 admin();
 const health = (await (await fetch("/health")).json()).data;
+$("nav").hidden = !health.ladder; // one page needs no navigation: only a ladder adds one
 if (health.replay) {
   await replay(health);
 } else {
