@@ -15,7 +15,8 @@ whole day take 5.5 minutes) and measures at its half and at its end: an idle tea
 cost has reached its plateau by then (its stream is capped in bytes, its score series
 stores a column only when it changes), and the test checks that the cost at the end
 plus the second half's growth repeated to the sixth hour stays within 1 MB.
-``TRADEPIT_DAY_TICKS=21600`` folds the whole day (RELIABILITY.md has its figure).
+``TRADEPIT_DAY_TICKS=21600`` folds the whole day (RELIABILITY.md has its figure);
+``test_scored_team_rss.py`` runs the whole day through real gateway processes.
 
 Before: 56 bytes per team per tick of score series and every ``score_update`` kept (the
 count limit, ``events_history``, is a million), ~57 KB per team per minute.
