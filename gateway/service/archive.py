@@ -158,6 +158,11 @@ class Archive:
         self._folds: list[_Fold] = []  # least recently used first
         self._ready_at = -math.inf  # when the budget lets the next chunk be folded
 
+    def queued(self) -> dict[str, int]:
+        """Pages asked by each team and not yet answered: one folding, the rest waiting
+        their team's turn (``/metrics``: who is paging, and how deep)."""
+        return {team_id: waiting for team_id, (_, waiting) in self._teams.items()}
+
     async def page(
         self, team_id: str, after_seq: int, limit: int, to_seq: int, head: int
     ) -> list[Message]:

@@ -397,6 +397,21 @@ class Gateway:
                     "Pages of old history served from the log (GET /events and /ws).",
                     lambda: self.metrics.archive_pages,
                 ),
+                "tradepit_archive_pages_queued": (
+                    "Pages of old history asked and not yet served, by team.",
+                    lambda: {
+                        f'team="{team_id}"': n
+                        for team_id, n in (self.archive.queued() if self.archive else {}).items()
+                    },
+                ),
+                "tradepit_public_history_messages": (
+                    "Public stream messages kept for /ws/public?last_seq.",
+                    lambda: self.public.history_messages,
+                ),
+                "tradepit_public_history_bytes": (
+                    "Their bytes, within public_history_bytes.",
+                    lambda: self.public.history_bytes,
+                ),
             }
         )
 

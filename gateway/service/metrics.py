@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+
+#: A gauge's value, or its values by label set (``'team="T1"'``: one line each).
+Reading = float | Mapping[str, float]
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -49,12 +52,17 @@ class Metrics:
         if status >= 400:
             self.errors[status] = self.errors.get(status, 0) + 1
 
-    def render(self, gauges: dict[str, tuple[str, Callable[[], float]]]) -> str:
+    def render(self, gauges: dict[str, tuple[str, Callable[[], Reading]]]) -> str:
         """``gauges``: metric name -> (help, read value); then the request metrics."""
         lines: list[str] = []
         for name, (help_text, read) in gauges.items():
             kind = "counter" if name.endswith("_total") else "gauge"
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {read()}"]
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+            value = read()
+            if isinstance(value, Mapping):
+                lines += [f"{name}{{{labels}}} {v}" for labels, v in value.items()]
+            else:
+                lines.append(f"{name} {value}")
         lines += [
             "# HELP tradepit_http_requests_total HTTP requests answered.",
             "# TYPE tradepit_http_requests_total counter",

@@ -71,6 +71,20 @@ class PublicStream:
     def head(self) -> int:
         return self.stream.head
 
+    @property
+    def history_messages(self) -> int:
+        """Messages kept for a resume by ``last_seq``."""
+        return max(0, self.stream.head - self.stream.first + 1)
+
+    @property
+    def history_bytes(self) -> int:
+        """Their bodies' bytes: at most ``[gateway] public_history_bytes`` (the newest
+        message is kept whatever its size)."""
+        stream = self.stream
+        if stream.max_bytes:  # counted as they come and go
+            return stream.own_bytes
+        return sum(len(body) for _, body in stream.read(stream.first, stream.head))
+
     def publish(self, projection: Projection, record: AnyRecord) -> None:
         """After ``projection`` folded ``record``: gather its public messages; send a burst
         when one is due."""

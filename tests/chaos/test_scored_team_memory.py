@@ -15,7 +15,8 @@ whole day take 5.5 minutes) and measures at its half and at its end: an idle tea
 cost has reached its plateau by then (its stream is capped in bytes, its score series
 stores a column only when it changes), and the test checks that the cost at the end
 plus the second half's growth repeated to the sixth hour stays within 1 MB.
-``TRADEPIT_DAY_TICKS=21600`` folds the whole day (RELIABILITY.md has its figure).
+``TRADEPIT_DAY_TICKS=21600`` folds the whole day (RELIABILITY.md has its figure);
+``test_scored_team_rss.py`` runs the whole day through real gateway processes.
 
 Before: 56 bytes per team per tick of score series and every ``score_update`` kept (the
 count limit, ``events_history``, is a million), ~57 KB per team per minute.
@@ -24,58 +25,17 @@ count limit, ``events_history``, is a million), ~57 KB per team per minute.
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 import tracemalloc
 
 from engine import config as configmod
-from engine.records import (
-    AnyRecord,
-    ChangePhase,
-    ClockTick,
-    PhaseChanged,
-    StartSession,
-    TeamRegistered,
-    TickStarted,
-    UnderlyingPrices,
-    stamp,
-)
 from gateway.replay.paced import ReadOnlyEngine
 from gateway.service import Gateway
 from gateway.upstream.source import MemoryLog
+from tests.chaos.day_log import DAY, scored_day, ticks_up_to
 
-DAY = 6 * 3600  # one a second, the default tick_seconds: a 6-hour day
 TICKS = int(os.environ.get("TRADEPIT_DAY_TICKS", "3600"))
 TEAMS = 5  # every role (the market maker's score moves every tick: a breach penalty)
-ROLES = ("hedge_fund", "arbitrage", "retail", "market_maker")
-TICK_NS = 1_000_000_000
-
-
-def day(teams: int, ticks: int) -> list[AnyRecord]:
-    """A session's records: ``teams`` idle bot teams, then ``TICKS`` scored ticks."""
-    config = configmod.Config()
-    records: list[AnyRecord] = [
-        StartSession(session_id="day", seed=1, config=configmod.canonical_json(config),
-                     config_hash=configmod.config_hash(config)),
-        *(TeamRegistered(team_id=f"T{i:05d}", team_name=f"idle-{i}", role=ROLES[i % 4],
-                         api_key_hash=hashlib.sha256(f"k{i}".encode()).hexdigest())
-          for i in range(teams)),
-        ChangePhase(phase="continuous"),
-        PhaseChanged(phase="continuous", previous="closed"),
-    ]  # fmt: skip
-    out = [stamp(r, seq, seq) for seq, r in enumerate(records, 1)]
-    seq = len(out)
-    for tick in range(1, ticks + 1):
-        ts = tick * TICK_NS
-        price = 440_000 + (tick * 7919) % 2000  # marks move: P&L is recomputed each tick
-        for r in (
-            ClockTick(),
-            TickStarted(tick_number=tick, phase="continuous", digest="d"),
-            UnderlyingPrices(tick_number=tick, spx=price * 10, spy=price, regime="calm"),
-        ):
-            seq += 1
-            out.append(stamp(r, seq, ts + seq))
-    return out
 
 
 #: Allocations made on the way through the public stream: its history is one budget in
@@ -89,8 +49,8 @@ FRAMES = 12  # deep enough to see public_stream.py above whatever it calls
 def retained(teams: int, ticks: int = TICKS) -> tuple[int, int, int, Gateway]:
     """Bytes still allocated once a gateway has folded half the day and the whole day
     (outside the public stream), what the public stream holds at the end, the gateway."""
-    records = day(teams, ticks)
-    half = len(records) - 3 * (ticks - ticks // 2)  # the records up to tick ticks // 2
+    records = scored_day(teams, ticks)
+    half = ticks_up_to(records, ticks // 2)
     gc.collect()
     tracemalloc.start(FRAMES)
     try:

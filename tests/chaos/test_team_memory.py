@@ -11,99 +11,51 @@ is what an idle team costs.
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
 from engine import config as configmod
-from engine import log as logmod
 from engine.instruments import build
-from engine.ports import free_port
-from engine.records import (
-    MarketData,
-    Record,
-    StartSession,
-    TeamRegistered,
-    TickStarted,
-    stamp,
-)
-from tests.procs import Proc, wait_until
+from engine.records import MarketData, Record, StartSession, TickStarted, stamp
+from tests.chaos.day_log import DAY, idle_team, rss_kib, running_gateway, write_log
 
-TICKS = 6 * 3600  # one a second, the default tick_seconds
+TICKS = DAY
 TEAMS = 400
 
 
-def write_day(directory: Path, teams: int) -> int:
+def day(teams: int) -> Iterator[Record]:
+    """The session's start, ``teams`` idle teams, then every tick's broadcasts, stamped."""
     config = configmod.load(None)
     instruments = sorted(build(config))
-    seq = 0
+    start: list[Record] = [
+        StartSession(
+            session_id="day",
+            seed=1,
+            config=configmod.canonical_json(config),
+            config_hash=configmod.config_hash(config),
+        ),
+        *(idle_team(i) for i in range(teams)),
+    ]
 
-    def stamped(records: list[Record]) -> list[Record]:
-        nonlocal seq
-        out = []
-        for r in records:
-            seq += 1
-            out.append(stamp(r, seq, 10**18 + seq * 1000))
-        return out
-
-    with logmod.open_writer(directory, config.log) as writer:
-        start: list[Record] = [
-            StartSession(
-                session_id="day",
-                seed=1,
-                config=configmod.canonical_json(config),
-                config_hash=configmod.config_hash(config),
-            )
-        ]
-        start += [
-            TeamRegistered(
-                team_id=f"T{i:05d}",
-                team_name=f"idle-{i}",
-                role=("hedge_fund", "arbitrage", "retail", "market_maker")[i % 4],
-                api_key_hash=hashlib.sha256(f"k{i}".encode()).hexdigest(),
-            )
-            for i in range(teams)
-        ]
-        writer.append(stamped(start))
-        batch: list[Record] = []
+    def unstamped() -> Iterator[Record]:
+        yield from start
         for tick in range(1, TICKS + 1):
-            batch.append(TickStarted(tick_number=tick, phase="continuous", digest="d"))
+            yield TickStarted(tick_number=tick, phase="continuous", digest="d")
             price = 100 + tick % 50
-            batch += [
-                MarketData(instrument_id=i, bid=price, ask=price + 5, last=price,
-                           bid_size=10, ask_size=10, fair=price + 2)
-                for i in instruments
-            ]  # fmt: skip
-            if len(batch) > 20_000:
-                writer.append(stamped(batch))
-                batch = []
-        writer.append(stamped(batch))
-    return seq
+            for i in instruments:
+                yield MarketData(instrument_id=i, bid=price, ask=price + 5, last=price,
+                                 bid_size=10, ask_size=10, fair=price + 2)  # fmt: skip
 
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    for seq, r in enumerate(unstamped(), 1):
+        yield stamp(r, seq, 10**18 + seq * 1000)
 
 
 def gateway_rss(tmp: Path, name: str, teams: int) -> int:
     session = tmp / name
-    head = write_day(session / "log", teams)
-    port = free_port()
-    gateway = Proc.tradepit(
-        "gateway", "--data-dir", str(session), "--port", str(port), log=tmp / f"{name}.log"
-    )
-    try:
-        gateway.wait_for("gateway on", timeout=300)
-        url = f"http://127.0.0.1:{port}/health"
-        wait_until(lambda: httpx.get(url, timeout=10).json()["data"]["applied_seq"] >= head,
-                   300, "the gateway to fold the day")  # fmt: skip
-        return rss_kib(gateway.proc.pid)
-    finally:
-        gateway.stop()
+    head = write_log(session / "log", day(teams))
+    with running_gateway(session, tmp / f"{name}.log") as gateway:
+        gateway.wait_applied(head)
+        return rss_kib(gateway.pid)
 
 
 def test_an_idle_team_costs_a_fixed_amount_after_a_6_hour_day(tmp_path: Path) -> None:
