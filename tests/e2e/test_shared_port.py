@@ -29,9 +29,9 @@ auction_ticks = 1
 [roles.market_maker]
 orders_per_second = 100000
 [gateway]
-# an idle gateway looks for commits only every 0.2 s: a read that did not wait for
+# an idle gateway looks for commits only every 0.05 s: a read that did not wait for
 # the commit before it (the read barrier) would miss most orders placed elsewhere
-follow_poll_seconds = 0.2
+follow_poll_seconds = 0.05
 """
 # the underlying, priced in the band each round: an option's band moves with the
 # volatility regime and could cancel the order between its post and its cancel
