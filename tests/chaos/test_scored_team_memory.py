@@ -10,8 +10,9 @@ and what stays allocated afterwards is counted by ``tracemalloc``: deterministic
 no waiting for a real day. The same day with one team is the baseline; the difference,
 per team, is what an idle team costs.
 
-The suite folds one hour (``TRADEPIT_DAY_TICKS``, 3,600 ticks: tracemalloc makes the
-whole day take 5.5 minutes) and measures at its half and at its end: an idle team's
+The suite folds half an hour (``TRADEPIT_DAY_TICKS``, 1,800 ticks: tracemalloc makes
+the whole day take 5.5 minutes; ``test_scored_team_rss.py`` runs the whole day in a real
+gateway process, without extrapolating) and measures at its half and at its end: an idle team's
 cost has reached its plateau by then (its stream is capped in bytes, its score series
 stores a column only when it changes), and the test checks that the cost at the end
 plus the second half's growth repeated to the sixth hour stays within 1 MB.
@@ -34,7 +35,7 @@ from gateway.service import Gateway
 from gateway.upstream.source import MemoryLog
 from tests.chaos.day_log import DAY, scored_day, ticks_up_to
 
-TICKS = int(os.environ.get("TRADEPIT_DAY_TICKS", "3600"))
+TICKS = int(os.environ.get("TRADEPIT_DAY_TICKS", "1800"))
 TEAMS = 5  # every role (the market maker's score moves every tick: a breach penalty)
 
 
