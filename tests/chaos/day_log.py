@@ -148,5 +148,9 @@ def running_gateway(
     try:
         gateway.wait_for("gateway on", timeout=300)
         yield RunningGateway(gateway, f"http://127.0.0.1:{port}")
+    except BaseException:  # what the gateway said is the first thing to read
+        tail = "\n".join(gateway.output().splitlines()[-40:])
+        print(f"gateway exit {gateway.proc.poll()}, its last lines:\n{tail}")
+        raise
     finally:
         gateway.stop()
