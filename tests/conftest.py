@@ -1,4 +1,5 @@
-"""What every test shares: one SSL context for httpx's plain-HTTP calls.
+"""What every test shares: one SSL context for httpx's plain-HTTP calls, and the long
+files first.
 
 httpx builds a new SSL context, parsing certifi's whole CA bundle, for every
 ``httpx.get``/``httpx.post`` and every client, whether or not it will speak TLS: 10 ms
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx._transports.default as transports
+import pytest
 
 _found = getattr(transports, "create_ssl_context", None)
 assert callable(_found), "httpx moved create_ssl_context: update tests/conftest.py"
@@ -38,3 +40,14 @@ def _create_ssl_context(
 
 
 setattr(transports, "create_ssl_context", _create_ssl_context)  # noqa: B010 (private name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files that hold a ``slow`` test first, in their own order, then the rest.
+
+    ``./scripts/test`` hands files to its workers in this order (pytest-xdist's
+    ``--dist loadfile``): a two-minute file started last would keep one worker busy
+    after the others are done, so the long ones start while the short ones fill in.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: order kept within each

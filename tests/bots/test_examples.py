@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tradepit import Client
 from tradepit.models import Score
 
@@ -35,6 +36,7 @@ async def scores(url: str, keys: dict[str, Path]) -> dict[str, Score]:
     return out
 
 
+@pytest.mark.slow
 def test_each_example_bot_meets_its_kpi(tmp_path: Path) -> None:
     with running_server(tmp_path, config=CONFIG) as server:
         keys = {role: tmp_path / f"{role}.key" for role in BOTS}

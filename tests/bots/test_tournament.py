@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.server import ROOT
 
 CONFIG = """
@@ -18,6 +20,7 @@ auction_ticks = 1
 """
 
 
+@pytest.mark.slow
 def test_two_heats_rank_and_replay(tmp_path: Path) -> None:
     config = tmp_path / "fast.toml"
     config.write_text(CONFIG)

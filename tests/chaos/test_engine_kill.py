@@ -14,6 +14,7 @@ import threading
 import time
 
 import httpx
+import pytest
 from websockets.sync.client import connect
 
 from engine import log as logmod
@@ -22,6 +23,7 @@ from tests.chaos.cluster import Bot, Cluster, acked, follow, trade
 from tests.procs import wait_until
 
 
+@pytest.mark.slow
 def test_engine_sigkill_under_load_loses_nothing_acknowledged(cluster: Cluster) -> None:
     bots = []
     for i in range(4):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from websockets.sync.client import connect
 
 from engine.ports import free_port
@@ -31,6 +32,7 @@ def ack_seq(port: int, key: str, order_id: str) -> int:
                 return int(m["seq"])
 
 
+@pytest.mark.slow
 def test_a_bot_resumes_on_another_gateway_and_a_restart_rebuilds(
     cluster: Cluster, tmp_path: Path
 ) -> None:

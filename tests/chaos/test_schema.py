@@ -20,6 +20,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
 
 
+@pytest.mark.slow
 def test_no_generated_request_gets_a_server_error(server: Server, tmp_path: Path) -> None:
     team = server.register("schema-bot", "hedge_fund")
     # installed with the dev extras, beside the interpreter running the tests

@@ -29,6 +29,8 @@ import gc
 import os
 import tracemalloc
 
+import pytest
+
 from engine import config as configmod
 from gateway.replay.paced import ReadOnlyEngine
 from gateway.service import Gateway
@@ -81,6 +83,7 @@ def _grew(before: tracemalloc.Snapshot) -> int:
     return grew - sum(t.size for t in now.filter_traces([PUBLIC]).traces)
 
 
+@pytest.mark.slow
 def test_an_idle_scored_team_costs_under_1_mb_after_a_6_hour_day() -> None:
     retained(TEAMS, 100)  # warm-up: what the first fold allocates once per process
     one_half, one, _, _ = retained(1)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.chaos.day_log import (
     DAY,
@@ -73,6 +74,7 @@ def follow_a_day(tmp: Path, teams: int) -> Day:
         return Day(half_kib, end_kib, gateway.metrics(), newest)
 
 
+@pytest.mark.slow
 def test_an_idle_scored_team_costs_a_real_gateway_under_1_mb_over_a_6_hour_day(
     tmp_path: Path,
 ) -> None:

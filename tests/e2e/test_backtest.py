@@ -120,6 +120,7 @@ def test_everything_that_works_on_a_session_works_on_the_fork(
     assert tradepit("replay", "verify", str(out / "again")).startswith("OK: ")
 
 
+@pytest.mark.slow
 def test_a_bot_takes_over_a_recorded_team(tmp_path: Path) -> None:
     fund = next(r for r in records(NEWS) if isinstance(r, TeamRegistered)
                 and r.team_name == "fund-bot")  # fmt: skip

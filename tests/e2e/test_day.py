@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import msgspec
+import pytest
 
 from engine.serve.supervisor import ENDED_FILE
 from tests.e2e.server import FAST_CONFIG, ROOT, Server, running_server
@@ -91,6 +92,7 @@ def keys_work(server: Server, keys: dict[str, str]) -> None:
         assert r.status_code == 200, r.text
 
 
+@pytest.mark.slow
 def test_a_day_from_trading_to_the_bell(tmp_path: Path) -> None:
     bots: list[Bot] = []
     try:

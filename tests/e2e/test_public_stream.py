@@ -93,6 +93,7 @@ def test_resume_by_last_seq_has_no_gap_and_no_duplicate(server: Server) -> None:
     assert seqs == list(range(last + 1, last + 9))
 
 
+@pytest.mark.slow
 def test_never_a_signal_nor_a_teams_private_message(server: Server) -> None:
     for role in ("hedge_fund", "arbitrage"):  # the roles that get signals
         server.register(f"signal-{role}", role)

@@ -133,6 +133,7 @@ def _trade(url: str, key: str, stop: threading.Event, acked: list[str]) -> None:
                 acked.append(answer["order_id"])
 
 
+@pytest.mark.slow
 def test_the_same_command_after_a_sigkill_resumes_the_competition(serve: Serve) -> None:
     first, line = serve.start()
     acked: list[str] = []

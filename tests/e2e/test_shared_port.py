@@ -81,6 +81,7 @@ def test_the_banner_and_health_name_the_gateways(server: Server, tmp_path: Path)
     assert seen == {"gw-1", "gw-2", "gw-3"}
 
 
+@pytest.mark.slow
 def test_every_read_sees_the_write_before_it_on_any_gateway(server: Server) -> None:
     _, _, registered = fresh(
         server, "POST", "/game/teams/register", body={"team_name": "ryw", "role": "market_maker"}

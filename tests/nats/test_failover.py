@@ -17,6 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from websockets.sync.client import connect
 
 from engine import log as logmod
@@ -94,6 +95,7 @@ def test_engine_sigkill_then_a_new_engine_rebuilds_from_the_stream(
     assert verify.stdout.startswith("OK:"), verify.stdout
 
 
+@pytest.mark.slow
 def test_a_bot_resumes_by_last_seq_after_failover(tmp_path: Path, nats_server: LocalServer) -> None:
     with nats_session(tmp_path, nats_server.url) as s:
         engine_a = s.start_engine(tmp_path / "host-a")

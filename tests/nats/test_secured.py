@@ -135,6 +135,7 @@ async def _attacks(url: str, creds: Creds, next_seq: int) -> dict[str, str]:
     return met
 
 
+@pytest.mark.slow
 def test_a_reachable_nats_port_does_not_control_the_session(
     tmp_path: Path, secured_server: server.LocalServer, creds: Creds
 ) -> None:
