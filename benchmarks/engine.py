@@ -30,7 +30,8 @@ from benchmarks.core import commands
 from engine import log as logmod
 from engine.config import Config
 from engine.records import Command, Record, StartSession, encode
-from engine.shell.sequencer import Engine, Inbox, log_dir
+from engine.shell.rounds import Inbox
+from engine.shell.sequencer import Engine, log_dir
 from engine.wire import Refused, Reply
 
 CONCURRENCY = 256

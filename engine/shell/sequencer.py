@@ -34,13 +34,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias, cast
+from typing import TYPE_CHECKING, cast
 
 import trio
 
 from engine import config as configmod
 from engine import log as logmod
 from engine.access import SECRET_FILE, new_secret, private_dir, read_secret, write_private
+from engine.core.accounts import Account
 from engine.core.exchange import Exchange
 from engine.log.nats.messages import Fenced
 from engine.records import (
@@ -71,6 +72,7 @@ from engine.replay.fork import read_script
 from engine.replay.reexecute import Divergence, Reexecution
 from engine.shell.clock import START_BUDGET_SECONDS, Clock, LockstepClock, WallClock
 from engine.shell.driver import Driver
+from engine.shell.rounds import Answer, Inbox, RoundAnswer
 from engine.shell.waste import WasteBudget
 from engine.wire import (
     ADDR_FILE,
@@ -112,8 +114,6 @@ FROM_GATEWAY = (
     AddInvites,
 )
 
-Answer: TypeAlias = Callable[[Reply | Refused], None]
-Inbox: TypeAlias = tuple[Command, int, Answer | None]
 
 #: How long a new connection has to present the secret.
 HELLO_SECONDS = 5.0
@@ -219,17 +219,25 @@ class Engine:
         core = self.core
         if core is None:
             return []
-        fork, before = self.fork, set(self.fork_teams)
-        takeover = fork.takeover_team_id if fork is not None else None
-        return [
-            team.team_id
-            for team in core.teams.values()
-            if team.api_key_hash
+        return [team.team_id for team in core.teams.values() if self._under_test(team)]
+
+    def is_bot_under_test(self, team_id: str) -> bool:
+        core = self.core
+        team = core.teams.get(team_id) if core is not None else None
+        return team is not None and self._under_test(team)
+
+    def _under_test(self, team: Account) -> bool:
+        fork = self.fork
+        return (
+            bool(team.api_key_hash)
             and not team.exempt
             and not team.disabled
-            and (team.team_id not in before or team.team_id == takeover)
+            and (
+                team.team_id not in self.fork_teams
+                or (fork is not None and team.team_id == fork.takeover_team_id)
+            )
             and team.api_key_hash not in self.scripted_keys
-        ]
+        )
 
     def _open_writer(self) -> logmod.LogWriter:
         local = logmod.open_writer(log_dir(self.data_dir), self.config.log)
@@ -392,10 +400,31 @@ class Engine:
         await done.wait()
         return answers
 
+    def send_round(self, requests: list[Inbox]) -> None:
+        """Queue a round of held requests (``engine/shell/rounds.py``) in one piece, now:
+        nothing can fall among them, and the sequencer writes them as one batch. The
+        clock calls it from code that never waits: a full inbox refuses the rest."""
+        for item in requests:
+            try:
+                self._inbox_send.send_nowait(item)
+            except trio.WouldBlock:
+                _, request_id, answer = item
+                if answer is not None:
+                    answer(Refused(request_id, "SERVICE_UNAVAILABLE", "the engine is busy", 0.5))
+
+    def _holder(self) -> Callable[[Command, int, Answer], bool] | None:
+        """Where a gateway's command may be held for its round: only a lockstep clock
+        holds any, so under the wall clock a command goes on as before, unlooked at."""
+        clock = self.clock
+        return clock.hold if isinstance(clock, LockstepClock) else None
+
     def offer(self, command: AnyRecord, request_id: int, answer: Answer) -> None:
         """Queue a gateway's command without waiting (NATS requests), or refuse it now."""
         if not isinstance(command, FROM_GATEWAY) or command.ts:
             answer(Refused(request_id, "FORBIDDEN", "not a gateway command"))
+            return
+        hold = self._holder()
+        if hold is not None and hold(command, request_id, answer):
             return
         try:
             self._inbox_send.send_nowait((command, request_id, answer))
@@ -426,6 +455,7 @@ class Engine:
                     await stream.send_all(pack_frame(Refused(0, "UNAUTHORIZED", refusal)))
                 return
             reader.max_frame = MAX_FRAME
+            hold = self._holder()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(write)
                 try:
@@ -440,6 +470,10 @@ class Engine:
                                 continue
                             if not isinstance(message.command, FROM_GATEWAY) or message.command.ts:
                                 answer(Refused(message.id, "FORBIDDEN", "not a gateway command"))
+                                continue
+                            # held before the next frame is read: a bot's request and
+                            # then its done, on one connection, are seen in that order
+                            if hold is not None and hold(message.command, message.id, answer):
                                 continue
                             await self._inbox_send.send((message.command, message.id, answer))
                         data = await stream.receive_some()
@@ -477,23 +511,22 @@ class Engine:
         max_batch = self.config.engine.max_batch
         # a batch is one frame of the log, and what arrives together depends on timing.
         # Under a lockstep clock, whose log must be the same bytes whatever the machine's
-        # load, a batch is one request (a gateway's command) or one group of the engine's
-        # own (``submit_all``: a tick's commands, which share one answer): never more
+        # load, a batch is one request (a gateway's command), one group of the engine's
+        # own (``submit_all``: a tick's commands, which share one answer) or one round
+        # of the bots' held requests (``send_round``): never more
         lockstep = self.clock.kind == "lockstep"
-        held: Inbox | None = None
+        carried: Inbox | None = None
         while True:
-            if held is None:
-                held = await self._inbox.receive()
-            batch, held = [held], None
+            if carried is None:
+                carried = await self._inbox.receive()
+            batch, carried = [carried], None
             while len(batch) < max_batch:
                 try:
                     item = self._inbox.receive_nowait()
                 except trio.WouldBlock:
                     break
-                # a gateway's commands each have their own request id; the engine's own
-                # group has id 0 and one answer for all of it
-                if lockstep and (item[1] or batch[0][1] or item[2] is not batch[0][2]):
-                    held = item  # the next group's first: it starts the next batch
+                if lockstep and not _one_batch(batch[0], item):
+                    carried = item  # the next group's first: it starts the next batch
                     break
                 batch.append(item)
             await self._commit(batch)
@@ -581,6 +614,16 @@ class Engine:
         self.writer = self._open_writer()
         self._recover()
         self._append_now([EngineStarted(recovered_seq=self.next_seq - 1)])
+
+
+def _one_batch(first: Inbox, item: Inbox) -> bool:
+    """Under a lockstep clock: whether ``item`` joins the batch ``first`` began. A round's
+    requests carry their round's mark; the engine's own group has id 0 and one answer
+    for all of it; any other gateway command has its own request id, and is alone."""
+    a, b = first[2], item[2]
+    if type(a) is RoundAnswer:
+        return type(b) is RoundAnswer and a.round == b.round
+    return not first[1] and not item[1] and b is a
 
 
 def rebuild(records: Iterable[AnyRecord]) -> tuple[Exchange, int, list[Event]]:
