@@ -148,8 +148,10 @@ async def _trade(bot: Bot, stream: Stream, step: Step, lockstep: bool) -> int:
                 break
             client.session_time = clock.seconds(msg.timestamp)
             if lockstep and running is not None:
-                # the last step is saying it is done: its answer can trail this tick
-                await running
+                # the last step is saying it is done: its answer can trail this tick.
+                # Paused: a late step's answers cannot wait for a stream held here
+                with stream.applied.paused():
+                    await running
             if running is None or running.done():
                 failed = running.exception() if running is not None else None
                 if failed is not None:

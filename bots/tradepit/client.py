@@ -11,6 +11,10 @@ is absent does it send again. A timeout therefore never places an order twice.
 own (``tradepit.wsorders``): one frame each way instead of an HTTP request. While that
 socket cannot be opened, each call falls back to REST and the socket is tried again a
 second later; a socket lost with a request under way is resolved as a lost HTTP answer.
+
+On a lockstep session (``lockstep()``) an answer that changed the book is returned only
+once the running ``Stream`` has applied what the answer reflects (``tradepit.applied``):
+the state a bot reads right after it is the same on every run. Live, nothing waits.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import msgspec
 import websockets
 
 from tradepit import models
+from tradepit.applied import Applied
 from tradepit.errors import (
     ApiError,
     KeyFromAnotherSession,
@@ -49,6 +54,8 @@ WS_RETRY_SECONDS = 1.0
 WsRequest = tuple[str, dict[str, Any]]
 #: ``GET /events?after_seq=`` past any stream's end: no messages, only ``last_seq``, the head
 PAST_THE_END = 2**62
+#: An answer, and the team's stream seq it reflects when the server said (``X-Stream-Seq``)
+Answer = tuple[T, int | None]
 
 
 class Client:
@@ -109,6 +116,10 @@ class Client:
         self._ws_retry_at = 0.0
         self.ws_fallbacks = 0  # calls sent over REST because the order socket would not open
         self.session_time = 0.0  # lockstep: the session's clock (``lockstep``)
+        #: lockstep: an answer waits for the stream to show it (the module's docstring)
+        self.read_your_writes = False
+        #: the running ``Stream``'s progress (it sets this): what those answers wait for
+        self.applied: Applied | None = None
 
     async def __aenter__(self) -> Client:
         return self
@@ -130,12 +141,15 @@ class Client:
     # ---- the transport ---------------------------------------------------------------
 
     async def _send(self, method: str, path: str, kind: type[T], **kw: Any) -> T:
+        return (await self._http_answer(method, path, kind, **kw))[0]
+
+    async def _http_answer(self, method: str, path: str, kind: type[T], **kw: Any) -> Answer[T]:
         headers = {"X-API-Key": self.api_key} if self.api_key else {}
         if not self._started:
             self._started = asyncio.get_running_loop().time()
         r = await self._http.request(method, path, headers=headers, **kw)
         self.answered = True
-        return _unwrap(r.content, kind, r.status_code)
+        return _unwrap(r.content, kind, r.status_code), _stream_seq(r.headers.get("x-stream-seq"))
 
     def check_reachable(self, exc: BaseException) -> None:
         """Raise ``Unreachable`` if the server never answered within ``first_contact``."""
@@ -150,7 +164,7 @@ class Client:
 
     async def _entry(
         self, method: str, path: str, kind: type[T], ws: WsRequest | None, **kw: Any
-    ) -> T:
+    ) -> Answer[T]:
         """An order-entry call: over the order socket when asked for and it opens."""
         loop = asyncio.get_running_loop()
         if ws is not None and self.order_entry == "ws" and self.api_key:
@@ -160,7 +174,8 @@ class Client:
                 self.ws_fallbacks += 1
             else:
                 try:
-                    return _unwrap(await self._socket.request(*ws), kind, 0)  # 0: no HTTP
+                    raw = await self._socket.request(*ws)
+                    return _unwrap(raw, kind, 0), _frame_stream_seq(raw)  # 0: no HTTP
                 except (OSError, TimeoutError, websockets.exceptions.InvalidHandshake):
                     # nothing was sent: this call goes over REST, the socket is tried later
                     self._ws_retry_at = loop.time() + WS_RETRY_SECONDS
@@ -169,21 +184,37 @@ class Client:
                     # sent, maybe placed: the caller resolves it; its next try is over REST
                     self._ws_retry_at = loop.time() + WS_RETRY_SECONDS
                     raise
-        return await self._send(method, path, kind, **kw)
+        return await self._http_answer(method, path, kind, **kw)
 
     async def _read(self, path: str, kind: type[T], **kw: Any) -> T:
         """A read: retried while the server is unreachable or unavailable."""
-        return await self._retrying("GET", path, kind, **kw)
+        return (await self._retrying("GET", path, kind, **kw))[0]
 
     async def _write(
-        self, method: str, path: str, kind: type[T], body: Any | None, ws: WsRequest | None = None
+        self,
+        method: str,
+        path: str,
+        kind: type[T],
+        body: Any | None,
+        ws: WsRequest | None = None,
+        *,
+        book: bool = False,
     ) -> T:
-        """A write that is safe to repeat (quotes replace, cancels are idempotent)."""
-        return await self._retrying(method, path, kind, ws=ws, json=body)
+        """A write that is safe to repeat (quotes replace, cancels are idempotent);
+        ``book``: it changes the book, so a lockstep answer waits for the stream."""
+        data, stream_seq = await self._retrying(method, path, kind, ws=ws, json=body)
+        if book:
+            await self._caught_up(stream_seq)
+        return data
+
+    async def _caught_up(self, stream_seq: int | None) -> None:
+        """Lockstep: until the running stream has applied ``stream_seq`` (bounded)."""
+        if self.read_your_writes and stream_seq is not None and self.applied is not None:
+            await self.applied.reach(stream_seq)
 
     async def _retrying(
         self, method: str, path: str, kind: type[T], ws: WsRequest | None = None, **kw: Any
-    ) -> T:
+    ) -> Answer[T]:
         deadline = asyncio.get_running_loop().time() + self.retry_for
         delay = 0.05
         while True:
@@ -268,16 +299,18 @@ class Client:
         while True:
             await self.bucket.take()
             try:
-                return await self._entry(
+                result, stream_seq = await self._entry(
                     "POST", "/orders", models.OrderResult, ("order", body), json=body
                 )
+                await self._caught_up(stream_seq)
+                return result
             except RateLimited as exc:
                 self.rate_limited += 1
                 self.bucket.hold(exc.retry_after or 0.1)
                 continue
             except (*_AMBIGUOUS, Unavailable) as exc:
                 found = await self._find_order(coid, before)
-                if found is not None:
+                if found is not None:  # rare, and too late for a round: the stream follows
                     return found
                 if asyncio.get_running_loop().time() > deadline:
                     raise TransportError(f"order {coid}: {exc!r}") from exc
@@ -350,7 +383,7 @@ class Client:
             await self.bucket.take()
             try:
                 return await self._write(
-                    "POST", "/quotes", models.QuoteResult, body, ("quote", body)
+                    "POST", "/quotes", models.QuoteResult, body, ("quote", body), book=True
                 )
             except RateLimited as exc:
                 self.rate_limited += 1
@@ -359,13 +392,15 @@ class Client:
     async def cancel(self, order_id: str) -> models.Cancelled:
         """Cancel one order; cancelling one already gone raises ``NotFound``."""
         ws = ("cancel", {"order_id": order_id})
-        return await self._write("DELETE", f"/orders/{order_id}", models.Cancelled, None, ws)
+        return await self._write(
+            "DELETE", f"/orders/{order_id}", models.Cancelled, None, ws, book=True
+        )
 
     async def cancel_all(self, instrument_id: str | None = None) -> models.CancelledAll:
         """Cancel every open order of the team, or of one instrument."""
         path = "/orders" + (f"?instrument_id={instrument_id}" if instrument_id else "")
         ws = ("cancel_all", {"instrument_id": instrument_id} if instrument_id else {})
-        return await self._write("DELETE", path, models.CancelledAll, None, ws)
+        return await self._write("DELETE", path, models.CancelledAll, None, ws, book=True)
 
     # ---- reads -----------------------------------------------------------------------
 
@@ -408,8 +443,10 @@ class Client:
 
     def lockstep(self) -> None:
         """A lockstep session: the rate is counted on the session's clock, which the bot
-        moves on (``session_time``, seconds) at each tick, and is never waited for."""
+        moves on (``session_time``, seconds) at each tick, and is never waited for; an
+        answer that changed the book waits for the running stream to show it."""
         self.session_time = 0.0
+        self.read_your_writes = True
         rate = self._rate or ROLE_RATES.get(self.role or "", 1)
         self.bucket = TokenBucket(rate, margin=0.0, now=lambda: self.session_time, wait=False)
 
@@ -445,6 +482,22 @@ def _unwrap(content: bytes, kind: type[T], status: int) -> T:
         return env.data
     err = env.error or models.ErrorBody("INTERNAL_ERROR", content[:200].decode(errors="replace"))
     raise api_error(err.code, err.message, err.details or {}, status)
+
+
+class _StreamSeq(msgspec.Struct):
+    stream_seq: int | None = None
+
+
+def _stream_seq(header: str | None) -> int | None:
+    return int(header) if header and header.isdigit() else None
+
+
+def _frame_stream_seq(raw: bytes) -> int | None:
+    """A response frame's ``stream_seq`` (none from a server older than it)."""
+    try:
+        return msgspec.json.decode(raw, type=_StreamSeq).stream_seq
+    except msgspec.DecodeError:
+        return None
 
 
 def _load_key(path: Path) -> models.Registration | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
@@ -31,6 +31,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tradepit import messages as m
+from tradepit.applied import Applied
 from tradepit.client import Client
 from tradepit.errors import (
     ApiError,
@@ -79,6 +80,8 @@ class Stream:
         self.replayed = False
         self._ws: ClientConnection | None = None
         self._closed = False
+        #: how far ``state`` is: a lockstep client's answers wait for it (``tradepit.applied``)
+        self.applied = Applied()
 
     @property
     def connected(self) -> bool:
@@ -94,6 +97,7 @@ class Stream:
     def close(self) -> None:
         """Stop: the ``async for`` ends at its next message or break."""
         self._closed = True
+        self._detach()
         if self._ws is not None:
             self._ws.transport.abort()
 
@@ -111,10 +115,27 @@ class Stream:
         self.replayed = self.live_seq is not None and msg.seq <= self.live_seq
         self.client.known_seq = max(self.client.known_seq, msg.seq)
         self.state.apply(msg)
+        self.applied.advance(msg.seq)
         return True
 
     async def __aiter__(self) -> AsyncIterator[Item]:
         """Each message once, in seq order, with its frame as received."""
+        self.applied.consumer = asyncio.current_task()
+        self.client.applied = self.applied
+        try:
+            async with contextlib.aclosing(self._follow()) as items:
+                async for item in items:
+                    yield item
+        finally:
+            self._detach()
+
+    def _detach(self) -> None:
+        """A stopped stream holds no answer back."""
+        if self.client.applied is self.applied:
+            self.client.applied = None
+        self.applied.release_all()
+
+    async def _follow(self) -> AsyncGenerator[Item, None]:
         delay = 0.05
         while not self._closed:
             try:

@@ -33,6 +33,7 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
     given = headers.get(b"x-request-id", b"").decode("latin-1")
     request_id = validate.request_id_header(given) or new_request_id()
     order_id: str | None = None
+    stream_of: str | None = None  # the team whose stream head a success names
     extra: list[tuple[bytes, bytes]] = []
     try:
         body = await _body(receive, gw.settings.max_body_bytes)
@@ -50,6 +51,7 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
         data = await gw.submit_order(me, lambda: validate.order(body, me.team_id, p.config, p))
         order_id = data["order_id"]
         status, payload = 200, envelope_body(data, request_id, order_id=order_id)
+        stream_of = me.team_id
         if data["fills"]:
             # the counterparties' stream senders, woken by this order's records, write
             # before this answer: a maker hears of its fill no later than the taker of
@@ -64,6 +66,8 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
         log.exception("unhandled error in POST /orders")
         status, payload, _ = error_answer(internal_error(), request_id)
     seq = gw.projection.applied_seq  # the answer was built since the last await
+    if stream_of is not None:  # what the order caused is in the team's stream up to here
+        extra.append((b"x-stream-seq", str(gw.streams.head(stream_of)).encode()))
     await send(
         {
             "type": "http.response.start",

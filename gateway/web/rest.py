@@ -4,7 +4,8 @@ Every path is served bare and under ``/exchange`` (the reference API's prefix; t
 posts to the bare ``/orders``). Every answer, success or not, is
 ``{success, request_id, order_id, data, error: {code, message, details}, timestamp}``,
 with two headers: ``X-Gateway-Id`` (which gateway answered) and ``X-Log-Seq`` (the log
-seq the answer reflects). Every request but ``/health``, ``/metrics`` and the documents
+seq the answer reflects); a team's order, quote or cancel adds ``X-Stream-Seq`` (its
+stream's head then). Every request but ``/health``, ``/metrics`` and the documents
 waits for the read barrier first (``Gateway.read_barrier``), so it sees every write
 answered before it arrived, whichever gateway took that write; ``POST /orders``
 (``fastpath``) waits only when its key is not known yet.
@@ -96,8 +97,15 @@ def create_app(
             body, status=status, headers=seq_headers(headers), content_type="application/json"
         )
 
-    def envelope(data: Any = None, *, order_id: str | None = None) -> Response:
-        return answer(200, envelope_body(data, _request_id(), order_id=order_id))
+    def envelope(
+        data: Any = None, *, order_id: str | None = None, stream_of: TeamState | None = None
+    ) -> Response:
+        # a write's answer names the head of its team's stream, built with it (no await):
+        # once the bot's stream is there, its state shows what the write caused
+        headers = None
+        if stream_of is not None:
+            headers = {"X-Stream-Seq": str(gw.streams.head(stream_of.team_id))}
+        return answer(200, envelope_body(data, _request_id(), order_id=order_id), headers)
 
     def failure(error: ApiError) -> Response:
         return answer(*error_answer(error, _request_id()))
@@ -244,14 +252,15 @@ def create_app(
     async def submit_quote() -> Response:
         me, raw, p = trader(), await body(), gw.projection
         return envelope(
-            await gw.submit_quote(me, lambda: validate.quote(raw, me.team_id, p.config, p))
+            await gw.submit_quote(me, lambda: validate.quote(raw, me.team_id, p.config, p)),
+            stream_of=me,
         )
 
     @route("/orders/<order_id>", ["DELETE"])
     async def cancel_order(order_id: str) -> Response:
         me = trader()
         data = await gw.cancel(me, lambda: validate.order_id(order_id))
-        return envelope(data, order_id=order_id)
+        return envelope(data, order_id=order_id, stream_of=me)
 
     @route("/orders", ["DELETE"])
     async def cancel_all() -> Response:
@@ -260,7 +269,8 @@ def create_app(
         return envelope(
             await gw.cancel_all(
                 me, lambda: validate.cancel_all(me.team_id, instrument_id, gw.projection)
-            )
+            ),
+            stream_of=me,
         )
 
     @route("/orders", ["GET"])

@@ -11,8 +11,11 @@ with ``type`` one of ``order`` (``POST /orders``), ``quote`` (``POST /quotes``),
 validated and decided exactly as its REST call (the same validation, the same service
 call, the same team budget), and answered with one ``response`` frame carrying the
 client's ``request_id`` and the REST envelope's fields (``success``, ``order_id``,
-``data``, ``error``, ``timestamp``). Acks, fills and cancels still arrive as seq'd stream
-messages; the response has no ``seq``, so a bot that never sends sees none.
+``data``, ``error``, ``timestamp``) and ``stream_seq``. Acks, fills and cancels still
+arrive as seq'd stream messages; the response has no ``seq``, so a bot that never sends
+sees none. ``stream_seq`` is the team's stream head when the answer was made (the REST
+answer's ``X-Stream-Seq``): a bot whose stream has applied it sees everything the
+request caused, which a lockstep bot waits for (docs/backtest.md, Determinism).
 
 Requests reach the engine in the order they arrive on the socket: each waits until the
 one before it was handed to the engine client (whose ``request`` queues the frame before
@@ -68,10 +71,15 @@ def response_frame(
     *,
     order_id: str | None = None,
     error: ApiError | None = None,
+    stream_seq: int | None = None,
 ) -> bytes:
     """The REST envelope's fields as a ``response`` message (no seq: not in the stream)."""
     return encode(
-        {"type": "response", **envelope(data, request_id, order_id=order_id, error=error)}
+        {
+            "type": "response",
+            **envelope(data, request_id, order_id=order_id, error=error),
+            "stream_seq": stream_seq,
+        }
     )
 
 
@@ -110,6 +118,7 @@ class Requests:
         self._ready = trio.Event()
         self.window = trio.Semaphore(max(gw.settings.max_writes_in_flight, 1))
         self._handed: trio.Event | None = None  # set: the previous request reached the engine
+        self.team_id = ""  # the key's team, once a request named it
 
     async def receive(self, receive: Any, nursery: trio.Nursery) -> None:
         """Read the client's messages until it disconnects, then cancel the connection."""
@@ -150,7 +159,10 @@ class Requests:
             except ApiError as error:
                 await self._refuse(request_id, error)
                 return
-            self._answered(response_frame(request_id, data, order_id=order_id))
+            # the head now, with no await since the request's records were folded: the
+            # whole round's frame, the same on every run of a lockstep session
+            head = self.gw.streams.head(self.team_id)
+            self._answered(response_frame(request_id, data, order_id=order_id, stream_seq=head))
         finally:
             mine.set()
             self.window.release()
@@ -192,6 +204,7 @@ class Requests:
         the socket opened is refused as on REST)."""
         gw = self.gw
         team = gw.trader(self.api_key)
+        self.team_id = team.team_id
         p = gw.projection
         body = bytes(message.data)
         kind = message.type

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 MODULES = [
     "tradepit.client",
     "tradepit.stream",
+    "tradepit.applied",
     "tradepit.state",
     "tradepit.bot",
     "tradepit.errors",
