@@ -66,7 +66,7 @@ from wsproto.connection import ConnectionState
 from wsproto.events import Message
 
 from gateway.web.h11_fast import PATHS, Answer, SimplePost, simple_post
-from gateway.web.hypercorn_stream import CoalescingHTTPStream
+from gateway.web.hypercorn_stream import CoalescingHTTPStream, put_without_yield
 from gateway.web.refusals import UpgradeRefused, refusals
 
 log = logging.getLogger("tradepit.gateway")
@@ -335,6 +335,13 @@ class FramingWSStream(WSStream):
             # adding a WebSocket close frame after the 400
             self.state = ASGIWebsocketState.HTTPCLOSED
             raise UpgradeRefused(str(exc)) from None
+        if self.app_put is not None:
+            # the client's messages go to the app without a yield each while its channel
+            # has room: those of one read are then all there when the app reads, and it
+            # takes them as one batch (``ws_orders``) instead of a wake-up each. Not
+            # before the switch: a refused upgrade was then never answered 400
+            # (tests/chaos/test_malformed_upgrade.py)
+            self.app_put = put_without_yield(self.app_put)
 
     async def _send_error_response(self, status_code: int) -> None:
         try:
