@@ -115,7 +115,7 @@ class Requests:
         self.send = send
         self.framed = framed  # the server takes many frames in one send (FRAMES)
         self._out: list[bytes] = []  # answers ready, not yet written
-        self._ready = trio.Event()
+        self._writing = False  # a task is writing answers: it writes these too
         self.limit = max(gw.settings.max_writes_in_flight, 1)
         self.window = trio.Semaphore(self.limit)
         self.in_flight = 0  # batched: requests taken and not yet answered
@@ -124,7 +124,6 @@ class Requests:
 
     async def receive(self, receive: Any, nursery: trio.Nursery) -> None:
         """Read the client's messages until it disconnects, then cancel the connection."""
-        nursery.start_soon(self._write)
         if self.gw.batches:
             await self._receive_batches(receive, nursery)
             return
@@ -174,12 +173,12 @@ class Requests:
                 except trio.WouldBlock:
                     break
             if raws:
-                self._begin(raws, nursery)
+                await self._begin(raws, nursery)
             if gone:
                 nursery.cancel_scope.cancel()
                 return
 
-    def _begin(self, raws: list[str | bytes], nursery: trio.Nursery) -> None:
+    async def _begin(self, raws: list[str | bytes], nursery: trio.Nursery) -> None:
         """Begin each request of a batch in order; its refusals are answered with it."""
         gw = self.gw
         answers: list[bytes | Begun] = []
@@ -202,7 +201,7 @@ class Requests:
             writes.append(write)
             answers.append(Begun(request_id, write, order_id))
         if not writes:  # refusals alone: answered now
-            self._answered([a for a in answers if isinstance(a, bytes)])
+            await self._answered([a for a in answers if isinstance(a, bytes)])
             return
         self.in_flight += len(answers)
         nursery.start_soon(self._settle, answers, writes)
@@ -225,7 +224,7 @@ class Requests:
                 if item.write.kind == "order":
                     order_id = data.get("order_id")
                 frames.append(response_frame(item.request_id, data, order_id=order_id))
-            self._answered(frames)
+            await self._answered(frames)
         finally:
             for write in writes:
                 gw.abandon(write)  # only those never finished: the client went
@@ -287,7 +286,7 @@ class Requests:
             except ApiError as error:
                 await self._refuse(request_id, error)
                 return
-            self._answered([response_frame(request_id, data, order_id=order_id)])
+            await self._answered([response_frame(request_id, data, order_id=order_id)])
         finally:
             mine.set()
             self.window.release()
@@ -304,25 +303,29 @@ class Requests:
         return error
 
     async def _refuse(self, request_id: str | None, error: ApiError) -> None:
-        self._answered([response_frame(request_id, None, error=error)])
+        await self._answered([response_frame(request_id, None, error=error)])
 
-    def _answered(self, frames: list[bytes]) -> None:
+    async def _answered(self, frames: list[bytes]) -> None:
+        """Write ``frames``, with every answer made while the last write was under way: all
+        those ready at once go in one socket write. Under load the answers of a burst of
+        requests are ready together; one write each cost a third of the gateway's time.
+        The task that made them writes them (a writer task of its own cost a wake-up
+        between an answer and its write); one made during another's write is left to
+        that task, which writes it next."""
         self._out.extend(frames)
-        self._ready.set()
-
-    async def _write(self) -> None:
-        """Write the answers: all those ready at once in one socket write. Under load the
-        answers of a burst of requests are applied by one fold of the log, so they are
-        ready together; one write each cost a third of the gateway's time."""
-        while True:
-            await self._ready.wait()
-            self._ready = trio.Event()
-            batch, self._out = self._out, []
-            if self.framed:
-                await self.send({"type": FRAMES, "texts": batch})
-            else:
-                for frame in batch:
-                    await self.send({"type": "websocket.send", "text": frame.decode()})
+        if self._writing:
+            return
+        self._writing = True
+        try:
+            while self._out:
+                batch, self._out = self._out, []
+                if self.framed:
+                    await self.send({"type": FRAMES, "texts": batch})
+                else:
+                    for frame in batch:
+                        await self.send({"type": "websocket.send", "text": frame.decode()})
+        finally:
+            self._writing = False
 
     def _call(self, message: ClientMessage) -> Awaitable[tuple[Any, str | None]]:
         """The service call a message names, its team checked now (a team disabled since
