@@ -226,24 +226,28 @@ class ContainedTCPServer(TCPServer):
                 break
         await handle(Closed())
 
-    def _websocket(self) -> bool:
+    def _websocket(self) -> WSStream | None:
         protocol = getattr(self, "protocol", None)
-        inner = getattr(protocol, "protocol", None)
-        return isinstance(getattr(inner, "stream", None), WSStream)
+        stream = getattr(getattr(protocol, "protocol", None), "stream", None)
+        return stream if isinstance(stream, WSStream) else None
 
     async def protocol_send(self, event: Event) -> None:
         guard = self.guard
         if guard is None or not isinstance(event, RawData):
             await super().protocol_send(event)
             return
-        lock, websocket = self.send_lock, self._websocket()
-        if websocket:
+        lock, stream = self.send_lock, self._websocket()
+        websocket = stream is not None
+        if stream is not None and stream.state != ASGIWebsocketState.CONNECTED:
             # the yield ``acquire`` makes stays here: hypercorn's refusal of a malformed
             # upgrade hung without it (tests/chaos/test_malformed_upgrade.py)
             await lock.acquire()
         else:
             # an HTTP answer: the lock is free (one answer at a time on HTTP/1.1) and the
-            # write yields anyway; ``acquire``'s raise in a cancelled task stays
+            # write yields anyway; ``acquire``'s raise in a cancelled task stays. On an
+            # open WebSocket (its stream and its answers to orders share the lock) the
+            # yield before the write made every frame wait a scheduler pass, and the
+            # write's own yield after it keeps the sharing fair
             await trio.lowlevel.checkpoint_if_cancelled()
             try:
                 lock.acquire_nowait()
