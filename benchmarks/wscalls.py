@@ -5,15 +5,19 @@ commit's gateway and this checkout's each take ``bench e2e``'s WebSocket load (4
 sockets of one team, 8 requests under way on each, ``_wsload.py``) twice: once plain,
 for orders/s and the gateway's CPU seconds per order (``/proc/PID/stat``, which the
 machine's load distorts less than a rate), once with the calls hook on
-(``_calls_site``) for Python calls per order. The arms alternate ``ROUNDS`` times, so a
-change in the machine's load falls on both. The baseline is ``3ff9839`` (main before
-issue 20's WebSocket work); ``TRADEPIT_CALLS_BASELINE=REV`` names another.
+(``_calls_site``) for Python calls per order; and ``wrk``'s REST load once, for the
+gateway's CPU per REST order beside it (``*_ws_to_rest_orders_per_cpu``: WebSocket
+orders per gateway CPU second over REST's, issue 20's 3x). The arms alternate
+``ROUNDS`` times, so a change in the machine's load falls on both. The baseline is
+``3ff9839`` (main before issue 20's WebSocket work); ``TRADEPIT_CALLS_BASELINE=REV``
+names another.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -63,6 +67,16 @@ def measure(tmp: Path, tree: Path | None, name: str, seconds: int) -> dict[str, 
         started, cpu = time.perf_counter(), cpu_seconds(gateway)
         answers = load(url, key, body, seconds)
         cpu, elapsed = cpu_seconds(gateway) - cpu, time.perf_counter() - started
+        # the same gateway's CPU per REST order (wrk, 16 connections): the ratio the
+        # issue asks for, per gateway process, measured beside the WebSocket's
+        script = tmp / f"{name}.lua"
+        script.write_text(e2e.wrk_script(url, key))
+        rest_cpu = cpu_seconds(gateway)
+        report = e2e.wrk_report(f"{url}/orders", script, seconds)
+        rest_cpu = cpu_seconds(gateway) - rest_cpu
+        match = re.search(r"(\d+) requests in", report)
+        assert match is not None, report
+        rest_orders = int(match.group(1))
         os.kill(gateway, signal.SIGUSR1)
         counted = load(url, key, body, seconds)
         os.kill(gateway, signal.SIGUSR1)
@@ -81,6 +95,8 @@ def measure(tmp: Path, tree: Path | None, name: str, seconds: int) -> dict[str, 
         "per_s": answers / elapsed,
         "cpu_ms": 1000 * cpu / answers,
         "calls": sum(counts.values()) / counted,
+        "rest_per_s": rest_orders / seconds,
+        "rest_cpu_ms": 1000 * rest_cpu / rest_orders,
         "functions": {w: n / counted for w, n in per_function.items()},
     }
 
@@ -98,7 +114,8 @@ def run(quick: bool) -> dict[str, object]:
                 results[arm].append(measured)
                 print(
                     f"{arm}: {measured['per_s']:.0f} orders/s, {measured['cpu_ms']:.3f} ms "
-                    f"gateway CPU/order, {measured['calls']:.1f} calls/order "
+                    f"gateway CPU/order, {measured['calls']:.1f} calls/order; REST "
+                    f"{measured['rest_per_s']:.0f}/s, {measured['rest_cpu_ms']:.3f} ms "
                     f"(load {os.getloadavg()[0]:.2f})",
                     flush=True,
                 )
@@ -119,6 +136,12 @@ def run(quick: bool) -> dict[str, object]:
         figures[f"{arm}_ws_orders_per_s"] = round(median(arm, "per_s"))
         figures[f"{arm}_gateway_cpu_ms_per_order"] = round(median(arm, "cpu_ms"), 4)
         figures[f"{arm}_calls_per_order"] = round(median(arm, "calls"), 1)
+        figures[f"{arm}_rest_orders_per_s"] = round(median(arm, "rest_per_s"))
+        figures[f"{arm}_rest_gateway_cpu_ms_per_order"] = round(median(arm, "rest_cpu_ms"), 4)
+        # WebSocket orders per gateway CPU second, over REST's: the issue's 3x, load aside
+        figures[f"{arm}_ws_to_rest_orders_per_cpu"] = round(
+            median(arm, "rest_cpu_ms") / median(arm, "cpu_ms"), 2
+        )
     for what, key in (("per_s", "orders_per_s"), ("cpu_ms", "cpu_per_order"), ("calls", "calls")):
         figures[f"ratio_{key}"] = round(median("ours", what) / median("baseline", what), 3)
     figures["load_average"] = round(os.getloadavg()[0], 2)
