@@ -84,10 +84,6 @@ class Gateway:
         self.settings = config.gateway
         self.engine = engine
         self.source = source
-        if isinstance(engine, EngineClient):
-            # the log follower wakes with the answers, not after the answered task does
-            # (``wait_applied``'s nudge): the fold, and so the answer, a scheduler pass sooner
-            engine.replied = source.nudge
         self.projection = Projection(config)
         settings = self.settings
         self.streams = Streams(

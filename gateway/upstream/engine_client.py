@@ -66,9 +66,6 @@ class EngineClient:
         self._pending: dict[int, Ticket] = {}
         self._ids = itertools.count(1)
         self.connected = trio.Event()
-        #: Called once a read brought answers: the engine answers once the records are
-        #: durable, so the gateway's log follower may look now (``Gateway`` sets it).
-        self.replied: Callable[[], None] = lambda: None
 
     @property
     def is_connected(self) -> bool:
@@ -120,7 +117,6 @@ class EngineClient:
     async def _read(self, stream: trio.abc.Stream) -> None:
         reader = FrameReader()
         while data := await stream.receive_some(65536):
-            replied = False
             for message in reader.feed(data):
                 if isinstance(message, Refused) and message.id == 0:
                     # an engine restarted since we read its secret; the next attempt rereads it
@@ -130,9 +126,6 @@ class EngineClient:
                     if slot is not None:
                         slot.answer = message
                         slot.done.set()
-                        replied = True
-            if replied:
-                self.replied()
 
     def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
