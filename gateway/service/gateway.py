@@ -234,18 +234,18 @@ class Gateway:
 
     # ------------------------------------------------------------------ writes
 
-    def _check_open(self) -> None:
-        if self.projection.final_seq:
-            # after the bell the engine has stopped (its log can take nothing more): the
-            # refusal its core gave, answered from the projection
-            raise ApiError(
-                "COMPETITION_ENDED",
-                "the competition has ended: the market stays closed",
-                {"final_seq": self.projection.final_seq},
-            )
+    def _ended(self) -> ApiError:
+        # after the bell the engine has stopped (its log can take nothing more): the
+        # refusal its core gave, answered from the projection
+        return ApiError(
+            "COMPETITION_ENDED",
+            "the competition has ended: the market stays closed",
+            {"final_seq": self.projection.final_seq},
+        )
 
     async def _send(self, command: Command) -> Reply:
-        self._check_open()
+        if self.projection.final_seq:
+            raise self._ended()
         try:
             reply = await self.engine.request(command)
         except EngineUnavailable as exc:
@@ -322,7 +322,8 @@ class Gateway:
         spend = self.budget.write(team.team_id, team.role)
         try:
             made = command()
-            self._check_open()
+            if self.projection.final_seq:
+                raise self._ended()
             try:
                 ticket = self._port().submit(made)
             except EngineUnavailable as exc:

@@ -171,8 +171,11 @@ class EngineClient:
         return ticket
 
     async def _call(self, frame: Callable[[int], Request | Done], timeout: float) -> Reply:
+        # ``settle`` for one, inline: REST's every write comes through here
         ticket = self._queue(frame)
-        await self.settle([ticket], timeout)
+        with trio.move_on_after(timeout if math.isfinite(timeout) else math.inf):
+            await ticket.done.wait()
+        self._pending.pop(ticket.id, None)
         return answer(ticket)
 
 
