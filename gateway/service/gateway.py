@@ -20,7 +20,15 @@ import msgspec
 import trio
 
 from engine.config import Config
-from engine.records import CancelAll, CancelOrder, Command, RegisterTeam, SubmitOrder, SubmitQuote
+from engine.records import (
+    AnyRecord,
+    CancelAll,
+    CancelOrder,
+    Command,
+    RegisterTeam,
+    SubmitOrder,
+    SubmitQuote,
+)
 from engine.wire import Reply
 from gateway.errors import ApiError
 from gateway.projection import decisions
@@ -29,12 +37,12 @@ from gateway.projection.fold import Projection
 from gateway.projection.messages import encode_body, iso_timestamp, stream_frame
 from gateway.service import day, registration
 from gateway.service.archive import Archive, Message
-from gateway.service.budget import Budget
+from gateway.service.budget import Budget, Spend
 from gateway.service.metrics import Metrics
 from gateway.service.public_stream import PublicStream
 from gateway.service.registration import ClientLimit
 from gateway.service.streams import SnapshotRequired, Streams, Subscription
-from gateway.upstream.engine_client import EngineUnavailable
+from gateway.upstream.engine_client import EngineClient, EngineUnavailable, Ticket, answer
 from gateway.upstream.source import RecordSource, batches
 
 #: How long a write waits for the projection to show it before answering anyway.
@@ -226,22 +234,22 @@ class Gateway:
 
     # ------------------------------------------------------------------ writes
 
+    def _ended(self) -> ApiError:
+        # after the bell the engine has stopped (its log can take nothing more): the
+        # refusal its core gave, answered from the projection
+        return ApiError(
+            "COMPETITION_ENDED",
+            "the competition has ended: the market stays closed",
+            {"final_seq": self.projection.final_seq},
+        )
+
     async def _send(self, command: Command) -> Reply:
         if self.projection.final_seq:
-            # after the bell the engine has stopped (its log can take nothing more): the
-            # refusal its core gave, answered from the projection
-            raise ApiError(
-                "COMPETITION_ENDED",
-                "the competition has ended: the market stays closed",
-                {"final_seq": self.projection.final_seq},
-            )
+            raise self._ended()
         try:
             reply = await self.engine.request(command)
         except EngineUnavailable as exc:
-            details: dict[str, Any] = {}
-            if exc.retry_after is not None:
-                details["retry_after"] = exc.retry_after
-            raise ApiError(exc.code, str(exc), details) from None
+            raise _unavailable(exc) from None
         await self.wait_applied(decisions.last_seq(reply.seq, reply.events))
         return reply
 
@@ -271,40 +279,114 @@ class Gateway:
     async def submit_order(
         self, team: TeamState, command: Callable[[], SubmitOrder]
     ) -> dict[str, Any]:
-        p = self.projection
         with self.budget.write(team.team_id, team.role) as spend:
-            reply = await self._send(command())
-            data = decisions.order(reply.events)
-            if data["duplicate"]:  # a repeated client_order_id: answer with the original now
-                original = p.orders.get(data["order_id"])
-                data["status"] = original.status if original else "closed"
-            else:
-                spend.useful()
-        return data
+            return self._ordered((await self._send(command())).events, spend)
 
     async def submit_quote(
         self, team: TeamState, command: Callable[[], SubmitQuote]
     ) -> dict[str, Any]:
         with self.budget.write(team.team_id, team.role) as spend:
-            data = decisions.quote((await self._send(command())).events)
-            spend.useful()
-        return data
+            return _quoted((await self._send(command())).events, spend)
 
     async def cancel(self, team: TeamState, order_id: Callable[[], str]) -> dict[str, Any]:
         with self.budget.write(team.team_id, team.role) as spend:
             command = CancelOrder(team_id=team.team_id, order_id=order_id())
-            data = decisions.cancelled((await self._send(command)).events)
-            if not data["cancelled"]:
-                raise ApiError("ORDER_NOT_FOUND", f"no open order {command.order_id!r}")
-            spend.useful()
-        return data["cancelled"][0]  # type: ignore[no-any-return]
+            return _cancelled((await self._send(command)).events, spend, command)
 
     async def cancel_all(self, team: TeamState, command: Callable[[], CancelAll]) -> dict[str, Any]:
         with self.budget.write(team.team_id, team.role) as spend:
-            data = decisions.cancelled((await self._send(command())).events)
-            if data["count"]:  # cancelling nothing is a command in the log all the same
-                spend.useful()
+            return _all_cancelled((await self._send(command())).events, spend)
+
+    def _ordered(self, events: list[AnyRecord], spend: Spend) -> dict[str, Any]:
+        data = decisions.order(events)
+        if data["duplicate"]:  # a repeated client_order_id: answer with the original now
+            original = self.projection.orders.get(data["order_id"])
+            data["status"] = original.status if original else "closed"
+        else:
+            spend.useful()
         return data
+
+    # A socket's batch of writes (``gateway.web.ws_orders``): each begun at once, in the
+    # order given, then all settled together. The same budget, validation, engine
+    # command and answer as the calls above, with one wait for the engine's answers and
+    # one for the projection's fold of them instead of one of each per write.
+
+    @property
+    def batches(self) -> bool:
+        """Whether writes can be begun without waiting (the engine port can queue them)."""
+        return isinstance(self.engine, EngineClient)
+
+    def begin(self, team: TeamState, kind: str, command: Callable[[], Command]) -> Pending:
+        """Admit a write of ``kind`` (order, quote, cancel, cancel_all) and queue it to
+        the engine now; the 429 or a refusal of the command raises here."""
+        spend = self.budget.write(team.team_id, team.role)
+        try:
+            made = command()
+            if self.projection.final_seq:
+                raise self._ended()
+            try:
+                ticket = self._port().submit(made)
+            except EngineUnavailable as exc:
+                raise _unavailable(exc) from None
+        except BaseException as exc:
+            spend.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return Pending(kind, ticket, spend, made)
+
+    def begin_done(self, team: TeamState, tick: int) -> Pending:
+        """``lockstep_done``, queued in its place among the socket's writes."""
+        try:
+            ticket = self._port().submit_done(team.team_id, tick)
+        except EngineUnavailable as exc:
+            raise ApiError(exc.code, str(exc)) from None
+        return Pending("lockstep_done", ticket, None, team)
+
+    def _port(self) -> EngineClient:
+        assert isinstance(self.engine, EngineClient)
+        return self.engine
+
+    async def settle(self, writes: list[Pending]) -> None:
+        """Until the engine answered every write and the projection shows them all."""
+        await self._port().settle([w.ticket for w in writes])
+        seq = 0
+        for w in writes:
+            reply = w.ticket.answer
+            if w.kind != "lockstep_done" and isinstance(reply, Reply):
+                seq = max(seq, decisions.last_seq(reply.seq, reply.events))
+        if seq:
+            await self.wait_applied(seq)
+
+    def finish(self, write: Pending) -> dict[str, Any]:
+        """A settled write's answer, as its REST call's (or its ``ApiError``)."""
+        spend, write.spend = write.spend, None
+        if spend is None:  # lockstep_done: no budget, as on REST
+            try:
+                tick = answer(write.ticket).seq
+            except EngineUnavailable as exc:
+                raise ApiError(exc.code, str(exc)) from None
+            assert isinstance(write.made, TeamState)
+            mode = self.projection.clock_mode
+            return {"tick_number": tick, "clock_mode": mode, "team_id": write.made.team_id}
+        with spend:
+            try:
+                events = answer(write.ticket).events
+            except EngineUnavailable as exc:
+                raise _unavailable(exc) from None
+            kind = write.kind
+            if kind == "order":
+                return self._ordered(events, spend)
+            if kind == "quote":
+                return _quoted(events, spend)
+            if kind == "cancel":
+                assert isinstance(write.made, CancelOrder)
+                return _cancelled(events, spend, write.made)
+            return _all_cancelled(events, spend)
+
+    def abandon(self, write: Pending) -> None:
+        """A write whose answer will not be made (its client went): waste, as on REST."""
+        spend, write.spend = write.spend, None
+        if spend is not None:
+            spend.__exit__(trio.Cancelled, None, None)
 
     # ------------------------------------------------------------------ reads
 
@@ -444,3 +526,45 @@ class Gateway:
 
     def _kept_from_start(self, team: TeamState) -> bool:
         return self.streams.stream(team.team_id).first == 1
+
+
+class Pending:
+    """A write begun (``Gateway.begin``): its engine ticket and its budget until answered."""
+
+    __slots__ = ("kind", "made", "spend", "ticket")
+
+    def __init__(
+        self, kind: str, ticket: Ticket, spend: Spend | None, made: Command | TeamState
+    ) -> None:
+        self.kind = kind
+        self.ticket = ticket
+        self.spend = spend
+        self.made = made  # the command (a cancel's answer names its order), or the team
+
+
+def _unavailable(exc: EngineUnavailable) -> ApiError:
+    details: dict[str, Any] = {}
+    if exc.retry_after is not None:
+        details["retry_after"] = exc.retry_after
+    return ApiError(exc.code, str(exc), details)
+
+
+def _quoted(events: list[AnyRecord], spend: Spend) -> dict[str, Any]:
+    data = decisions.quote(events)
+    spend.useful()
+    return data
+
+
+def _cancelled(events: list[AnyRecord], spend: Spend, command: CancelOrder) -> dict[str, Any]:
+    data = decisions.cancelled(events)
+    if not data["cancelled"]:
+        raise ApiError("ORDER_NOT_FOUND", f"no open order {command.order_id!r}")
+    spend.useful()
+    return data["cancelled"][0]  # type: ignore[no-any-return]
+
+
+def _all_cancelled(events: list[AnyRecord], spend: Spend) -> dict[str, Any]:
+    data = decisions.cancelled(events)
+    if data["count"]:  # cancelling nothing is a command in the log all the same
+        spend.useful()
+    return data

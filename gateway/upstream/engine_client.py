@@ -45,10 +45,13 @@ class EngineUnavailable(Exception):
         self.retry_after = retry_after
 
 
-class _Slot:
-    __slots__ = ("answer", "done")
+class Ticket:
+    """One request on its way to the engine: set ``done`` once answered (or lost)."""
 
-    def __init__(self) -> None:
+    __slots__ = ("answer", "done", "id")
+
+    def __init__(self, request_id: int) -> None:
+        self.id = request_id
         self.done = trio.Event()
         self.answer: Reply | Refused | None = None
 
@@ -60,7 +63,7 @@ class EngineClient:
         self._stream: trio.abc.Stream | None = None
         self._outbox: list[bytes] = []  # request frames not yet written
         self._wrote = trio.Event()  # set: the outbox has something to write
-        self._pending: dict[int, _Slot] = {}
+        self._pending: dict[int, Ticket] = {}
         self._ids = itertools.count(1)
         self.connected = trio.Event()
 
@@ -136,23 +139,54 @@ class EngineClient:
         """A bot under test is done with ``tick``: the session's current tick."""
         return (await self._call(lambda i: Done(i, team_id, tick), timeout)).seq
 
-    async def _call(self, frame: Callable[[int], Request | Done], timeout: float) -> Reply:
+    def submit(self, command: Command) -> Ticket:
+        """Queue ``command`` now, without waiting: ``settle`` then ``answer`` it. Requests
+        queued one after another reach the engine in that order, in one write when
+        queued before the writer runs (``gateway.web.ws_orders`` sends a socket's batch
+        of orders so)."""
+        return self._queue(lambda i: Request(i, cast(AnyRecord, command)))
+
+    def submit_done(self, team_id: str, tick: int) -> Ticket:
+        """``done``, queued as ``submit`` queues a command; the answer's seq is the tick."""
+        return self._queue(lambda i: Done(i, team_id, tick))
+
+    async def settle(self, tickets: list[Ticket], timeout: float = 10.0) -> None:
+        """Until every ticket is answered, or ``timeout`` passed: one deadline for all of
+        them, where a request each costs one (a cancel scope and its registration)."""
+        with trio.move_on_after(timeout if math.isfinite(timeout) else math.inf):
+            for ticket in tickets:
+                if not ticket.done.is_set():  # a set event's wait still yields
+                    await ticket.done.wait()
+        pending = self._pending
+        for ticket in tickets:
+            pending.pop(ticket.id, None)
+
+    def _queue(self, frame: Callable[[int], Request | Done]) -> Ticket:
         if self._stream is None:
             raise EngineUnavailable("the engine is not reachable; retry shortly")
-        request_id = next(self._ids)
-        slot = _Slot()
-        self._pending[request_id] = slot
-        self._outbox.append(pack_frame(frame(request_id)))
+        ticket = Ticket(next(self._ids))
+        self._pending[ticket.id] = ticket
+        self._outbox.append(pack_frame(frame(ticket.id)))
         self._wrote.set()
+        return ticket
+
+    async def _call(self, frame: Callable[[int], Request | Done], timeout: float) -> Reply:
+        # ``settle`` for one, inline: REST's every write comes through here
+        ticket = self._queue(frame)
         with trio.move_on_after(timeout if math.isfinite(timeout) else math.inf):
-            await slot.done.wait()
-        self._pending.pop(request_id, None)
-        answer = slot.answer
-        if answer is None:
-            raise EngineUnavailable(
-                "the engine did not answer; the command may or may not have been sequenced: "
-                "check GET /orders or GET /events",
-            )
-        if isinstance(answer, Refused):
-            raise EngineUnavailable(answer.message, answer.code, answer.retry_after)
-        return answer
+            await ticket.done.wait()
+        self._pending.pop(ticket.id, None)
+        return answer(ticket)
+
+
+def answer(ticket: Ticket) -> Reply:
+    """The engine's answer to a settled ticket; ``EngineUnavailable`` if there is none."""
+    reply = ticket.answer
+    if reply is None:
+        raise EngineUnavailable(
+            "the engine did not answer; the command may or may not have been sequenced: "
+            "check GET /orders or GET /events",
+        )
+    if isinstance(reply, Refused):
+        raise EngineUnavailable(reply.message, reply.code, reply.retry_after)
+    return reply

@@ -66,7 +66,7 @@ from wsproto.connection import ConnectionState
 from wsproto.events import Message
 
 from gateway.web.h11_fast import PATHS, Answer, SimplePost, simple_post
-from gateway.web.hypercorn_stream import CoalescingHTTPStream
+from gateway.web.hypercorn_stream import CoalescingHTTPStream, put_without_yield
 from gateway.web.refusals import UpgradeRefused, refusals
 
 log = logging.getLogger("tradepit.gateway")
@@ -226,24 +226,28 @@ class ContainedTCPServer(TCPServer):
                 break
         await handle(Closed())
 
-    def _websocket(self) -> bool:
+    def _websocket(self) -> WSStream | None:
         protocol = getattr(self, "protocol", None)
-        inner = getattr(protocol, "protocol", None)
-        return isinstance(getattr(inner, "stream", None), WSStream)
+        stream = getattr(getattr(protocol, "protocol", None), "stream", None)
+        return stream if isinstance(stream, WSStream) else None
 
     async def protocol_send(self, event: Event) -> None:
         guard = self.guard
         if guard is None or not isinstance(event, RawData):
             await super().protocol_send(event)
             return
-        lock, websocket = self.send_lock, self._websocket()
-        if websocket:
+        lock, stream = self.send_lock, self._websocket()
+        websocket = stream is not None
+        if stream is not None and stream.state != ASGIWebsocketState.CONNECTED:
             # the yield ``acquire`` makes stays here: hypercorn's refusal of a malformed
             # upgrade hung without it (tests/chaos/test_malformed_upgrade.py)
             await lock.acquire()
         else:
             # an HTTP answer: the lock is free (one answer at a time on HTTP/1.1) and the
-            # write yields anyway; ``acquire``'s raise in a cancelled task stays
+            # write yields anyway; ``acquire``'s raise in a cancelled task stays. On an
+            # open WebSocket (its stream and its answers to orders share the lock) the
+            # yield before the write made every frame wait a scheduler pass, and the
+            # write's own yield after it keeps the sharing fair
             await trio.lowlevel.checkpoint_if_cancelled()
             try:
                 lock.acquire_nowait()
@@ -285,6 +289,50 @@ def text_frames(payloads: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
+#: A client's frame that ``client_messages`` reads itself: FIN, no RSV bits, text or binary.
+_TEXT, _BINARY = 0x81, 0x82
+
+
+def client_messages(data: bytes, limit: int) -> tuple[list[str | bytes], int]:
+    """The whole messages at the start of ``data`` (a client's bytes, from a frame's
+    start) that are one simple frame each: final, masked, text or binary, at most
+    ``limit`` bytes, a length in its shortest form, text valid UTF-8; and how many
+    bytes they took. The first frame that is anything else (a control frame, a
+    fragment, an incomplete or oversized frame, one to refuse) ends them: wsproto
+    reads it and all that follows, and decides."""
+    messages: list[str | bytes] = []
+    used, end = 0, len(data)
+    while end - used >= 6:
+        first, second = data[used], data[used + 1]
+        if (first != _TEXT and first != _BINARY) or second < 0x80:
+            break
+        length, head = second & 0x7F, used + 2
+        if length == 126:
+            if end - used < 8:
+                break
+            length, head = int.from_bytes(data[head : head + 2], "big"), head + 2
+            if length < 126:
+                break  # wsproto refuses a length that did not need two bytes
+        elif length == 127:
+            break
+        stop = head + 4 + length
+        if stop > end or length > limit:
+            break
+        mask = data[head : head + 4] * (length // 4 + 1)
+        payload = (
+            int.from_bytes(data[head + 4 : stop], "big") ^ int.from_bytes(mask[:length], "big")
+        ).to_bytes(length, "big")
+        if first == _TEXT:
+            try:
+                messages.append(payload.decode())
+            except UnicodeDecodeError:
+                break
+        else:
+            messages.append(payload)
+        used = stop
+    return messages, used
+
+
 #: The largest message a client may send on a WebSocket that reads none (``/ws/public``):
 #: it only bounds what one costs: hypercorn's default of 16 MiB let 20 sockets take
 #: 218 MB (issue 38 point 6). A larger message is closed 1009 (message too big).
@@ -320,6 +368,44 @@ class FramingWSStream(WSStream):
         super().__init__(*args, **kwargs)
         self.buffer = BoundedBuffer(self.config.websocket_max_message_size)
 
+    async def handle(self, event: StreamEvent) -> None:
+        if isinstance(event, Data) and self._between_frames():
+            data, put = bytes(event.data), self.app_put
+            assert put is not None  # _between_frames: the app runs
+            messages, used = client_messages(data, self.buffer.max_length)
+            for message in messages:  # as hypercorn's buffer would make them
+                text = isinstance(message, str)
+                await put(
+                    {
+                        "type": "websocket.receive",
+                        "bytes": None if text else message,
+                        "text": message if text else None,
+                    }
+                )
+            if used == len(data):
+                return
+            event = Data(stream_id=event.stream_id, data=data[used:])
+        await super().handle(event)
+
+    def _between_frames(self) -> bool:
+        """Whether wsproto holds nothing of the client's: no part of a frame or of a
+        fragmented message, and no message in hypercorn's buffer; then the next bytes
+        begin a frame, and ``client_messages`` may read the simple ones itself (wsproto
+        took some 30 Python calls a message)."""
+        if self.closed or self.app_put is None or not self.handshake.accepted:
+            return False
+        connection = self.connection
+        if connection.state != ConnectionState.OPEN or self.buffer.value is not None:
+            return False
+        protocol = connection._proto
+        frames = protocol._frame_decoder
+        return (
+            frames.header is None
+            and not frames.buffer.buffer
+            and protocol._message_decoder.opcode is None
+            and not protocol.extensions
+        )
+
     async def _accept(self, message: Any) -> None:
         self.handshake.extensions = None  # offer no permessage-deflate
         if self.scope.get("path") not in TEAM_WS_PATHS:  # a socket that reads nothing
@@ -335,6 +421,13 @@ class FramingWSStream(WSStream):
             # adding a WebSocket close frame after the 400
             self.state = ASGIWebsocketState.HTTPCLOSED
             raise UpgradeRefused(str(exc)) from None
+        if self.app_put is not None:
+            # the client's messages go to the app without a yield each while its channel
+            # has room: those of one read are then all there when the app reads, and it
+            # takes them as one batch (``ws_orders``) instead of a wake-up each. Not
+            # before the switch: a refused upgrade was then never answered 400
+            # (tests/chaos/test_malformed_upgrade.py)
+            self.app_put = put_without_yield(self.app_put)
 
     async def _send_error_response(self, status_code: int) -> None:
         try:

@@ -17,10 +17,16 @@ sees none. ``stream_seq`` is the team's stream head when the answer was made (th
 answer's ``X-Stream-Seq``): a bot whose stream has applied it sees everything the
 request caused, which a lockstep bot waits for (docs/backtest.md, Determinism).
 
-Requests reach the engine in the order they arrive on the socket: each waits until the
-one before it was handed to the engine client (whose ``request`` queues the frame before
-its first await), then answers as soon as its own records are applied, so a bot can
-pipeline orders and the answers may come back in another order. At most
+Requests reach the engine in the order they arrive on the socket, and a bot can pipeline
+them. Against the engine's own connection (``Gateway.batches``) the messages that
+arrived together are one batch: each is begun in turn (validated, admitted by the
+budget, queued to the engine client, which writes them in one write), then one task
+waits for all their answers and the projection's fold of them, and writes the batch's
+answers in one socket write, in the order asked. Under load that is one wake-up, one
+deadline and one write for many requests where each cost its own (``./scripts/bench
+wscalls``). Otherwise (a port that must be awaited: NATS, a replay) each request waits
+until the one before it was handed to the port, then answers as soon as its own records
+are applied. Either way answers of different reads may come back in another order. At most
 ``[gateway] max_writes_in_flight`` requests are under way per connection; beyond that the
 socket is not read (back-pressure on the sender, not a refusal). A malformed message, an
 unknown type or a body over ``[gateway] max_body_bytes`` is answered with an error and
@@ -35,9 +41,11 @@ from typing import Any, TypeVar
 import msgspec
 import trio
 
+from engine.records import CancelOrder
 from gateway.errors import ApiError
 from gateway.projection.messages import encode
 from gateway.service import Gateway
+from gateway.service.gateway import Pending
 from gateway.web import validate
 from gateway.web.envelope import envelope
 from gateway.web.hypercorn_tuning import FRAMES
@@ -115,14 +123,19 @@ class Requests:
         self.send = send
         self.framed = framed  # the server takes many frames in one send (FRAMES)
         self._out: list[bytes] = []  # answers ready, not yet written
-        self._ready = trio.Event()
-        self.window = trio.Semaphore(max(gw.settings.max_writes_in_flight, 1))
+        self._writing = False  # a task is writing answers: it writes these too
+        self.limit = max(gw.settings.max_writes_in_flight, 1)
+        self.window = trio.Semaphore(self.limit)
+        self.in_flight = 0  # batched: requests taken and not yet answered
+        self._room = trio.Event()  # set: an answer made room under ``limit``
         self._handed: trio.Event | None = None  # set: the previous request reached the engine
         self.team_id = ""  # the key's team, once a request named it
 
     async def receive(self, receive: Any, nursery: trio.Nursery) -> None:
         """Read the client's messages until it disconnects, then cancel the connection."""
-        nursery.start_soon(self._write)
+        if self.gw.batches:
+            await self._receive_batches(receive, nursery)
+            return
         while True:
             event = await receive()
             kind = event["type"]
@@ -137,6 +150,146 @@ class Requests:
             await self.window.acquire()
             handed, self._handed = self._handed, trio.Event()
             nursery.start_soon(self._answer, raw, handed, self._handed)
+
+    async def _receive_batches(self, receive: Any, nursery: trio.Nursery) -> None:
+        """``receive`` for an engine port that queues without waiting (``Gateway.batches``):
+        the messages already arrived are taken together and begun here, one after
+        another, so they reach the engine in the order sent with no task or event per
+        request to keep it; one task then waits for all their answers, and writes them
+        in one socket write, in the order asked."""
+        channel = getattr(receive, "__self__", None)
+        take = channel.receive_nowait if isinstance(channel, trio.MemoryReceiveChannel) else None
+        limit = self.limit
+        while True:
+            while self.in_flight >= limit:  # back-pressure: the socket is not read
+                self._room = trio.Event()
+                await self._room.wait()
+            event = await receive()
+            raws: list[str | bytes] = []
+            gone = False
+            while True:
+                kind = event["type"]
+                if kind == "websocket.disconnect":
+                    gone = True
+                    break
+                if kind == "websocket.receive":
+                    raw = event.get("text")
+                    raws.append(raw if raw is not None else event.get("bytes") or b"")
+                if take is None or self.in_flight + len(raws) >= limit:
+                    break
+                try:
+                    event = take()
+                except trio.WouldBlock:
+                    break
+            if raws:
+                await self._begin(raws, nursery)
+            if gone:
+                nursery.cancel_scope.cancel()
+                return
+
+    async def _begin(self, raws: list[str | bytes], nursery: trio.Nursery) -> None:
+        """Begin each request of a batch in order; its refusals are answered with it."""
+        gw = self.gw
+        answers: list[bytes | Begun] = []
+        writes: list[Pending] = []
+        for raw in raws:
+            request_id: str | None = None
+            try:
+                message = parse(raw, gw.settings.max_body_bytes)
+                request_id = message.request_id
+                start, order_id = self._start(message)
+            except ApiError as error:
+                error = self._charged(error)
+                answers.append(response_frame(request_id or _request_id_of(raw), None, error=error))
+                continue
+            try:
+                write = start()
+            except ApiError as error:
+                answers.append(response_frame(request_id, None, error=error))
+                continue
+            writes.append(write)
+            answers.append(Begun(request_id, write, order_id))
+        if not writes:  # refusals alone: answered now
+            await self._answered([a for a in answers if isinstance(a, bytes)])
+            return
+        self.in_flight += len(answers)
+        nursery.start_soon(self._settle, answers, writes)
+
+    async def _settle(self, answers: list[bytes | Begun], writes: list[Pending]) -> None:
+        gw = self.gw
+        try:
+            await gw.settle(writes)
+            # no await from here to the frames: the head covers the requests' records
+            # (the whole round's frame of a lockstep session), as on the path below
+            head = gw.streams.head(self.team_id)
+            frames: list[bytes] = []
+            traded = False
+            for item in answers:
+                if isinstance(item, bytes):
+                    frames.append(item)
+                    continue
+                try:
+                    data = gw.finish(item.write)
+                except ApiError as error:
+                    frames.append(response_frame(item.request_id, None, error=error))
+                    continue
+                order_id = item.order_id
+                kind = item.write.kind
+                if kind == "order":
+                    order_id = data.get("order_id")
+                    traded = traded or bool(data["fills"])
+                elif kind == "quote":
+                    traded = traded or bool(data["bid"]["fills"] or data["ask"]["fills"])
+                frames.append(
+                    response_frame(item.request_id, data, order_id=order_id, stream_seq=head)
+                )
+            if traded:
+                # as REST's fast path does: the counterparties' stream senders, woken by
+                # these records, write first, so a maker hears of its fill no later than
+                # the taker of its answer (without it, once the answers stopped yielding
+                # before their write, bench e2e's ws_fill_report_p99 doubled)
+                await trio.lowlevel.checkpoint()
+            await self._answered(frames)
+        finally:
+            for write in writes:
+                gw.abandon(write)  # only those never finished: the client went
+            self.in_flight -= len(answers)
+            self._room.set()
+
+    def _start(self, message: ClientMessage) -> tuple[Callable[[], Pending], str | None]:
+        """How to begin the write a message names, and the order id its answer names if
+        not the engine's; the team checked now (a team disabled since the socket opened
+        is refused as on REST). What raises here is charged as a malformed message."""
+        gw = self.gw
+        team = gw.trader(self.api_key)
+        self.team_id = team.team_id
+        p = gw.projection
+        body = bytes(message.data)
+        kind = message.type
+        if kind == "order":
+            return lambda: gw.begin(
+                team, kind, lambda: validate.order(body, team.team_id, p.config, p)
+            ), None
+        if kind == "quote":
+            return lambda: gw.begin(
+                team, kind, lambda: validate.quote(body, team.team_id, p.config, p)
+            ), None
+        if kind == "cancel":
+            order_id = _data(body, CancelData).order_id
+            return lambda: gw.begin(
+                team,
+                kind,
+                lambda: CancelOrder(team_id=team.team_id, order_id=validate.order_id(order_id)),
+            ), order_id
+        if kind == "cancel_all":
+            instrument_id = _data(body, CancelAllData).instrument_id
+            return lambda: gw.begin(
+                team, kind, lambda: validate.cancel_all(team.team_id, instrument_id, p)
+            ), None
+        if kind == "lockstep_done":
+            tick = validate.lockstep_done(body)
+            return lambda: gw.begin_done(team, tick), None
+        raise _unknown(kind)
 
     async def _answer(self, raw: str | bytes, before: trio.Event | None, mine: trio.Event) -> None:
         request_id: str | None = None
@@ -162,7 +315,9 @@ class Requests:
             # the head now, with no await since the request's records were folded: the
             # whole round's frame, the same on every run of a lockstep session
             head = self.gw.streams.head(self.team_id)
-            self._answered(response_frame(request_id, data, order_id=order_id, stream_seq=head))
+            await self._answered(
+                [response_frame(request_id, data, order_id=order_id, stream_seq=head)]
+            )
         finally:
             mine.set()
             self.window.release()
@@ -179,25 +334,29 @@ class Requests:
         return error
 
     async def _refuse(self, request_id: str | None, error: ApiError) -> None:
-        self._answered(response_frame(request_id, None, error=error))
+        await self._answered([response_frame(request_id, None, error=error)])
 
-    def _answered(self, frame: bytes) -> None:
-        self._out.append(frame)
-        self._ready.set()
-
-    async def _write(self) -> None:
-        """Write the answers: all those ready at once in one socket write. Under load the
-        answers of a burst of requests are applied by one fold of the log, so they are
-        ready together; one write each cost a third of the gateway's time."""
-        while True:
-            await self._ready.wait()
-            self._ready = trio.Event()
-            batch, self._out = self._out, []
-            if self.framed:
-                await self.send({"type": FRAMES, "texts": batch})
-            else:
-                for frame in batch:
-                    await self.send({"type": "websocket.send", "text": frame.decode()})
+    async def _answered(self, frames: list[bytes]) -> None:
+        """Write ``frames``, with every answer made while the last write was under way: all
+        those ready at once go in one socket write. Under load the answers of a burst of
+        requests are ready together; one write each cost a third of the gateway's time.
+        The task that made them writes them (a writer task of its own cost a wake-up
+        between an answer and its write); one made during another's write is left to
+        that task, which writes it next."""
+        self._out.extend(frames)
+        if self._writing:
+            return
+        self._writing = True
+        try:
+            while self._out:
+                batch, self._out = self._out, []
+                if self.framed:
+                    await self.send({"type": FRAMES, "texts": batch})
+                else:
+                    for frame in batch:
+                        await self.send({"type": "websocket.send", "text": frame.decode()})
+        finally:
+            self._writing = False
 
     def _call(self, message: ClientMessage) -> Awaitable[tuple[Any, str | None]]:
         """The service call a message names, its team checked now (a team disabled since
@@ -228,11 +387,25 @@ class Requests:
             # a backtest's bot sends it each tick after its orders: on the socket they
             # went over, one frame where REST cost a request (issue 17's speed)
             return _no_order_id(gw.lockstep_done(team, validate.lockstep_done(body)))
-        raise ApiError(
-            "INVALID_REQUEST",
-            f"unknown request type {kind[:32]!r}: order, quote, cancel, cancel_all or "
-            "lockstep_done",
-        )
+        raise _unknown(kind)
+
+
+class Begun:
+    """A request of a batch handed to the engine: what its answer needs."""
+
+    __slots__ = ("order_id", "request_id", "write")
+
+    def __init__(self, request_id: str, write: Pending, order_id: str | None) -> None:
+        self.request_id = request_id
+        self.write = write
+        self.order_id = order_id
+
+
+def _unknown(kind: str) -> ApiError:
+    return ApiError(
+        "INVALID_REQUEST",
+        f"unknown request type {kind[:32]!r}: order, quote, cancel, cancel_all or lockstep_done",
+    )
 
 
 def _data(body: bytes, kind: type[T]) -> T:

@@ -9,6 +9,7 @@ and a malformed or oversized message is answered with an error and closes nothin
 from __future__ import annotations
 
 import json
+import socket as sockets
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,8 @@ import httpx
 import msgspec
 import pytest
 from websockets.sync.client import ClientConnection, connect
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, Request, TextMessage
 
 from gateway.web import openapi, shapes
 from tests.e2e.server import FAST_CONFIG, Server, running_server
@@ -213,3 +216,49 @@ def test_a_disabled_team_is_refused_on_its_open_socket(server: Server) -> None:
             assert r.status_code == 200, r.text
         answer = ask(ws, {"type": "order", "request_id": "d1", "data": resting_bid(server)})
     assert answer["error"]["code"] == "FORBIDDEN"
+
+
+def burst(server: Server, key: str, messages: list[str]) -> list[Msg]:
+    """Send ``messages`` as frames of one TCP write (so the gateway reads them at once, as
+    one batch); the responses, in the order they came."""
+    client = WSConnection(ConnectionType.CLIENT)
+    with sockets.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(client.send(Request(host="127.0.0.1", target=f"/ws?api_key={key}&stream=0")))
+        answers: list[Msg] = []
+        accepted = False
+        while len(answers) < len(messages):
+            data = sock.recv(65536)
+            assert data, "the gateway closed the socket"
+            client.receive_data(data)
+            for event in client.events():
+                if isinstance(event, AcceptConnection):
+                    accepted = True
+                    frames = [client.send(TextMessage(data=m)) for m in messages]
+                    sock.sendall(b"".join(frames))
+                elif isinstance(event, TextMessage):
+                    answers.append(json.loads(event.data))
+            assert accepted
+    return answers
+
+
+def test_requests_read_at_once_are_answered_in_order_a_bad_one_alone(server: Server) -> None:
+    team = server.register("wso-burst", "market_maker")
+    bid = resting_bid(server)
+    messages = [
+        json.dumps({"type": "order", "request_id": "b1", "data": bid}),
+        json.dumps({"type": "order", "request_id": "b2", "data": {**bid, "quantity": -1}}),
+        "{not json",
+        json.dumps({"type": "teleport", "request_id": "b4"}),
+        json.dumps({"type": "order", "request_id": "b5", "data": bid}),
+        json.dumps({"type": "cancel_all", "request_id": "b6", "data": {}}),
+    ]
+    answers = burst(server, team["api_key"], messages)
+    assert [a["request_id"] for a in answers] == ["b1", "b2", None, "b4", "b5", "b6"]
+    assert [a["error"] and a["error"]["code"] for a in answers] == [
+        None, "INVALID_QUANTITY", "INVALID_JSON", "INVALID_REQUEST", None, None,
+    ]  # fmt: skip
+    assert answers[0]["order_id"] == answers[0]["data"]["order_id"]
+    # the cancel_all reached the engine after both orders, as they were sent
+    assert answers[5]["data"]["count"] == 2
+    cancelled = {o["order_id"] for o in answers[5]["data"]["cancelled"]}
+    assert cancelled == {answers[0]["order_id"], answers[4]["order_id"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from trio_websocket import (
     connect_websocket_url,
     open_websocket_url,
 )
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, Ping, Pong, Request, TextMessage
 
 from engine.records import News, TickStarted, TrackingSignal, VolatilitySignal
 from gateway.errors import WS_BAD_KEY, WS_SLOW_CONSUMER, WS_TOO_MANY_CONNECTIONS
@@ -317,3 +320,48 @@ async def test_a_bad_heartbeat_value_closes_1008(server: Server) -> None:
             code, reason = await closed_with(ws)
         assert code == WS_BAD_KEY
         assert reason == "heartbeat must be 1 or 0"
+
+
+async def test_client_frames_split_across_reads_or_not_simple_all_arrive(server: Server) -> None:
+    """The simple frames the gateway reads without wsproto (``client_messages``) and the
+    others it leaves to wsproto, mixed: each message answered, the ping ponged, in order."""
+    team = await server.register("framer")
+    client = WSConnection(ConnectionType.CLIENT)
+
+    def ask(n: int) -> str:
+        return json.dumps({"type": "teleport", "request_id": f"m{n}"})
+
+    with trio.fail_after(10):
+        stream = await trio.open_tcp_stream("127.0.0.1", server.port)
+        async with stream:
+            target = f"/ws?api_key={team['api_key']}&stream=0"
+            await stream.send_all(client.send(Request(host="x", target=target)))
+            events: list[object] = []
+
+            async def read_until(done: Callable[[], bool]) -> None:
+                while not done():
+                    client.receive_data(await stream.receive_some(65536))
+                    events.extend(client.events())
+
+            await read_until(lambda: any(isinstance(e, AcceptConnection) for e in events))
+            # a binary message (not JSON: answered without a request_id) masked with zeros,
+            # whose second half looks like a whole frame of its own: it must stay data
+            inner = b"\x81\x85\x00\x00\x00\x00hello"
+            second = bytes((0x82, 0x80 | (7 + len(inner)), 0, 0, 0, 0)) + b'{"x":1}' + inner
+            fragment = client.send(TextMessage(data=ask(4)[:10], message_finished=False))
+            rest = client.send(TextMessage(data=ask(4)[10:], message_finished=True))
+            # a whole frame and half of one; the rest of it, a ping, a fragmented message
+            await stream.send_all(client.send(TextMessage(data=ask(1))) + second[:13])
+            await trio.sleep(0.05)
+            await stream.send_all(second[13:] + client.send(Ping(b"p")) + fragment)
+            await trio.sleep(0.05)
+            await stream.send_all(rest + client.send(TextMessage(data=ask(5))))
+
+            def answers() -> list[str | None]:
+                return [
+                    json.loads(e.data)["request_id"] for e in events if isinstance(e, TextMessage)
+                ]
+
+            await read_until(lambda: len(answers()) == 4)
+    assert answers() == ["m1", None, "m4", "m5"]
+    assert any(isinstance(e, Pong) and e.payload == b"p" for e in events)
