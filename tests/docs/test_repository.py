@@ -1,8 +1,9 @@
 """The repository stands alone: nothing refers outside it, and what the docs name exists.
 
 A clone from a public host has nothing beside it, so no tracked file may point at a
-sibling directory, and every relative Markdown link must land on a file inside the
-repository. Every repository path the docs name in a code span (``engine/shell/...``,
+sibling directory, every relative Markdown link must land on a file inside the
+repository, and a link to a URL may only lead to a server on this machine. Every
+repository path the docs name in a code span (``engine/shell/...``,
 ``./scripts/serve``) must exist, and a ``path:Name`` or ``path:Class.method`` span must
 name something defined in that file, so the order traced in architecture.md can be
 followed hop by hop.
@@ -23,6 +24,7 @@ from tests.docs.markdown import FENCE, spans
 #: A sibling checkout's shared folder, spelled so that this file does not match itself.
 OUTSIDE = re.compile(r"\.\./" + "shared" + r"|parent\s*/\s*[\"']" + "shared")
 LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]+)\)")
+LOOPBACK = re.compile(r"https?://(localhost|127\.0\.0\.1)([:/]|$)")
 
 
 def tracked() -> list[Path]:
@@ -69,7 +71,10 @@ def test_every_relative_link_in_markdown_lands_inside_the_repository() -> None:
             continue
         for target in LINK.findall(FENCE.sub("", text)):
             if re.match(r"[a-z]+:", target):
-                continue  # a URL
+                # a URL: only to a server on this machine (the docs stand alone)
+                if re.match(r"https?://", target) and not LOOPBACK.match(target):
+                    broken.append(f"{path.relative_to(ROOT)}: ({target}): outside")
+                continue
             name, _, anchor = target.partition("#")
             resolved = (path.parent / name).resolve() if name else path
             if not resolved.is_relative_to(ROOT) or not resolved.exists():
