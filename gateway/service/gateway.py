@@ -486,6 +486,14 @@ class Gateway:
                         for team_id, n in (self.archive.queued() if self.archive else {}).items()
                     },
                 ),
+                "tradepit_replay_seeks_most": (
+                    "The most replay seeks in this server at once, folding or waiting.",
+                    lambda: self.metrics.replay_seeks_most,
+                ),
+                "tradepit_replay_seeks_refused_total": (
+                    "Replay seeks refused (503): the folding and waiting places were taken.",
+                    lambda: self.metrics.replay_seeks_refused,
+                ),
                 "tradepit_public_history_messages": (
                     "Public stream messages kept for /ws/public?last_seq.",
                     lambda: self.public.history_messages,

@@ -45,6 +45,10 @@ class Metrics:
         self.archive_folds = 0  # folds started from seq 1 (a page the cursor could not continue)
         self.archive_records_folded = 0
         self.archive_pages = 0  # pages served from the archive, REST and WebSocket
+        # a replay's seeks (gateway/web/dashboard.py, Seeks): the most in the server at
+        # once, folding or waiting, and those refused for want of a place
+        self.replay_seeks_most = 0
+        self.replay_seeks_refused = 0
 
     def observe_request(self, seconds: float, status: int) -> None:
         self.requests += 1

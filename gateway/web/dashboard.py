@@ -33,6 +33,7 @@ from engine.records import News, TeamRegistered, TickStarted, Trade, UnderlyingP
 from gateway.errors import ApiError
 from gateway.replay.paced import Replaying
 from gateway.service import Gateway
+from gateway.service.metrics import Metrics
 from gateway.web.envelope import envelope_body, new_request_id
 
 T = TypeVar("T")
@@ -151,18 +152,21 @@ def ticks(data_dir: Path) -> dict[str, Any]:
 class Seeks:
     """At most ``SEEKS`` replay folds at once, ``SEEKS_WAITING`` more queued."""
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics) -> None:
         self.limiter = trio.CapacityLimiter(SEEKS)
         self.queued = 0  # running or waiting
+        self.metrics = metrics  # the most at once and the refusals, for /metrics
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self.queued >= SEEKS + SEEKS_WAITING:
+            self.metrics.replay_seeks_refused += 1
             raise ApiError(
                 "SERVICE_UNAVAILABLE",
                 "too many replay seeks at once: try again",
                 {"retry_after": 1.0},
             )
         self.queued += 1
+        self.metrics.replay_seeks_most = max(self.metrics.replay_seeks_most, self.queued)
         try:
             return await trio.to_thread.run_sync(fn, *args, limiter=self.limiter)
         finally:
@@ -170,7 +174,7 @@ class Seeks:
 
 
 def register(app: QuartTrio, gw: Gateway, replay: Replaying | None = None) -> None:
-    seeks = Seeks()
+    seeks = Seeks(gw.metrics)
 
     @app.route("/", methods=["GET"])
     async def root() -> Any:

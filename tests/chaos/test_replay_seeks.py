@@ -12,13 +12,17 @@ a fold leaves every 100,000 records (``inspect.SNAPSHOT_EVERY``). The server is 
 (SIGSTOP) while the 64 requests are sent, so all of them are in its sockets when it runs
 again: what it answers is its own doing, not the order the client's threads ran in (the
 first fold, 135k records, costs some hundred times what reading the 63 other requests
-does, so they have all reached the limit before it ends).
-Then, by counts and orders, not clocks: 9 answered 200 and 55 503 with the documented
-error, every 503 before the first 200; exactly one seek folded from seq 1 and the other
-8 from the snapshot it left, so none of them folded beside it; ``/health`` answered
-between the served seeks; and every request got its answer.
+does, so the places are full before it ends; on a loaded machine one more may come in
+after it, which is why the counts below are not exact).
+Then, by counts and orders, not clocks: every request got its answer, a 200 or a 503
+with the documented error; the server's ``/metrics`` say the most seeks it held at once
+was exactly 1 + 8 (the places were filled and never exceeded) and count the 503s the
+client saw; exactly one seek folded from seq 1 and every other served one from the
+snapshot it left, so none folded beside it; and ``/health`` answered between the
+served seeks.
 
-After: 9 x 200 (snapshots 0, then 100,000 eight times), 55 x 503, ~200-300 ``/health``
+After: 9 or 10 x 200 (snapshots 0, then 100,000 for each of the others), 55 or 54 x
+503, at most 9 at once, ~200-300 ``/health``
 answers meanwhile, 4-7 s. Before the fix (34d8524^'s unbounded
 ``trio.to_thread.run_sync``, put back in place of ``Seeks.run``): 64 x 200, no 503, 13
 seeks folded from seq 1 side by side, 25 ``/health`` answers in 18 s.
@@ -46,7 +50,7 @@ TICKS = 1_200  # 134,700 records: past one seek snapshot, the first seek folds t
 SEEKERS = 64
 
 
-def test_64_seeks_at_once_are_9_served_one_folding_and_55_refused_at_once(
+def test_64_seeks_at_once_hold_at_most_9_places_one_folding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no snapshot yet
@@ -82,6 +86,14 @@ def test_64_seeks_at_once_are_9_served_one_folding_and_55_refused_at_once(
             answer("health", health)
         for reader in readers:
             reader.join()
+        metrics = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        metrics.request("GET", "/metrics")
+        figures = dict(
+            line.rsplit(" ", 1)
+            for line in metrics.getresponse().read().decode().splitlines()
+            if line.startswith("tradepit_replay_seeks")
+        )
+        metrics.close()
     finally:
         serve.stop()
 
@@ -94,17 +106,17 @@ def test_64_seeks_at_once_are_9_served_one_folding_and_55_refused_at_once(
           f"{[d['snapshot_seq'] for d in served]}; /health answered {healths} times "
           "meanwhile")  # fmt: skip
     assert len(seeks_answered) == SEEKERS  # every seek ended
-    assert statuses.count(200) == SEEKS + SEEKS_WAITING
-    assert statuses.count(503) == SEEKERS - SEEKS - SEEKS_WAITING
+    assert set(statuses) == {200, 503}
     for status, body in seeks_answered:
         if status == 503:
             assert body["error"]["code"] == "SERVICE_UNAVAILABLE"
             assert body["error"]["details"]["retry_after"] > 0
-    # refused at once: every refusal came before the first fold was done
-    assert statuses.index(200) == statuses.count(503)
+    # the places were filled and never exceeded, and the refusals are the server's own
+    assert float(figures["tradepit_replay_seeks_most"]) == SEEKS + SEEKS_WAITING
+    assert float(figures["tradepit_replay_seeks_refused_total"]) == statuses.count(503)
     # one fold at a time: the first from seq 1, each of the others from the snapshot the
     # first left on its way (a fold beside it would have found none)
-    assert sorted(d["snapshot_seq"] for d in served) == [0] + [SNAPSHOT_EVERY] * SEEKS_WAITING
+    assert sorted(d["snapshot_seq"] for d in served) == [0] + [SNAPSHOT_EVERY] * (len(served) - 1)
     assert all(d["head_seq"] == head for d in served)
     # /health answered while the served seeks were folding
     order = [(what, status) for what, status, _ in answered]
