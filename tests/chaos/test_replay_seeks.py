@@ -22,9 +22,10 @@ snapshot it left, so none folded beside it; and ``/health`` answered between the
 served seeks.
 
 After: 9 or 10 x 200 (snapshots 0, then 100,000 for each of the others), 55 or 54 x
-503, at most 9 at once, ~100-300 ``/health`` answers meanwhile, 2-7 s. Before the fix (34d8524^'s unbounded
-``trio.to_thread.run_sync``, put back in place of ``Seeks.run``): 64 x 200, no 503, 13
-seeks folded from seq 1 side by side, 25 ``/health`` answers in 18 s.
+503, at most 9 at once, ~100-300 ``/health`` answers meanwhile, 2-7 s. Before the fix
+(34d8524^'s unbounded ``trio.to_thread.run_sync``, put back in place of ``Seeks.run``):
+64 x 200, no 503, 13 seeks folded from seq 1 side by side, 25 ``/health`` answers in
+18 s.
 """
 
 from __future__ import annotations
