@@ -21,7 +21,6 @@ import re
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -41,14 +40,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def load(url: str, key: str, body: str, seconds: int) -> int:
-    """Answers received under the WebSocket order load."""
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks._wsload", url, key, str(seconds), "4", "8", body],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return int(json.loads(out)["answers"])
+    """Answers received under bench e2e's WebSocket order load."""
+    return int(e2e.ws_rate(url, key, body, seconds)["answers"])
 
 
 def measure(tmp: Path, tree: Path | None, name: str, seconds: int) -> dict[str, object]:
