@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import errno
 import itertools
+import threading
 import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
@@ -99,6 +100,45 @@ async def test_answers_come_after_the_records_are_durable(tmp_path: Path) -> Non
         seqs = {r.seq for r in recorded(tmp_path)}
         assert {reply.seq, registered.seq} <= seqs
         nursery.cancel_scope.cancel()
+
+
+async def test_a_lone_command_is_appended_on_the_loop_and_a_batch_in_a_thread(
+    tmp_path: Path,
+) -> None:
+    """The hop to a worker thread costs more than a lone command's fsync, and the loop
+    has nothing to do meanwhile; a batch (here the engine's own group of two) still leaves
+    the loop free during its fsync. Both are durable before their answer."""
+    engine = make_engine(tmp_path)
+    engine.open()
+    writer = engine.writer
+    assert writer is not None
+    threads: list[tuple[int, bool]] = []  # records appended, and whether on the loop's thread
+    append = writer.append
+    loop_thread = threading.get_ident()
+
+    def watched(records: Sequence[Record]) -> None:
+        threads.append((len(records), threading.get_ident() == loop_thread))
+        append(records)
+
+    writer.append = watched  # type: ignore[method-assign,assignment]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.serve, "127.0.0.1", 0, False)
+        with trio.fail_after(10):
+            lone = await engine.submit(
+                RegisterTeam(team_name="alpha", role="hedge_fund", api_key_hash="h")
+            )
+            group = await engine.submit_all(
+                [ChangePhase(phase="pre_open"), ChangePhase(phase="continuous")]
+            )
+        nursery.cancel_scope.cancel()
+    assert isinstance(lone, Reply)
+    replies = [answer for answer in group if isinstance(answer, Reply)]
+    assert len(replies) == 2
+    assert threads[0] == (2, True)  # the registration and its event, on the loop
+    assert len(threads) == 2
+    assert not threads[1][1]  # the group in a worker thread
+    assert threads[1][0] >= 4  # both commands and their events, in one frame
+    assert {lone.seq, *(a.seq for a in replies)} <= {r.seq for r in recorded(tmp_path)}
 
 
 async def test_gateways_cannot_send_engine_commands(tmp_path: Path) -> None:
