@@ -22,7 +22,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
 from engine import config as configmod
-from engine import lifeline
+from engine import heap, lifeline
 from engine.log.nats import access as nats_access
 from engine.log.nats.access import NatsAccess
 from engine.serve import status
@@ -257,6 +257,8 @@ async def _run(
                         host=host, gateway_id=ident, reuse_port=reuse, ladder=ladder,
                     )
                 )  # fmt: skip
+            # caught up and listening: what exists now lives as long as the process
+            heap.freeze_start_up()
             async for signum in signals:
                 log.info("%s: stopping", signal.Signals(signum).name)
                 nursery.cancel_scope.cancel()

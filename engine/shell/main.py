@@ -11,7 +11,7 @@ from pathlib import Path
 import trio
 
 from engine import config as configmod
-from engine import lifeline
+from engine import heap, lifeline
 from engine import log as logmod
 from engine.log.nats import access
 from engine.shell.sequencer import Engine, EngineError, NatsOptions
@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         config = configmod.load(args.config, **overrides)
         engine = Engine(args.data_dir, config, args.seed, nats=nats_options(args, args.data_dir))
         engine.open()
+        heap.freeze_start_up()  # the core rebuilt from the log lives as long as the process
     except (configmod.ConfigError, logmod.LogError, EngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

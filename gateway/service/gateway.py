@@ -5,6 +5,7 @@ has caught up with it (read-your-writes). HTTP and WebSocket layers are thin ove
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import heapq
 import hmac
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 import msgspec
 import trio
 
+from engine import heap
 from engine.config import Config
 from engine.records import (
     AnyRecord,
@@ -501,6 +503,18 @@ class Gateway:
                 "tradepit_public_history_bytes": (
                     "Their bytes, within public_history_bytes.",
                     lambda: self.public.history_bytes,
+                ),
+                "tradepit_gc_frozen_objects": (
+                    "Objects of the process's start-up, left out of garbage collections.",
+                    gc.get_freeze_count,
+                ),
+                "tradepit_gc_collections_total": (
+                    "Garbage collections, by generation (2 walks everything not frozen).",
+                    heap.collections,
+                ),
+                "tradepit_gc_longest_pause_seconds": (
+                    "The longest garbage collection since start-up: no request moves in it.",
+                    heap.longest_pause,
                 ),
             }
         )
