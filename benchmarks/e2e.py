@@ -4,14 +4,18 @@
    from ``wrk`` in its own process) as a ratio to a bare hypercorn-trio ASGI app
    measured in the same run; and to the same bare app on hypercorn with the gateway's
    changes to it (``gateway/web/hypercorn_tuning.py``), the stricter comparison.
-2. At a fixed moderate load, p50/p99 of the order ack (the HTTP answer) and of the
-   counterparty's ``execution_report`` on its WebSocket.
+2. At half the measured REST load, offered by 16 request loops that each wait the same
+   delay after every answer (wrk's Lua ``delay()``; ``_wsload.py`` paced, over order
+   sockets): p50/p99 of the order ack, REST's as wrk measures it and the WebSocket's
+   as its client does. The WebSocket, quicker to answer, offers a little more with the
+   same delay; both achieved rates are reported. Then a maker and a taker crossing one
+   order at a time: the counterparty's ``execution_report`` on its WebSocket.
 3. WebSocket fan-out capacity: a burst of broadcasts delivered to 100 connected
    clients, against a bare trio-websocket server sending the same frames to the same
    clients in the same run (``_fanout.py``).
 5. Order entry over the WebSocket (``/ws?stream=0``, client in its own process as wrk
-   is, ``_wsload.py``): orders/s beside REST's, and the ack latency at the same offered
-   load as REST's (``ws_orders_per_s``, ``ws_ack_p99_ms``).
+   is, ``_wsload.py``): orders/s beside REST's (``ws_orders_per_s``), and the ack
+   latency at the same offered load as REST's (``ws_ack_p99_ms``, point 2).
 4. Resume: the time to receive 100k missed messages with ``last_seq``, against paging
    ``GET /events`` from the same gateway.
 
@@ -115,10 +119,10 @@ def ensure_wrk() -> str:
     return found
 
 
-def wrk_report(url: str, script: Path, seconds: int = 8) -> str:
+def wrk_report(url: str, script: Path, seconds: int = 8, *flags: str) -> str:
     """What ``wrk`` prints after ``seconds`` of ``script`` from 16 connections."""
     return subprocess.run(
-        [ensure_wrk(), "-t2", "-c16", f"-d{seconds}s", "-s", str(script), url],
+        [ensure_wrk(), "-t2", "-c16", f"-d{seconds}s", *flags, "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
@@ -130,6 +134,48 @@ def wrk(url: str, script: Path, seconds: int = 8) -> float:
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     assert match is not None, out
     return float(match.group(1))
+
+
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}  # wrk's latency units, in ms
+#: The request loops of the latency run, as wrk's connections (``wrk_report``).
+LOOPS = 16
+
+
+def paced_delay_ms(rate: float) -> int:
+    """The delay after each answer that makes ``LOOPS`` loops offer about ``rate`` a
+    second (wrk's ``delay()`` takes whole ms); the answers' own time makes it a little
+    less."""
+    return max(round(LOOPS / rate * 1000), 1)
+
+
+def wrk_paced(url: str, key: str, delay_ms: int, seconds: int = 8) -> dict[str, float]:
+    """``POST /orders`` from ``LOOPS`` connections, each waiting ``delay_ms`` after every
+    answer: the rate achieved and wrk's latency percentiles (``--latency``)."""
+    with tempfile.TemporaryDirectory(prefix="tradepit-wrk-") as name:
+        script = Path(name) / "paced.lua"
+        script.write_text(wrk_script(url, key) + f"\nfunction delay() return {delay_ms} end\n")
+        out = wrk_report(f"{url}/orders", script, seconds, "--latency")
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert rate is not None, out
+    found = {"per_s": float(rate.group(1))}
+    for pct_label, key_name in (("50", "p50_ms"), ("99", "p99_ms")):
+        match = re.search(rf"^\s+{pct_label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+        assert match is not None, out
+        found[key_name] = float(match.group(1)) * UNIT_MS[match.group(2)]
+    return found
+
+
+def ws_paced(url: str, key: str, body: str, delay_ms: int, seconds: int = 8) -> dict[str, float]:
+    """The same pacing over order sockets: 8 sockets (a team's most) of 2 loops each."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks._wsload", url, key, str(seconds), "8",
+         str(LOOPS // 8), body, str(delay_ms)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    result: dict[str, float] = json.loads(out)
+    return result
 
 
 @contextmanager
@@ -252,8 +298,9 @@ def ws_rate(url: str, key: str, body: str, seconds: int = 8) -> dict[str, float]
 async def latencies(
     url: str, maker: str, taker: str, rate: float, count: int, via: str = "rest"
 ) -> tuple[list[float], list[float]]:
-    """Ack and counterparty-fill latencies at ``rate`` crossing orders per second; the
-    taker's order over REST or over an order socket (``via="ws"``)."""
+    """Ack and counterparty-fill latencies of ``count`` crossings, at most ``rate`` a
+    second: one at a time, so the answers' own time bounds the rate (``run`` reports the
+    rate reached). The taker's order over REST or over an order socket (``via="ws"``)."""
     ws_url = url.replace("http", "ws") + f"/ws?api_key={maker}"
     taker_url = url.replace("http", "ws") + f"/ws?api_key={taker}&stream=0"
     sent: dict[str, float] = {}
@@ -396,24 +443,36 @@ def run(quick: bool) -> dict[str, object]:
             figures["bare_with_our_hypercorn_tuning_per_s"] = round(tuned)
             figures["ratio_to_tuned_bare"] = round(ours / tuned, 2)
 
-            maker, taker = (
-                register(url, "lat-maker", "market_maker"),
-                register(url, "lat-taker", "hedge_fund"),
-            )
-            rate = max(ours / 2 / 2, 1.0)  # half the measured load; two requests per round
-            acks, fills = asyncio.run(latencies(url, maker, taker, rate, 200 if quick else 1000))
-            figures["latency_load_rounds_per_s"] = round(rate)
-            figures["ack_p50_ms"] = round(pct(acks, 0.5), 2)
-            rest_ack_p99 = pct(acks, 0.99)
-            figures["ack_p99_ms"] = round(rest_ack_p99, 2)
-            figures["fill_report_p50_ms"] = round(pct(fills, 0.5), 2)
-            figures["fill_report_p99_ms"] = round(pct(fills, 0.99), 2)
-
-            # the same orders over the WebSocket: rate first, then latency at REST's load
+            # acks at half the REST load, offered alike over REST and over order sockets
             body = json.dumps(
                 {"instrument_id": "SPX_4200_PUT", "side": "buy", "quantity": 1,
                  "price": round(mark(url, "SPX_4200_PUT") * 0.9, 2)}
             )  # fmt: skip
+            delay = paced_delay_ms(ours / 2)
+            rest_paced = wrk_paced(url, register(url, "paced-rest", "market_maker"), delay)
+            ws_at = ws_paced(url, register(url, "paced-ws", "market_maker"), body, delay)
+            figures["latency_offered_per_s"] = round(ours / 2)
+            figures["latency_delay_ms"] = delay
+            figures["ack_rate_per_s"] = round(rest_paced["per_s"])
+            figures["ack_p50_ms"] = round(rest_paced["p50_ms"], 2)
+            figures["ack_p99_ms"] = round(rest_paced["p99_ms"], 2)
+            figures["ws_ack_rate_per_s"] = round(ws_at["per_s"])
+            figures["ws_ack_p50_ms"] = round(ws_at["p50_ms"], 2)
+            figures["ws_ack_p99_ms"] = round(ws_at["p99_ms"], 2)
+            figures["ws_to_rest_ack_p99"] = round(ws_at["p99_ms"] / rest_paced["p99_ms"], 2)
+
+            # a counterparty's fill report: one crossing at a time, as fast as it goes
+            rounds = 200 if quick else 1000
+            maker, taker = (
+                register(url, "lat-maker", "market_maker"),
+                register(url, "lat-taker", "hedge_fund"),
+            )
+            started = time.perf_counter()
+            _, fills = asyncio.run(latencies(url, maker, taker, ours / 4, rounds))
+            figures["fill_probe_rounds_per_s"] = round(rounds / (time.perf_counter() - started))
+            figures["fill_report_p50_ms"] = round(pct(fills, 0.5), 2)
+            figures["fill_report_p99_ms"] = round(pct(fills, 0.99), 2)
+
             over_ws = ws_rate(url, key, body)
             figures["ws_orders_per_s"] = round(over_ws["per_s"])
             figures["ws_refused"] = int(over_ws["refused"])
@@ -422,13 +481,8 @@ def run(quick: bool) -> dict[str, object]:
                 register(url, "ws-lat-maker", "market_maker"),
                 register(url, "ws-lat-taker", "hedge_fund"),
             )
-            acks, fills = asyncio.run(
-                latencies(url, ws_maker, ws_taker, rate, 200 if quick else 1000, via="ws")
-            )
-            figures["ws_ack_p50_ms"] = round(pct(acks, 0.5), 2)
-            figures["ws_ack_p99_ms"] = round(pct(acks, 0.99), 2)
+            _, fills = asyncio.run(latencies(url, ws_maker, ws_taker, ours / 4, rounds, via="ws"))
             figures["ws_fill_report_p99_ms"] = round(pct(fills, 0.99), 2)
-            figures["ws_to_rest_ack_p99"] = round(pct(acks, 0.99) / rest_ack_p99, 2)
 
             # the wrk bot's stream holds an ack per order it sent: resume all of it
             head = httpx.get(
