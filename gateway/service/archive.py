@@ -3,7 +3,9 @@
 Theory of operation
 -------------------
 A gateway keeps the last ``[gateway] events_history`` messages of each team's stream
-(``gateway/service/streams.py``). Anything older is still in the log, and
+(``gateway/service/streams.py``: in memory, and a team's own messages past
+``events_history_bytes`` in its spill on disk, ``gateway/service/spill.py``). Anything
+older is still in the log (as is what a failed spill write dropped), and
 docs/architecture.md (rule 4) says the fold is a pure function of it: a fresh
 ``Projection`` folding the log from seq 1 makes every team's messages again, with the
 same bodies and the same seqs, byte for byte, because it is the very code the live

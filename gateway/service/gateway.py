@@ -488,6 +488,14 @@ class Gateway:
                         for team_id, n in (self.archive.queued() if self.archive else {}).items()
                     },
                 ),
+                "tradepit_spill_bytes": (
+                    "Bytes of own messages past events_history_bytes, on disk (compressed).",
+                    lambda: s.spill.size if s.spill else 0,
+                ),
+                "tradepit_spill_blocks_read_total": (
+                    "Spilled blocks read back from disk for a resume.",
+                    lambda: s.spill.reads if s.spill else 0,
+                ),
                 "tradepit_replay_seeks_most": (
                     "The most replay seeks in this server at once, folding or waiting.",
                     lambda: self.metrics.replay_seeks_most,

@@ -12,9 +12,10 @@ disconnect, and its order entry (``gateway.web.ws_orders``). A write stalled for
 ``[gateway] slow_client_seconds`` aborts the connection
 (``hypercorn_tuning.WriteGuard``). Close codes: ``gateway.errors``.
 
-A ``last_seq`` older than the gateway keeps in memory is replayed from the log
-(``gateway/service/archive.py``, a page at a time) and joins the live stream where memory
-takes over; with ``[gateway] archive = false`` it is closed 4010 (snapshot required).
+A ``last_seq`` older than the gateway keeps (in memory, and its spill on disk:
+``gateway/service/streams.py``) is replayed from the log (``gateway/service/archive.py``,
+a page at a time) and joins the live stream where memory takes over; with ``[gateway]
+archive = false`` it is closed 4010 (snapshot required).
 
 ``&stream=0`` opens a socket for order entry alone: no stream, only the answers to
 its requests.

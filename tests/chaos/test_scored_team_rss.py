@@ -88,6 +88,13 @@ def test_an_idle_scored_team_costs_a_real_gateway_under_1_mb_over_a_6_hour_day(
     # the day was scored: a team's stream ends with its score_update of each tick
     assert {"tick_start", "score_update"} <= {m["type"] for m in many.last_messages}
     assert per_team <= 1024  # the target: <= 1 MB per idle team over the day
+    # what memory no longer keeps of the teams' own messages is on disk, not dropped
+    spilled = (many.metrics["tradepit_spill_bytes"] - one.metrics["tradepit_spill_bytes"]) / (
+        TEAMS - 1
+    )
+    print(f"spilled to disk: {spilled / 1024:.0f} KiB per idle team "
+          f"({one.metrics['tradepit_spill_bytes'] / 1024:.0f} KiB with 1 team)")  # fmt: skip
+    assert spilled > 0
     public_bytes = many.metrics["tradepit_public_history_bytes"]
     public_messages = many.metrics["tradepit_public_history_messages"]
     print(f"public history {public_bytes / 1024:.0f} KiB in {public_messages:.0f} messages")
