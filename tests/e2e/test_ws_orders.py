@@ -241,7 +241,7 @@ def burst(server: Server, key: str, messages: list[str]) -> list[Msg]:
     return answers
 
 
-def test_requests_read_at_once_are_answered_in_order_a_bad_one_alone(server: Server) -> None:
+def test_requests_sent_at_once_reach_the_engine_in_order_a_bad_one_alone(server: Server) -> None:
     team = server.register("wso-burst", "market_maker")
     bid = resting_bid(server)
     messages = [
@@ -253,12 +253,18 @@ def test_requests_read_at_once_are_answered_in_order_a_bad_one_alone(server: Ser
         json.dumps({"type": "cancel_all", "request_id": "b6", "data": {}}),
     ]
     answers = burst(server, team["api_key"], messages)
-    assert [a["request_id"] for a in answers] == ["b1", "b2", None, "b4", "b5", "b6"]
-    assert [a["error"] and a["error"]["code"] for a in answers] == [
-        None, "INVALID_QUANTITY", "INVALID_JSON", "INVALID_REQUEST", None, None,
-    ]  # fmt: skip
-    assert answers[0]["order_id"] == answers[0]["data"]["order_id"]
+    # one write is one read, and so one batch answered in order, unless the machine is
+    # loaded enough to split it: answers of different reads may cross (docs/protocol.md),
+    # so each is matched by its request_id, and the order is the engine's (the cancel_all)
+    by_id = {a["request_id"]: a for a in answers}
+    assert len(by_id) == len(messages)
+    codes = {key: a["error"] and a["error"]["code"] for key, a in by_id.items()}
+    assert codes == {
+        "b1": None, "b2": "INVALID_QUANTITY", None: "INVALID_JSON", "b4": "INVALID_REQUEST",
+        "b5": None, "b6": None,
+    }  # fmt: skip
+    assert by_id["b1"]["order_id"] == by_id["b1"]["data"]["order_id"]
     # the cancel_all reached the engine after both orders, as they were sent
-    assert answers[5]["data"]["count"] == 2
-    cancelled = {o["order_id"] for o in answers[5]["data"]["cancelled"]}
-    assert cancelled == {answers[0]["order_id"], answers[4]["order_id"]}
+    assert by_id["b6"]["data"]["count"] == 2
+    cancelled = {o["order_id"] for o in by_id["b6"]["data"]["cancelled"]}
+    assert cancelled == {by_id["b1"]["order_id"], by_id["b5"]["order_id"]}
