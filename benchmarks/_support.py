@@ -95,3 +95,9 @@ def record_session(directory: Path, ticks: int, extra: list[Command] | None = No
         writer.append(batch)
         total += len(batch)
     return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process so far (``/proc/PID/stat``, fields 14, 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

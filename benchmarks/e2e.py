@@ -14,8 +14,10 @@
    clients, against a bare trio-websocket server sending the same frames to the same
    clients in the same run (``_fanout.py``).
 5. Order entry over the WebSocket (``/ws?stream=0``, client in its own process as wrk
-   is, ``_wsload.py``): orders/s beside REST's (``ws_orders_per_s``), and the ack
-   latency at the same offered load as REST's (``ws_ack_p99_ms``, point 2).
+   is, ``_wsload.py``): orders/s beside REST's (``ws_orders_per_s``); the gateway's CPU
+   per order both ways (``/proc``), and so orders per gateway CPU second, WS to REST
+   (``ws_to_rest_orders_per_gateway_cpu``); and the ack latency at the same offered
+   load as REST's (``ws_ack_p99_ms``, point 2).
 4. Resume: the time to receive 100k missed messages with ``last_seq``, against paging
    ``GET /events`` from the same gateway.
 
@@ -41,7 +43,7 @@ import httpx
 import websockets
 
 from benchmarks import _fanout
-from benchmarks._support import record_session, run_from, wait_http
+from benchmarks._support import cpu_seconds, record_session, run_from, wait_http
 from engine.ports import free_port
 from engine.records import RegisterTeam
 
@@ -119,7 +121,11 @@ def ensure_wrk() -> str:
     return found
 
 
-def wrk_report(url: str, script: Path, seconds: int = 8, *flags: str) -> str:
+#: How long each wrk run lasts (its ``-d``).
+WRK_SECONDS = 8
+
+
+def wrk_report(url: str, script: Path, seconds: int = WRK_SECONDS, *flags: str) -> str:
     """What ``wrk`` prints after ``seconds`` of ``script`` from 16 connections."""
     return subprocess.run(
         [ensure_wrk(), "-t2", "-c16", f"-d{seconds}s", *flags, "-s", str(script), url],
@@ -129,7 +135,7 @@ def wrk_report(url: str, script: Path, seconds: int = 8, *flags: str) -> str:
     ).stdout
 
 
-def wrk(url: str, script: Path, seconds: int = 8) -> float:
+def wrk(url: str, script: Path, seconds: int = WRK_SECONDS) -> float:
     out = wrk_report(url, script, seconds)
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     assert match is not None, out
@@ -430,11 +436,15 @@ def run(quick: bool) -> dict[str, object]:
     figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="tradepit-e2e-") as name:
         tmp = Path(name)
-        with cluster(tmp) as url:
+        procs: list[subprocess.Popen[bytes]] = []
+        with cluster(tmp, procs=procs) as url:
+            gateway = procs[1].pid
             key = register(url, "wrk-bot", "market_maker")
             script = tmp / "post.lua"
             script.write_text(wrk_script(url, key))
-            ours = wrk(f"{url}/orders", script)
+            used = cpu_seconds(gateway)
+            ours = wrk(f"{url}/orders", script, WRK_SECONDS)
+            rest_cpu_ms = (cpu_seconds(gateway) - used) * 1000 / (ours * WRK_SECONDS)
             bare = bare_rate(tmp, script)
             figures["orders_per_s"] = round(ours)
             figures["bare_hypercorn_trio_per_s"] = round(bare)
@@ -473,10 +483,17 @@ def run(quick: bool) -> dict[str, object]:
             figures["fill_report_p50_ms"] = round(pct(fills, 0.5), 2)
             figures["fill_report_p99_ms"] = round(pct(fills, 0.99), 2)
 
+            used = cpu_seconds(gateway)
             over_ws = ws_rate(url, key, body)
+            ws_cpu_ms = (cpu_seconds(gateway) - used) * 1000 / over_ws["answers"]
             figures["ws_orders_per_s"] = round(over_ws["per_s"])
             figures["ws_refused"] = int(over_ws["refused"])
             figures["ws_to_rest_orders"] = round(over_ws["per_s"] / ours, 2)
+            # per gateway process: what one order costs the gateway's own core, whatever
+            # the engine and the load generators take of the machine's others
+            figures["gateway_cpu_ms_per_order"] = round(rest_cpu_ms, 3)
+            figures["ws_gateway_cpu_ms_per_order"] = round(ws_cpu_ms, 3)
+            figures["ws_to_rest_orders_per_gateway_cpu"] = round(rest_cpu_ms / ws_cpu_ms, 2)
             ws_maker, ws_taker = (
                 register(url, "ws-lat-maker", "market_maker"),
                 register(url, "ws-lat-taker", "hedge_fund"),

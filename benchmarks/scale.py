@@ -23,15 +23,8 @@ from pathlib import Path
 import httpx
 
 from benchmarks import engine as enginebench
+from benchmarks._support import cpu_seconds
 from benchmarks.e2e import CONFIG, cluster, register, wrk, wrk_script
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a live process, from /proc (fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 class Cpu:

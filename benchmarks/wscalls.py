@@ -27,16 +27,10 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks import calls, e2e, regress
-from benchmarks._support import checkout
+from benchmarks._support import checkout, cpu_seconds
 
 BASELINE = "3ff9839"
 ROUNDS = 2
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process so far (``/proc/PID/stat``, fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load(url: str, key: str, body: str, seconds: int) -> int:
