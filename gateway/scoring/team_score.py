@@ -9,6 +9,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 
 def _ints() -> array[int]:
     return array("q")
@@ -18,9 +20,9 @@ def _floats() -> array[float]:
     return array("d")
 
 
-@dataclass(slots=True)
-class Resting:
-    """A market maker's resting limit order, as coverage needs it."""
+class Resting(msgspec.Struct, gc=False):
+    """A market maker's resting limit order, as coverage needs it. ``gc=False``, as
+    ``gateway.projection.entities.OpenOrder`` and for its reason: scalars only."""
 
     instrument_id: str
     buy: bool
