@@ -169,7 +169,7 @@ def test_the_guards_catch_a_forbidden_import(tmp_path: Path) -> None:
 RINGS: list[set[str]] = [
     # vocabulary, shared by both packages
     {"engine.records", "engine.config", "engine.instruments", "engine.money",
-     "engine.order_types", "engine.wire", "engine.access", "engine.lifeline",
+     "engine.order_types", "engine.wire", "engine.access", "engine.lifeline", "engine.heap",
      "engine.native", "engine.ports", "engine.vocabulary", "engine.quote_width",
      "gateway.errors"},
     {"engine.core", "engine.market"},  # the pure core and the simulated market it runs
