@@ -240,6 +240,9 @@ class Trading(CoreState):
         taker_fee = 0 if self_trade else self.config.roles[taker_team.role].taker_fee * quantity
         maker.fill(quantity)
         taker.fill(quantity)
+        # the maker rests at its price, and so may an auction's taker: their levels moved
+        book.side(maker.is_buy).changed(maker.price)
+        book.side(taker.is_buy).changed(taker.price)
         iid = book.instrument_id
         maker_team.fill(iid, maker.is_buy, quantity, price, multiplier, maker_fee, resting=True)
         # a taker rests only in the auction, where both sides come from the book
