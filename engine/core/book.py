@@ -137,6 +137,17 @@ class Book:
     def side(self, is_buy: bool) -> Side:
         return self.bids if is_buy else self.asks
 
+    def within(self, limits: tuple[int, int] | None) -> bool:
+        """Whether every order resting here is priced inside ``limits`` (None: no band):
+        the lowest and highest price of each side say so."""
+        if limits is None:
+            return True
+        low, high = limits
+        for prices in (self.bids.prices, self.asks.prices):
+            if prices and (prices[0] < low or prices[-1] > high):
+                return False
+        return True
+
     def opposite(self, is_buy: bool) -> Side:
         return self.asks if is_buy else self.bids
 

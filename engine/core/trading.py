@@ -224,8 +224,15 @@ class Trading(CoreState):
         return False
 
     def _sweep_band(self) -> None:
-        """After fair values moved: no order may rest outside its instrument's band."""
+        """After fair values moved: no order may rest outside its instrument's band.
+
+        Most ticks pull nothing, and each book's lowest and highest prices say so
+        without a look at its orders (the look at every order took ~0.7 ms a tick with
+        30,000 resting). Otherwise every order is looked at, in the order they rest,
+        so the pulls come out as they always did."""
         bands = self.bands
+        if all(book.within(bands[iid]) for iid, book in self.books.items()):
+            return
         for order in list(self.orders.values()):
             if order.price is not None and not rules.in_band(
                 order.price, bands[order.instrument_id]
