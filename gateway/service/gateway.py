@@ -24,12 +24,9 @@ from engine import heap
 from engine.config import Config
 from engine.records import (
     AnyRecord,
-    CancelAll,
     CancelOrder,
     Command,
     RegisterTeam,
-    SubmitOrder,
-    SubmitQuote,
 )
 from engine.wire import Reply
 from gateway.errors import ApiError
@@ -275,29 +272,28 @@ class Gateway:
         reply = await self._send(command)
         return decisions.registered(reply.events)
 
-    # The writes below take the command as a function the edge made from the request:
-    # it runs inside the team's budget, so a request the edge refuses costs its sender.
-
-    async def submit_order(
-        self, team: TeamState, command: Callable[[], SubmitOrder]
+    async def write(
+        self, team: TeamState, kind: str, command: Callable[[], Command]
     ) -> dict[str, Any]:
+        """A write of ``kind`` (order, quote, cancel, cancel_all), answered as its REST
+        call. ``command`` is a function the edge made from the request: it runs inside
+        the team's budget, so a request the edge refuses costs its sender."""
         with self.budget.write(team.team_id, team.role) as spend:
-            return self._ordered((await self._send(command())).events, spend)
+            made = command()
+            return self._answer(kind, (await self._send(made)).events, spend, made)
 
-    async def submit_quote(
-        self, team: TeamState, command: Callable[[], SubmitQuote]
+    def _answer(
+        self, kind: str, events: list[AnyRecord], spend: Spend, made: object
     ) -> dict[str, Any]:
-        with self.budget.write(team.team_id, team.role) as spend:
-            return _quoted((await self._send(command())).events, spend)
-
-    async def cancel(self, team: TeamState, order_id: Callable[[], str]) -> dict[str, Any]:
-        with self.budget.write(team.team_id, team.role) as spend:
-            command = CancelOrder(team_id=team.team_id, order_id=order_id())
-            return _cancelled((await self._send(command)).events, spend, command)
-
-    async def cancel_all(self, team: TeamState, command: Callable[[], CancelAll]) -> dict[str, Any]:
-        with self.budget.write(team.team_id, team.role) as spend:
-            return _all_cancelled((await self._send(command())).events, spend)
+        """A write's answer from its engine events (``write`` and ``finish``)."""
+        if kind == "order":
+            return self._ordered(events, spend)
+        if kind == "quote":
+            return _quoted(events, spend)
+        if kind == "cancel":
+            assert isinstance(made, CancelOrder)
+            return _cancelled(events, spend, made)
+        return _all_cancelled(events, spend)
 
     def _ordered(self, events: list[AnyRecord], spend: Spend) -> dict[str, Any]:
         data = decisions.order(events)
@@ -374,15 +370,7 @@ class Gateway:
                 events = answer(write.ticket).events
             except EngineUnavailable as exc:
                 raise _unavailable(exc) from None
-            kind = write.kind
-            if kind == "order":
-                return self._ordered(events, spend)
-            if kind == "quote":
-                return _quoted(events, spend)
-            if kind == "cancel":
-                assert isinstance(write.made, CancelOrder)
-                return _cancelled(events, spend, write.made)
-            return _all_cancelled(events, spend)
+            return self._answer(write.kind, events, spend, write.made)
 
     def abandon(self, write: Pending) -> None:
         """A write whose answer will not be made (its client went): waste, as on REST."""

@@ -48,7 +48,7 @@ async def submit_order(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
             await gw.read_barrier()
             team = gw.trader(key)
         me, p = team, gw.projection
-        data = await gw.submit_order(me, lambda: validate.order(body, me.team_id, p.config, p))
+        data = await gw.write(me, "order", lambda: validate.order(body, me.team_id, p.config, p))
         order_id = data["order_id"]
         status, payload = 200, envelope_body(data, request_id, order_id=order_id)
         stream_of = me.team_id

@@ -252,14 +252,14 @@ def create_app(
     async def submit_quote() -> Response:
         me, raw, p = trader(), await body(), gw.projection
         return envelope(
-            await gw.submit_quote(me, lambda: validate.quote(raw, me.team_id, p.config, p)),
+            await gw.write(me, "quote", lambda: validate.quote(raw, me.team_id, p.config, p)),
             stream_of=me,
         )
 
     @route("/orders/<order_id>", ["DELETE"])
     async def cancel_order(order_id: str) -> Response:
         me = trader()
-        data = await gw.cancel(me, lambda: validate.order_id(order_id))
+        data = await gw.write(me, "cancel", lambda: validate.cancel(me.team_id, order_id))
         return envelope(data, order_id=order_id, stream_of=me)
 
     @route("/orders", ["DELETE"])
@@ -267,8 +267,10 @@ def create_app(
         me = trader()
         instrument_id = request.args.get("instrument_id")
         return envelope(
-            await gw.cancel_all(
-                me, lambda: validate.cancel_all(me.team_id, instrument_id, gw.projection)
+            await gw.write(
+                me,
+                "cancel_all",
+                lambda: validate.cancel_all(me.team_id, instrument_id, gw.projection),
             ),
             stream_of=me,
         )

@@ -23,7 +23,7 @@ from engine.config import Config
 from engine.instruments import Instrument, UnknownInstrument
 from engine.money import PriceError, to_cents
 from engine.order_types import ORDER_TYPES
-from engine.records import ROLES, CancelAll, RegisterTeam, SubmitOrder, SubmitQuote
+from engine.records import ROLES, CancelAll, CancelOrder, RegisterTeam, SubmitOrder, SubmitQuote
 from gateway.errors import ApiError
 
 MAX_QUANTITY = 2**31 - 1  # a sanity bound; each role's max order size is the engine's rule
@@ -233,6 +233,10 @@ def order_id(value: str) -> str:
         shown = value if len(value) <= MAX_ID_LENGTH else value[:MAX_ID_LENGTH] + "..."
         raise ApiError("ORDER_NOT_FOUND", f"no open order {shown!r}")
     return value
+
+
+def cancel(team_id: str, order: str) -> CancelOrder:
+    return CancelOrder(team_id=team_id, order_id=order_id(order))
 
 
 def request_id_header(value: str) -> str | None:

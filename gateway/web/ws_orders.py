@@ -41,8 +41,10 @@ from typing import Any, TypeVar
 import msgspec
 import trio
 
-from engine.records import CancelOrder
+from engine.records import Command
 from gateway.errors import ApiError
+from gateway.projection.entities import TeamState
+from gateway.projection.fold import Projection
 from gateway.projection.messages import encode
 from gateway.service import Gateway
 from gateway.service.gateway import Pending
@@ -233,10 +235,9 @@ class Requests:
                 except ApiError as error:
                     frames.append(response_frame(item.request_id, None, error=error))
                     continue
-                order_id = item.order_id
                 kind = item.write.kind
+                order_id = _answer_order_id(kind, data, item.order_id)
                 if kind == "order":
-                    order_id = data.get("order_id")
                     traded = traded or bool(data["fills"])
                 elif kind == "quote":
                     traded = traded or bool(data["bid"]["fills"] or data["ask"]["fills"])
@@ -261,35 +262,12 @@ class Requests:
         not the engine's; the team checked now (a team disabled since the socket opened
         is refused as on REST). What raises here is charged as a malformed message."""
         gw = self.gw
-        team = gw.trader(self.api_key)
-        self.team_id = team.team_id
-        p = gw.projection
-        body = bytes(message.data)
-        kind = message.type
-        if kind == "order":
-            return lambda: gw.begin(
-                team, kind, lambda: validate.order(body, team.team_id, p.config, p)
-            ), None
-        if kind == "quote":
-            return lambda: gw.begin(
-                team, kind, lambda: validate.quote(body, team.team_id, p.config, p)
-            ), None
-        if kind == "cancel":
-            order_id = _data(body, CancelData).order_id
-            return lambda: gw.begin(
-                team,
-                kind,
-                lambda: CancelOrder(team_id=team.team_id, order_id=validate.order_id(order_id)),
-            ), order_id
-        if kind == "cancel_all":
-            instrument_id = _data(body, CancelAllData).instrument_id
-            return lambda: gw.begin(
-                team, kind, lambda: validate.cancel_all(team.team_id, instrument_id, p)
-            ), None
-        if kind == "lockstep_done":
-            tick = validate.lockstep_done(body)
+        team = self._team()
+        if message.type == "lockstep_done":
+            tick = validate.lockstep_done(bytes(message.data))
             return lambda: gw.begin_done(team, tick), None
-        raise _unknown(kind)
+        command, order_id = _command(message, team.team_id, gw.projection)
+        return lambda: gw.begin(team, message.type, command), order_id
 
     async def _answer(self, raw: str | bytes, before: trio.Event | None, mine: trio.Event) -> None:
         request_id: str | None = None
@@ -362,32 +340,18 @@ class Requests:
         """The service call a message names, its team checked now (a team disabled since
         the socket opened is refused as on REST)."""
         gw = self.gw
-        team = gw.trader(self.api_key)
-        self.team_id = team.team_id
-        p = gw.projection
-        body = bytes(message.data)
-        kind = message.type
-        if kind == "order":
-            return _with_order_id(
-                gw.submit_order(team, lambda: validate.order(body, team.team_id, p.config, p))
-            )
-        if kind == "quote":
-            return _no_order_id(
-                gw.submit_quote(team, lambda: validate.quote(body, team.team_id, p.config, p))
-            )
-        if kind == "cancel":
-            order_id = _data(body, CancelData).order_id
-            return _with_order_id(gw.cancel(team, lambda: validate.order_id(order_id)), order_id)
-        if kind == "cancel_all":
-            instrument_id = _data(body, CancelAllData).instrument_id
-            return _no_order_id(
-                gw.cancel_all(team, lambda: validate.cancel_all(team.team_id, instrument_id, p))
-            )
-        if kind == "lockstep_done":
+        team = self._team()
+        if message.type == "lockstep_done":
             # a backtest's bot sends it each tick after its orders: on the socket they
             # went over, one frame where REST cost a request (issue 17's speed)
-            return _no_order_id(gw.lockstep_done(team, validate.lockstep_done(body)))
-        raise _unknown(kind)
+            return _no_order_id(gw.lockstep_done(team, validate.lockstep_done(bytes(message.data))))
+        command, order_id = _command(message, team.team_id, gw.projection)
+        return _written(message.type, gw.write(team, message.type, command), order_id)
+
+    def _team(self) -> TeamState:
+        team = self.gw.trader(self.api_key)
+        self.team_id = team.team_id
+        return team
 
 
 class Begun:
@@ -415,11 +379,35 @@ def _data(body: bytes, kind: type[T]) -> T:
         raise ApiError("INVALID_REQUEST", f"invalid data: {exc}") from None
 
 
-async def _with_order_id(
-    call: Awaitable[dict[str, Any]], order_id: str | None = None
+def _command(
+    message: ClientMessage, team_id: str, p: Projection
+) -> tuple[Callable[[], Command], str | None]:
+    """The engine command a write message names, made when called (inside the team's
+    budget, as on REST), and the order id its answer names if not the engine's."""
+    body, kind = bytes(message.data), message.type
+    if kind == "order":
+        return lambda: validate.order(body, team_id, p.config, p), None
+    if kind == "quote":
+        return lambda: validate.quote(body, team_id, p.config, p), None
+    if kind == "cancel":
+        order_id = _data(body, CancelData).order_id
+        return lambda: validate.cancel(team_id, order_id), order_id
+    if kind == "cancel_all":
+        instrument_id = _data(body, CancelAllData).instrument_id
+        return lambda: validate.cancel_all(team_id, instrument_id, p), None
+    raise _unknown(kind)
+
+
+def _answer_order_id(kind: str, data: dict[str, Any], asked: str | None) -> str | None:
+    """An answer's ``order_id``: an order's is the engine's; a cancel's the one asked."""
+    return data.get("order_id") if kind == "order" else asked
+
+
+async def _written(
+    kind: str, call: Awaitable[dict[str, Any]], asked: str | None
 ) -> tuple[Any, str | None]:
     data = await call
-    return data, order_id if order_id is not None else data.get("order_id")
+    return data, _answer_order_id(kind, data, asked)
 
 
 async def _no_order_id(call: Awaitable[dict[str, Any]]) -> tuple[Any, str | None]:
