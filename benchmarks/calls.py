@@ -47,18 +47,27 @@ def count(tmp: Path, tree: Path | None, name: str, seconds: int) -> tuple[int, C
         os.kill(gateway, signal.SIGUSR1)
         report = e2e.wrk_report(f"{url}/orders", script, seconds)
         os.kill(gateway, signal.SIGUSR1)
-        written = Path(f"{out}.{gateway}.json")
-        deadline = time.monotonic() + 60
-        while not written.exists():
-            assert time.monotonic() < deadline, "the gateway wrote no counts"
-            time.sleep(0.1)
+        calls = written_counts(out, gateway, tree)
     match = re.search(r"(\d+) requests in", report)
     assert match is not None, report
-    prefix = f"{tree}/" if tree is not None else f"{Path.cwd()}/"
-    calls: Counter[str] = Counter()
-    for where, n in json.loads(written.read_text()).items():
-        calls[_short(where, prefix)] += n
     return int(match.group(1)), calls
+
+
+def written_counts(out: Path, gateway: int, tree: Path | None) -> Counter[str]:
+    """The calls per function that ``gateway`` writes at its second SIGUSR1 (waited for),
+    keyed by ``_short`` names so that both arms share them."""
+    written = Path(f"{out}.{gateway}.json")
+    deadline = time.monotonic() + 60
+    while not written.exists():
+        assert time.monotonic() < deadline, "the gateway wrote no counts"
+        time.sleep(0.1)
+    raw: dict[str, int] = json.loads(written.read_text())
+    written.unlink()
+    prefix = f"{tree}/" if tree is not None else f"{Path.cwd()}/"
+    counts: Counter[str] = Counter()
+    for where, n in raw.items():
+        counts[_short(where, prefix)] += n
+    return counts
 
 
 def _path(tree: Path | None) -> str:

@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 from benchmarks import calls, e2e, regress
@@ -67,21 +66,11 @@ def measure(tmp: Path, tree: Path | None, name: str, seconds: int) -> dict[str, 
         os.kill(gateway, signal.SIGUSR1)
         counted = load(url, key, body, seconds)
         os.kill(gateway, signal.SIGUSR1)
-        written = Path(f"{out}.{gateway}.json")
-        deadline = time.monotonic() + 60
-        while not written.exists():
-            assert time.monotonic() < deadline, "the gateway wrote no counts"
-            time.sleep(0.1)
-        counts = json.loads(written.read_text())
-        written.unlink()
-    prefix = f"{tree}/" if tree is not None else f"{Path.cwd()}/"
-    per_function: Counter[str] = Counter()
-    for where, n in counts.items():
-        per_function[calls._short(where, prefix)] += n
+        per_function = calls.written_counts(out, gateway, tree)
     return {
         "per_s": answers / elapsed,
         "cpu_ms": 1000 * cpu / answers,
-        "calls": sum(counts.values()) / counted,
+        "calls": sum(per_function.values()) / counted,
         "rest_per_s": rest_orders / seconds,
         "rest_cpu_ms": 1000 * rest_cpu / rest_orders,
         "functions": {w: n / counted for w, n in per_function.items()},
