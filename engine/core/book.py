@@ -16,16 +16,14 @@ from engine.core.orders import Order
 
 
 class Side:
-    __slots__ = ("ascending", "encoded", "level_bytes", "levels", "prices")
+    __slots__ = ("ascending", "level_bytes", "levels", "prices")
 
     def __init__(self, ascending: bool) -> None:
         self.ascending = ascending  # asks: best is lowest; bids: best is highest
         self.prices: list[int] = []  # always sorted ascending
         self.levels: dict[int, dict[str, Order]] = {}
-        # for the state digest (``encoded_orders``): the whole side as last encoded, None
-        # once anything resting here changed; and per price the level's orders encoded,
+        # for the state digest (``encoded_orders``): per price the level's orders encoded,
         # kept while orders only join its end, dropped when one fills or leaves
-        self.encoded: msgspec.Raw | None = None
         self.level_bytes: dict[int, bytearray] = {}
 
     def best(self) -> int | None:
@@ -41,7 +39,6 @@ class Side:
             level = self.levels[price] = {}
             bisect.insort(self.prices, price)
         level[order.order_id] = order
-        self.encoded = None
         kept = self.level_bytes.get(price)
         if kept is not None:  # time priority: the newest is the level's last
             kept += msgspec.msgpack.encode((order.order_id, order.remaining))
@@ -54,12 +51,10 @@ class Side:
         if not level:
             del self.levels[price]
             del self.prices[bisect.bisect_left(self.prices, price)]
-        self.encoded = None
         self.level_bytes.pop(price, None)
 
     def changed(self, price: int | None) -> None:
         """An order resting here at ``price`` filled in part: its remaining moved."""
-        self.encoded = None
         if price is not None:
             self.level_bytes.pop(price, None)
 
@@ -67,11 +62,8 @@ class Side:
         """``[(order_id, remaining), ...]`` in priority order, msgpack-encoded: what the
         state digest holds of this side. Made whole every tick, it held the engine 4.8 ms
         a tick with 30,000 orders resting and 15 ms while they grew by 1,400 a second
-        (BENCHMARKS.md, 2026-12-07, eleventh session): so the side's encoding is kept
-        until it changes, and each level's while orders only join it."""
-        encoded = self.encoded
-        if encoded is not None:
-            return encoded
+        (BENCHMARKS.md, 2026-12-07, eleventh session): so each level's encoding is kept
+        while orders only join it, and a tick joins the levels' bytes."""
         kept = self.level_bytes
         parts: list[bytes | bytearray] = []
         count = 0
@@ -81,11 +73,10 @@ class Side:
             part = kept.get(price)
             if part is None:
                 whole = msgspec.msgpack.encode([(o.order_id, o.remaining) for o in level.values()])
-                part = kept[price] = bytearray(whole[_header_size(len(level)) :])
+                part = kept[price] = bytearray(whole[len(_array_header(len(level))) :])
             parts.append(part)
             count += len(level)
-        encoded = self.encoded = msgspec.Raw(_array_header(count) + b"".join(parts))
-        return encoded
+        return msgspec.Raw(_array_header(count) + b"".join(parts))
 
     def best_orders(self) -> Iterator[Order]:
         """Orders in priority order (best price first, then time)."""
@@ -119,10 +110,6 @@ def _array_header(count: int) -> bytes:
     if count < 0x10000:
         return b"\xdc" + count.to_bytes(2, "big")
     return b"\xdd" + count.to_bytes(4, "big")
-
-
-def _header_size(count: int) -> int:
-    return 1 if count < 16 else 3 if count < 0x10000 else 5
 
 
 class Book:

@@ -247,14 +247,15 @@ class Trading(CoreState):
         taker_fee = 0 if self_trade else self.config.roles[taker_team.role].taker_fee * quantity
         maker.fill(quantity)
         taker.fill(quantity)
-        # the maker rests at its price, and so may an auction's taker: their levels moved
-        book.side(maker.is_buy).changed(maker.price)
-        book.side(taker.is_buy).changed(taker.price)
+        # a taker rests only in the auction, where both sides come from the book
+        taker_rests = taker.order_id in self.orders
+        book.side(maker.is_buy).changed(maker.price)  # the resting orders' levels moved
+        if taker_rests:
+            book.side(taker.is_buy).changed(taker.price)
         iid = book.instrument_id
         maker_team.fill(iid, maker.is_buy, quantity, price, multiplier, maker_fee, resting=True)
-        # a taker rests only in the auction, where both sides come from the book
         taker_team.fill(iid, taker.is_buy, quantity, price, multiplier, taker_fee,
-                        resting=taker.order_id in self.orders)  # fmt: skip
+                        resting=taker_rests)  # fmt: skip
         book.last = price
         self.trades_made += 1
         seq, ts = self._next()
